@@ -1,0 +1,1 @@
+"""One package per Lambda function; each holds a thin handler module."""

@@ -1,0 +1,61 @@
+"""POST /webhooks/{channel}: verify the channel's signature, archive the raw delivery, enqueue, ack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocp import composition
+from ocp.api.errors import register_error_handlers
+from ocp.channels.base import Delivery
+from ocp.channels.registry import adapter_for
+from ocp.domain.clock import utc_now
+from ocp.domain.errors import DomainError
+from ocp.observability import instruments
+from ocp.services.intake import accept_delivery
+
+logger, tracer, metrics = instruments("channel_webhook")
+app = APIGatewayRestResolver()
+register_error_handlers(app)
+
+
+@app.post("/webhooks/<channel>")
+@tracer.capture_method(capture_response=False)
+def receive(channel: str) -> Response:
+    adapter = adapter_for(channel)
+    event = app.current_event
+    delivery = Delivery(
+        channel=adapter.channel,
+        headers={k.lower(): v for k, v in (event.headers or {}).items()},
+        query=dict(event.query_string_parameters or {}),
+        body=event.decoded_body.encode("utf-8") if not event.is_base64_encoded else _raw_bytes(event.body),
+        received_at=utc_now(),
+    )
+    metrics.add_dimension(name="channel", value=channel)
+    try:
+        accepted = accept_delivery(delivery, adapter, composition.intake_deps())
+    except DomainError as exc:
+        metrics.add_metric(name=f"Deliveries_{exc.code}", unit=MetricUnit.Count, value=1)
+        logger.warning("delivery refused", extra={"channel": channel, "code": exc.code})
+        raise
+    metrics.add_metric(name="DeliveriesAccepted", unit=MetricUnit.Count, value=1)
+    logger.info("delivery accepted", extra={"delivery_id": accepted.delivery_id, "messages": accepted.messages})
+    return Response(status_code=accepted.ack.status_code, content_type="application/json",
+                    body=accepted.ack.body)
+
+
+def _raw_bytes(body: str | None) -> bytes:
+    import base64
+
+    return base64.b64decode(body or "")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

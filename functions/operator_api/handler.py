@@ -1,0 +1,57 @@
+"""Operator and partner API: look orders up (more resources join as routers as they grow)."""
+# No `from __future__ import annotations`: powertools reads the route signatures at runtime.
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocp import composition
+from ocp.api.errors import register_error_handlers
+from ocp.api.models import OrderList
+from ocp.domain.errors import InvalidQuery, OrderNotFound
+from ocp.domain.order import Order
+from ocp.observability import instruments
+
+logger, tracer, metrics = instruments("operator_api")
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@app.get("/orders/<order_id>")
+@tracer.capture_method(capture_response=False)
+def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> Order:
+    logger.set_correlation_id(order_id)
+    order = composition.order_store().get(order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {order_id!r}")
+    return order
+
+
+@app.get("/orders")
+@tracer.capture_method(capture_response=False)
+def find_orders(
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    channel_order_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> OrderList:
+    if not (channel and channel_order_id):
+        raise InvalidQuery(
+            "give both channel and channel_order_id", details={"required": ["channel", "channel_order_id"]}
+        )
+    order = composition.order_store().find_by_channel_order(channel, channel_order_id)
+    return OrderList(orders=[order] if order else [])
+
+
+@app.get("/openapi.json")
+def openapi() -> dict[str, Any]:
+    schema = app.get_openapi_schema(title="OCP API", version="1")
+    return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,44 @@
+"""SQS orders-inbox → unified orders, with partial batch failures so one bad record never blocks the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
+
+from ocp import composition
+from ocp.channels.registry import adapter_for
+from ocp.observability import instruments
+from ocp.ports import InboxMessage
+from ocp.services.processing import process_message
+
+logger, tracer, metrics = instruments("order_processor")
+
+
+class InboxRecord(SqsRecordModel):
+    body: Json[InboxMessage]  # type: ignore[assignment]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=InboxRecord)
+
+
+@tracer.capture_method(capture_response=False)
+def handle_record(record: InboxRecord) -> None:
+    message = record.body
+    logger.append_keys(delivery_id=message.delivery_id, channel=message.channel)
+    result = process_message(message, adapter_for(message.channel), composition.processing_deps())
+    if result.order_id:
+        logger.set_correlation_id(result.order_id)
+    metrics.add_metric(name=f"Orders_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    logger.info("message processed", extra={"outcome": result.outcome.value, "order_id": result.order_id})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -1,0 +1,168 @@
+"""Stage the Lambda assets the CDK app deploys: pure Python, offline, idempotent.
+
+    .build/functions/<id>/functions/__init__.py
+    .build/functions/<id>/functions/<id>/**      copy of functions/<id>, one asset per function
+    .build/layer/python/ocp/**                   copy of shared/ocp, the `ocp` layer
+
+Each function asset holds only its own package, so the handler path `functions.<id>.handler.lambda_handler`
+is the same in AWS as in the tests. Third-party packages (powertools, pydantic) come from AWS's public
+Powertools layer and boto3 from the runtime, so nothing is downloaded here.
+
+Run it as `python -m infra.build` (the cdk.json `build` hook does); `infra.app` calls `stage()` too.
+Every run rebuilds `.build/functions` and `.build/layer` from scratch in a scratch folder and swaps them in,
+so a stale file or a function removed from wiring never lingers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra import wiring
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUILD_DIR = REPO_ROOT / ".build"
+
+_IGNORE = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"
+)
+
+
+class StagingError(RuntimeError):
+    """A source the assets need is missing (raised only when staging strictly)."""
+
+
+@dataclass(frozen=True)
+class StagedAssets:
+    root: Path
+    functions: dict[str, Path]
+    """Function id → asset directory (the folder `Code.from_asset` zips)."""
+    layer: Path
+    """The `ocp` layer's asset directory (holds `python/ocp`)."""
+    missing: list[str] = field(default_factory=list)
+    """Sources that did not exist and were staged as empty placeholders."""
+
+
+def function_asset_dir(function_id: str, build_dir: Path = BUILD_DIR) -> Path:
+    return build_dir / "functions" / function_id
+
+
+def layer_asset_dir(build_dir: Path = BUILD_DIR) -> Path:
+    return build_dir / "layer"
+
+
+def handler_package(spec: wiring.Function) -> tuple[str, ...]:
+    """`functions.order_processor.handler.lambda_handler` → `("functions", "order_processor")`."""
+    parts = tuple(spec.handler.split("."))
+    if len(parts) < 4 or parts[0] != "functions" or not all(p.isidentifier() for p in parts):
+        raise ValueError(
+            f"function {spec.id!r}: handler {spec.handler!r} must look like "
+            "`functions.<package>.<module>.<callable>`"
+        )
+    return parts[:-2]
+
+
+def stage(
+    *,
+    root: Path = REPO_ROOT,
+    build_dir: Path | None = None,
+    functions: Iterable[wiring.Function] = wiring.FUNCTIONS,
+    strict: bool = False,
+) -> StagedAssets:
+    """Copy each function's package and the `ocp` package into `build_dir` (default `<root>/.build`).
+
+    A missing source is staged as an empty package and reported in `missing` (the handlers are written
+    alongside the stack); with `strict=True` it raises `StagingError` instead, as a deploy should.
+    """
+    build_dir = build_dir if build_dir is not None else root / ".build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    specs = list(functions)
+    missing: list[str] = []
+    scratch = Path(tempfile.mkdtemp(prefix=".staging-", dir=build_dir))
+    try:
+        for spec in specs:
+            missing += _stage_function(spec, root, scratch / "functions" / spec.id)
+        missing += _stage_layer(root, scratch / "layer")
+        if strict and missing:
+            raise StagingError("missing sources: " + ", ".join(missing))
+        (scratch / "functions").mkdir(exist_ok=True)
+        _swap_in(scratch / "functions", build_dir / "functions")
+        _swap_in(scratch / "layer", build_dir / "layer")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return StagedAssets(
+        root=build_dir,
+        functions={spec.id: function_asset_dir(spec.id, build_dir) for spec in specs},
+        layer=layer_asset_dir(build_dir),
+        missing=missing,
+    )
+
+
+def _stage_function(spec: wiring.Function, root: Path, asset: Path) -> list[str]:
+    package = handler_package(spec)
+    missing: list[str] = []
+    # Every enclosing package gets its __init__.py (functions/__init__.py), then the function's package.
+    for depth in range(1, len(package)):
+        init = Path(*package[:depth], "__init__.py")
+        (asset / init).parent.mkdir(parents=True, exist_ok=True)
+        if (root / init).is_file():
+            shutil.copy2(root / init, asset / init)
+        else:
+            (asset / init).touch()
+    source = root.joinpath(*package)
+    if source.is_dir():
+        shutil.copytree(source, asset.joinpath(*package), ignore=_IGNORE)
+    else:
+        asset.joinpath(*package).mkdir(parents=True)
+        missing.append(str(source.relative_to(root)))
+    module = root.joinpath(*package, f"{spec.handler.split('.')[-2]}.py")
+    if source.is_dir() and not module.is_file():
+        missing.append(str(module.relative_to(root)))
+    return missing
+
+
+def _stage_layer(root: Path, asset: Path) -> list[str]:
+    source = root / "shared" / "ocp"
+    target = asset / "python" / "ocp"
+    if source.is_dir():
+        shutil.copytree(source, target, ignore=_IGNORE)
+        return []
+    target.mkdir(parents=True)
+    return [str(source.relative_to(root))]
+
+
+def _swap_in(new: Path, final: Path) -> None:
+    """Replace `final` with `new` by two renames, so readers never see a half-copied tree for long."""
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+        final.rename(old)
+        new.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(final)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None, help="build directory (default: .build)")
+    parser.add_argument("--strict", action="store_true", help="fail if a handler or shared/ocp is missing")
+    args = parser.parse_args(argv)
+    try:
+        staged = stage(build_dir=args.out, strict=args.strict)
+    except StagingError as error:
+        print(f"infra.build: {error}", file=sys.stderr)
+        return 1
+    for name in staged.missing:
+        print(f"infra.build: warning: {name} does not exist yet; staged an empty placeholder", file=sys.stderr)
+    print(f"infra.build: staged {len(staged.functions)} functions and the ocp layer into {staged.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""The local API front: a stdlib HTTP server that plays API Gateway for the routes in `infra/wiring.py`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from infra import wiring
+from infra.local import apigw, lambdas
+
+log = logging.getLogger("ocp.local.api")
+
+Invoker = Callable[[wiring.Function, dict[str, Any]], Any]
+
+
+class ApiGateway:
+    """Route → API key check → proxy event → handler → proxy response. No sockets: testable directly."""
+
+    def __init__(
+        self,
+        routes: Iterable[wiring.Route],
+        functions: Iterable[wiring.Function],
+        api_key: str,
+        invoke: Invoker = lambdas.invoke,
+    ) -> None:
+        self._routes = apigw.RouteTable(routes)
+        self._functions = {f.id: f for f in functions}
+        self._api_key = api_key
+        self._invoke = invoke
+
+    def handle(self, request: apigw.HttpRequest) -> apigw.HttpResponse:
+        match = self._routes.match(request.method, request.path)
+        if match is None:
+            return apigw.error_response(
+                404, "route_not_found", f"no route for {request.method} {request.path}"
+            )
+        denied = apigw.check_api_key(match.route, request, self._api_key)
+        if denied is not None:
+            return denied
+        return self._call(self._functions[match.route.function], apigw.build_event(request, match))
+
+    def _call(self, function: wiring.Function, event: dict[str, Any]) -> apigw.HttpResponse:
+        try:
+            return apigw.to_http_response(self._invoke(function, event))
+        except apigw.MalformedProxyResponse as exc:
+            log.error("%s returned a malformed proxy response: %s", function.id, exc)
+            return apigw.error_response(502, "malformed_lambda_response", f"{function.id}: {exc}")
+        except Exception as exc:
+            # A handler must turn every failure into a 4xx body; an exception here is a bug.
+            log.exception("%s raised on %s %s", function.id, event["httpMethod"], event["path"])
+            return apigw.error_response(
+                502, "handler_error", f"{function.id} raised {type(exc).__name__} (see the server log)"
+            )
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _FrontServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections do not pin a thread forever
+
+    def _dispatch(self) -> None:
+        started = time.monotonic()
+        url = urlsplit(self.path)
+        request = apigw.HttpRequest(
+            method=self.command,
+            path=url.path or "/",
+            query=url.query,
+            headers=list(self.headers.items()),
+            body=self._read_body(),
+            source_ip=self.client_address[0],
+        )
+        response = self.server.gateway.handle(request)
+        self._write(response)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.info("%s %s → %d (%.0f ms)", self.command, self.path, response.status, elapsed_ms)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _write(self, response: apigw.HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        log.debug(format, *args)
+
+
+class _FrontServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: ApiGateway) -> None:
+        super().__init__(address, _RequestHandler)
+        self.gateway = gateway
+
+
+class HttpFront:
+    """Serves `gateway` on 127.0.0.1:`port` (0 picks a free port) from a background thread."""
+
+    def __init__(self, gateway: ApiGateway, port: int = 0, host: str = "127.0.0.1") -> None:
+        self._server = _FrontServer((host, port), gateway)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ocp-local-api", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> str:
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()

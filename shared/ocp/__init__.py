@@ -1,0 +1,1 @@
+"""OCP domain package: shipped to every function as the `ocp` Lambda layer."""

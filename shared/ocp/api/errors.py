@@ -1,0 +1,51 @@
+"""One place that maps domain outcomes to HTTP: `{"error": {"code", "message", "details"}}` (API.md)."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from ocp.domain import errors as domain
+
+STATUS: dict[type[domain.DomainError], HTTPStatus] = {
+    domain.UnknownChannel: HTTPStatus.NOT_FOUND,
+    domain.SignatureInvalid: HTTPStatus.UNAUTHORIZED,
+    domain.MalformedDelivery: HTTPStatus.BAD_REQUEST,
+    domain.UnmappableDocument: HTTPStatus.UNPROCESSABLE_ENTITY,
+    domain.InvalidQuery: HTTPStatus.BAD_REQUEST,
+    domain.OrderNotFound: HTTPStatus.NOT_FOUND,
+    domain.ConcurrentModification: HTTPStatus.CONFLICT,
+    # A channel whose secret is not deployed yet: the delivery is kept and the channel retries later.
+    domain.ChannelNotConfigured: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def error_response(status: HTTPStatus, code: str, message: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return Response(
+        status_code=int(status), content_type="application/json",
+        body=json.dumps({"error": body}, ensure_ascii=False, default=str),
+    )
+
+
+def register_error_handlers(app: ApiGatewayResolver) -> None:
+    @app.exception_handler(domain.DomainError)
+    def _domain(exc: domain.DomainError) -> Response:
+        status = next((s for t, s in STATUS.items() if isinstance(exc, t)), HTTPStatus.BAD_REQUEST)
+        return error_response(status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response:
+        details = [{"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]} for e in exc.errors()]
+        return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "the request is not valid", details)
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")

@@ -1,0 +1,152 @@
+"""The unified order: one model for every channel (API.md, "The unified order")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+from ocp.domain.clock import iso
+
+
+def _utc_text(moment: datetime) -> str:
+    return iso(moment)
+
+
+UtcTime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str, when_used="json")]
+Fen = Annotated[int, Field(description="Integer amount in the currency's minor unit (fen for CNY)")]
+
+
+class Channel(StrEnum):
+    taobao = "taobao"
+    jd = "jd"
+    douyin = "douyin"
+    shopify = "shopify"
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    received = "received"
+    """Paid, captured and normalised; not yet checked, routed or reserved (OCP extension of API.md)."""
+    held = "held"
+    reserved = "reserved"
+    dispatched = "dispatched"
+    accepted = "accepted"
+    picked = "picked"
+    packed = "packed"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+
+class HoldReason(StrEnum):
+    insufficient_stock = "insufficient_stock"
+    address_unresolved = "address_unresolved"
+    phone_invalid = "phone_invalid"
+    price_abnormal = "price_abnormal"
+    duplicate_suspect = "duplicate_suspect"
+    blacklisted_buyer = "blacklisted_buyer"
+    buyer_note = "buyer_note"
+    customs_id_invalid = "customs_id_invalid"
+    presale_not_due = "presale_not_due"
+    unroutable = "unroutable"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Amounts(_Model):
+    items: Fen = Field(description="Sum of unit price × quantity over the lines, before discounts")
+    discount: Fen = Field(description="Order- and line-level discounts the buyer received")
+    shipping: Fen = Field(description="Shipping the buyer paid, after shipping discounts")
+    paid: Fen = Field(description="What the buyer paid: lines' `paid` plus shipping, exactly")
+    tax: Fen = Field(default=0, description="Tax charged on top of prices (0 where prices include tax)")
+
+
+class Address(_Model):
+    """As received: channels mask or encrypt PII, and OCP stores it untouched and never logs it."""
+
+    country: str = "CN"
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    town: str | None = None
+    detail: str | None = None
+    postal_code: str | None = None
+    recipient: str | None = None
+    phone: str | None = None
+
+
+class OrderLine(_Model):
+    line_id: str
+    sku: str = Field(description="The merchant SKU ('' when the channel sent none)")
+    channel_sku_id: str | None = None
+    title: str | None = None
+    quantity: int = Field(gt=0)
+    unit_price: Fen
+    discount: Fen = 0
+    paid: Fen = Field(description="This line's share of what the buyer paid, after apportioned discounts")
+    gift: bool = False
+
+
+class Hold(_Model):
+    reason: HoldReason
+    detail: str
+
+
+class TimelineEntry(_Model):
+    at: UtcTime
+    hop: str = Field(description="ingest | processing | inventory | fulfillment | channel_writeback | operator")
+    event: str
+    source: str = Field(description="The system that reported it: a channel, `ocp`, a warehouse, an operator")
+    detail: str | None = None
+    actor: str | None = None
+
+
+class Order(_Model):
+    order_id: str
+    channel: Channel
+    channel_order_id: str
+    channel_order_name: str | None = Field(default=None, description="Shop-facing name, e.g. Shopify `#1001`")
+    status: OrderStatus
+    status_since: UtcTime
+    created_at: UtcTime
+    paid_at: UtcTime | None = None
+    cancelled_at: UtcTime | None = None
+    channel_updated_at: UtcTime = Field(
+        description="The channel's own modification time: a channel event older than this never applies"
+    )
+    currency: str = Field(min_length=3, max_length=3)
+    amounts: Amounts
+    address: Address
+    buyer_id: str | None = None
+    buyer_note: str | None = None
+    seller_note: str | None = None
+    tags: tuple[str, ...] = ()
+    lines: tuple[OrderLine, ...] = Field(min_length=1)
+    warehouse: str | None = None
+    holds: tuple[Hold, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
+    revision: int = Field(default=0, description="OCP's write counter for optimistic concurrency")
+
+    @model_validator(mode="after")
+    def _paid_reconciles(self) -> Order:
+        lines_paid = sum(line.paid for line in self.lines)
+        if lines_paid + self.amounts.shipping != self.amounts.paid:
+            raise ValueError(
+                f"lines' paid ({lines_paid}) + shipping ({self.amounts.shipping}) "
+                f"!= amounts.paid ({self.amounts.paid})"
+            )
+        return self
+
+
+def order_id_for(channel: Channel, channel_order_id: str) -> str:
+    """OCP's order id is derived from the channel's, so a retried delivery can only ever name one order."""
+    return f"{channel.value}-{channel_order_id}"
+
+
+def channel_key(channel: Channel, channel_order_id: str) -> str:
+    return f"{channel.value}#{channel_order_id}"

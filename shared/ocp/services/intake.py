@@ -1,0 +1,92 @@
+"""Accepting a channel delivery: verify, archive raw, split, enqueue — nothing is acknowledged before it is stored."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+from ocp.channels.base import Ack, ChannelAdapter, Delivery
+from ocp.domain.clock import iso
+from ocp.domain.errors import ChannelNotConfigured, MalformedDelivery
+from ocp.ports import CredentialsProvider, Inbox, InboxMessage, Quarantine, QuarantineRecord, RawArchive
+
+# SQS takes 256 KiB per message; bigger documents travel by reference to the archive.
+INLINE_LIMIT_BYTES = 200_000
+_PRIVATE_HEADERS = {"authorization", "cookie", "x-api-key"}
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    credentials: CredentialsProvider
+    archive: RawArchive
+    inbox: Inbox
+    quarantine: Quarantine
+
+
+@dataclass(frozen=True)
+class Accepted:
+    delivery_id: str
+    archive_key: str
+    messages: int
+    ack: Ack
+
+
+def archive_key(channel: str, delivery_id: str, prefix: str = "raw") -> str:
+    return f"{prefix}/{channel}/{delivery_id}.json"
+
+
+def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDeps) -> Accepted:
+    """Raises `SignatureInvalid` (nothing stored or enqueued), `ChannelNotConfigured` (kept under
+    `unverified/` so it can be replayed once configured) or `MalformedDelivery` (kept and quarantined)."""
+    channel = delivery.channel.value
+    delivery_id = adapter.delivery_id(delivery)
+    try:
+        credentials = deps.credentials.credentials(channel)
+    except ChannelNotConfigured:
+        deps.archive.put(archive_key(channel, delivery_id, "unverified"), envelope(delivery, delivery_id))
+        raise
+    adapter.verify(delivery, credentials)
+    key = archive_key(channel, delivery_id)
+    deps.archive.put(key, envelope(delivery, delivery_id))
+    try:
+        messages = adapter.messages(delivery)
+    except MalformedDelivery as exc:
+        deps.quarantine.put(QuarantineRecord(
+            delivery_id=delivery_id, channel=channel, stage="intake", reason=exc.message,
+            archive_key=key, at=iso(delivery.received_at),
+        ))
+        raise
+    inline = len(delivery.body) <= INLINE_LIMIT_BYTES
+    for message in messages:
+        deps.inbox.send(InboxMessage(
+            delivery_id=delivery_id, message_id=message.message_id, channel=channel, topic=message.topic,
+            archive_key=key, received_at=iso(delivery.received_at),
+            document=message.document if inline else None,
+        ))
+    return Accepted(delivery_id=delivery_id, archive_key=key, messages=len(messages), ack=adapter.ack())
+
+
+def envelope(delivery: Delivery, delivery_id: str) -> bytes:
+    """The archived form: everything needed to verify and replay the delivery later."""
+    try:
+        body: dict[str, str] = {"body": delivery.body.decode("utf-8")}
+    except UnicodeDecodeError:
+        body = {"body_base64": base64.b64encode(delivery.body).decode()}
+    return json.dumps({
+        "channel": delivery.channel.value,
+        "delivery_id": delivery_id,
+        "received_at": iso(delivery.received_at),
+        "headers": {k: v for k, v in delivery.headers.items() if k not in _PRIVATE_HEADERS},
+        "query": delivery.query,
+        **body,
+    }, ensure_ascii=False).encode("utf-8")
+
+
+def delivery_from_envelope(raw: bytes) -> Delivery:
+    data = json.loads(raw)
+    body = data["body"].encode("utf-8") if "body" in data else base64.b64decode(data["body_base64"])
+    return Delivery.model_validate({
+        "channel": data["channel"], "headers": data["headers"], "query": data.get("query") or {},
+        "body": body, "received_at": data["received_at"],
+    })
