@@ -21,7 +21,9 @@ def fixture_json(relative: str) -> dict[str, Any]:
     return loaded
 
 
-def shopify_headers(body: bytes, secret: str, webhook_id: str | None = None, topic: str = "orders/create") -> dict[str, str]:
+def shopify_headers(
+    body: bytes, secret: str, webhook_id: str | None = None, topic: str = "orders/create"
+) -> dict[str, str]:
     return {
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": sign(secret, body),

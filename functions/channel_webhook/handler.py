@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -32,7 +33,7 @@ def receive(channel: str) -> Response:
         channel=adapter.channel,
         headers={k.lower(): v for k, v in (event.headers or {}).items()},
         query=dict(event.query_string_parameters or {}),
-        body=event.decoded_body.encode("utf-8") if not event.is_base64_encoded else _raw_bytes(event.body),
+        body=_raw_body(event.body, event.is_base64_encoded),
         received_at=utc_now(),
     )
     metrics.add_dimension(name="channel", value=channel)
@@ -48,10 +49,9 @@ def receive(channel: str) -> Response:
                     body=accepted.ack.body)
 
 
-def _raw_bytes(body: str | None) -> bytes:
-    import base64
-
-    return base64.b64decode(body or "")
+def _raw_body(body: str | None, is_base64: bool | None) -> bytes:
+    # Signatures are over the exact bytes the channel sent: never re-serialise.
+    return base64.b64decode(body or "") if is_base64 else (body or "").encode("utf-8")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

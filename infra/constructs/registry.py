@@ -1,0 +1,139 @@
+"""Where wiring's logical ids meet CDK: resolve `Ref`s and turn `Grant`s into least-privilege grant_* calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import CfnElement, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+
+from infra import wiring
+
+Resource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret
+
+
+def pascal(resource_id: str) -> str:
+    """`orders-inbox` / `channel_webhook` → `OrdersInbox` / `ChannelWebhook` (construct ids)."""
+    return "".join(part.capitalize() for part in resource_id.replace("_", "-").split("-") if part)
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A wildcard a grant puts in a policy on purpose: the cdk-nag IAM5 finding and why it is fine."""
+
+    finding: str
+    reason: str
+
+
+class ResourceRegistry:
+    """Logical id (as in `infra.wiring`) → the construct that realises it in this stack."""
+
+    def __init__(self) -> None:
+        self._resources: dict[str, Resource] = {}
+
+    def add(self, resource_id: str, resource: Resource) -> None:
+        if resource_id in self._resources:
+            raise ValueError(f"resource id {resource_id!r} is declared twice in wiring")
+        self._resources[resource_id] = resource
+
+    def get(self, resource_id: str) -> Resource:
+        try:
+            return self._resources[resource_id]
+        except KeyError:
+            raise KeyError(f"wiring refers to {resource_id!r}, which no construct declares") from None
+
+    def queue(self, resource_id: str) -> sqs.Queue:
+        resource = self.get(resource_id)
+        if not isinstance(resource, sqs.Queue):
+            raise TypeError(f"{resource_id!r} is not a queue")
+        return resource
+
+    def resolve(self, ref: wiring.Ref) -> str:
+        """A `Ref`'s name, URL or ARN as a CloudFormation token."""
+        resource = self.get(ref.resource)
+        values: dict[str, str] = {}
+        if isinstance(resource, dynamodb.Table):
+            values = {"name": resource.table_name, "arn": resource.table_arn}
+        elif isinstance(resource, s3.Bucket):
+            values = {"name": resource.bucket_name, "arn": resource.bucket_arn}
+        elif isinstance(resource, sqs.Queue):
+            values = {"name": resource.queue_name, "arn": resource.queue_arn, "url": resource.queue_url}
+        elif isinstance(resource, secretsmanager.Secret):
+            values = {"name": resource.secret_name, "arn": resource.secret_arn}
+        if ref.attribute not in values:
+            raise ValueError(f"{ref.resource!r} has no {ref.attribute!r} to reference")
+        return values[ref.attribute]
+
+    def grant(self, grant: wiring.Grant, grantee: iam.IGrantable) -> list[Wildcard]:
+        """Apply the narrowest grant_* for `grant.access`; return the wildcards that grant implies."""
+        resource = self.get(grant.resource)
+        access = grant.access
+        if isinstance(resource, dynamodb.Table) and access in ("read", "write", "read_write"):
+            {
+                "read": resource.grant_read_data,
+                "write": resource.grant_write_data,
+                "read_write": resource.grant_read_write_data,
+            }[access](grantee)
+            return self._table_index_wildcards(grant.resource, resource)
+        if isinstance(resource, s3.Bucket) and access in ("read", "write"):
+            arn = f"<{_logical_id(resource)}.Arn>"
+            objects = Wildcard(
+                f"Resource::{arn}/*",
+                f"Objects of bucket {grant.resource!r} are keyed by channel and delivery id, so access is "
+                "granted on the bucket's object prefix (arn/*), not on individual keys.",
+            )
+            if access == "read":
+                resource.grant_read(grantee)
+                actions = [
+                    Wildcard(
+                        f"Action::{action}",
+                        f"{action} is CDK's grant_read action group for bucket {grant.resource!r}: "
+                        "read-only object and bucket-metadata calls, nothing that writes or deletes.",
+                    )
+                    for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*")
+                ]
+                return [objects, *actions]
+            # "write" is put-only: the raw archive is append-only, so no delete (grant_write would add it).
+            resource.grant_put(grantee)
+            return [
+                objects,
+                Wildcard(
+                    "Action::s3:Abort*",
+                    f"s3:Abort* (AbortMultipartUpload) lets the writer of bucket {grant.resource!r} "
+                    "clean up its own failed multipart uploads; it cannot read or delete objects.",
+                ),
+            ]
+        if isinstance(resource, sqs.Queue) and access in ("send", "consume"):
+            if access == "send":
+                resource.grant_send_messages(grantee)
+            else:
+                resource.grant_consume_messages(grantee)
+            return []
+        if isinstance(resource, secretsmanager.Secret) and access == "read":
+            resource.grant_read(grantee)
+            return []
+        raise ValueError(f"grant {access!r} is not supported on {grant.resource!r} ({type(resource).__name__})")
+
+    @staticmethod
+    def _table_index_wildcards(resource_id: str, table: dynamodb.Table) -> list[Wildcard]:
+        indexes = next(t.indexes for t in wiring.TABLES if t.id == resource_id)
+        if not indexes:
+            return []
+        names = ", ".join(index.name for index in indexes)
+        return [
+            Wildcard(
+                f"Resource::<{_logical_id(table)}.Arn>/index/*",
+                f"Access to table {resource_id!r} includes its GSIs ({names}), all declared in wiring; "
+                "CDK's table grants cover them as table-arn/index/*.",
+            )
+        ]
+
+
+def _logical_id(resource: Resource) -> str:
+    cfn = cast(CfnElement, resource.node.default_child)
+    return Stack.of(resource).get_logical_id(cfn)
