@@ -116,7 +116,8 @@ ORDERS = Table(
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
 RAW_ARCHIVE = Bucket(id="raw-deliveries")
 CHANNEL_SECRETS = Secret(id="channel-secrets")
-ORDERS_INBOX = Queue(id="orders-inbox", visibility_timeout_s=90, max_receive_count=5)
+# Visibility timeout 6× the processor timeout, as AWS advises for Lambda event sources.
+ORDERS_INBOX = Queue(id="orders-inbox", visibility_timeout_s=360, max_receive_count=5)
 
 TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
@@ -24,6 +25,7 @@ register_error_handlers(app)
 @tracer.capture_method(capture_response=False)
 def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> Order:
     logger.set_correlation_id(order_id)
+    metrics.add_metric(name="OrderLookups", unit=MetricUnit.Count, value=1)
     order = composition.order_store().get(order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id!r}")
@@ -40,6 +42,7 @@ def find_orders(
         raise InvalidQuery(
             "give both channel and channel_order_id", details={"required": ["channel", "channel_order_id"]}
         )
+    metrics.add_metric(name="OrderLookups", unit=MetricUnit.Count, value=1)
     order = composition.order_store().find_by_channel_order(channel, channel_order_id)
     return OrderList(orders=[order] if order else [])
 

@@ -212,7 +212,8 @@ def to_http_response(result: Any) -> HttpResponse:
     """The HTTP response API Gateway builds from a Lambda proxy result."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
         raise MalformedProxyResponse(f"expected a dict with an int statusCode, got {type(result).__name__}")
-    body = result.get("body") or ""
+    body = result.get("body")
+    body = "" if body is None else body
     if not isinstance(body, str):
         raise MalformedProxyResponse(f"body must be a string, got {type(body).__name__}")
     raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")

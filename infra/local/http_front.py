@@ -74,7 +74,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=self._read_body(),
             source_ip=self.client_address[0],
         )
-        response = self.server.gateway.handle(request)
+        try:
+            response = self.server.gateway.handle(request)
+        except Exception:
+            log.exception("the local gateway failed on %s %s", self.command, self.path)
+            response = apigw.error_response(502, "gateway_error", "the local gateway failed (see the server log)")
         self._write(response)
         elapsed_ms = (time.monotonic() - started) * 1000
         log.info("%s %s → %d (%.0f ms)", self.command, self.path, response.status, elapsed_ms)

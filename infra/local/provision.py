@@ -48,8 +48,8 @@ def local_name(resource_id: str) -> str:
     return f"{NAME_PREFIX}{resource_id}"
 
 
-def aws_client(service: str, endpoint_url: str) -> Any:
-    """A client for the embedded AWS that does not depend on the process environment."""
+def aws_client(service: str, endpoint_url: str | None) -> Any:
+    """A client for the embedded AWS (None: the in-process moto mock) that ignores the process environment."""
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint_url,
@@ -60,7 +60,7 @@ def aws_client(service: str, endpoint_url: str) -> Any:
 
 
 def provision(
-    endpoint_url: str,
+    endpoint_url: str | None,
     secret_values: Mapping[str, Any],
     queue_overrides: Mapping[str, wiring.Queue] | None = None,
 ) -> Resources:

@@ -47,6 +47,8 @@ class LocalPlatform:
         self.resources = Resources()
         self.base_url = ""
         self.api_key = ""
+        self.credentials: dict[str, str] = {}
+        """The API key and channel credentials in force (`config.credentials_env`)."""
         self.aws_endpoint_url = ""
 
     def __enter__(self) -> LocalPlatform:
@@ -117,7 +119,7 @@ class LocalPlatform:
         self.aws_endpoint_url = aws.endpoint_url
         self._env.remove([*config.AWS_ENV_TO_CLEAR, *(n for n in os.environ if n.startswith("AWS_ENDPOINT_URL_"))])
         self._env.set({**config.FAKE_AWS_ENV, "AWS_ENDPOINT_URL": aws.endpoint_url, **_no_proxy_env()})
-        credentials = config.credentials_env()
+        self.credentials = credentials = config.credentials_env()
         self.api_key = credentials["OCP_API_KEY"]
         secrets = {wiring.CHANNEL_SECRETS.id: config.channel_secret_document(credentials)}
         self.resources = provision(aws.endpoint_url, secrets, self._queue_overrides())

@@ -1,0 +1,160 @@
+"""`ocp`: run the platform locally, replay demo traffic against it, normalise a channel document.
+
+    ocp local [--port 3000] [--demo]      the whole platform on embedded AWS, until Ctrl-C
+    ocp demo [--url URL]                   signed sample Shopify orders → what became of them
+    ocp normalize --channel C FILE         the unified order a raw channel document maps to
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from infra.local import config
+
+DEFAULT_PORT = 3000
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    code: int = args.command(args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ocp", description="OCP, the order control platform")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    local = commands.add_parser("local", help="run the whole platform locally on embedded AWS")
+    local.add_argument("--port", type=int, default=DEFAULT_PORT, help="API port on 127.0.0.1 (0: any free)")
+    local.add_argument("--demo", action="store_true", help="post the demo orders once it is up")
+    local.set_defaults(command=_local)
+
+    demo = commands.add_parser("demo", help="post signed sample Shopify orders and report the outcome")
+    demo.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the API's base URL")
+    demo.add_argument("--api-key", default=None, help="x-api-key (default: $OCP_API_KEY or the local key)")
+    demo.add_argument("--secret", default=None, help="Shopify webhook secret (default: as `ocp local` uses)")
+    demo.add_argument("--wait", type=float, default=20, help="seconds to wait for the orders to show")
+    demo.set_defaults(command=_demo)
+
+    normalize = commands.add_parser("normalize", help="print the unified order a channel document maps to")
+    normalize.add_argument("--channel", required=True, help="taobao | jd | douyin | shopify")
+    normalize.add_argument("file", help="the raw channel document (JSON); '-' reads stdin")
+    normalize.set_defaults(command=_normalize)
+    return parser
+
+
+def _local(args: argparse.Namespace) -> int:
+    from infra.local.aws import stop_shared_aws
+    from infra.local.runtime import LocalPlatform
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    platform = LocalPlatform(port=args.port)
+    try:
+        base_url = platform.start()
+    except OSError as exc:
+        print(f"ocp local: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        print(_banner(base_url, platform.api_key), flush=True)
+        if args.demo:
+            _print_demo(base_url, _shopify_secret(None), platform.api_key, wait_s=20)
+        _serve_until_interrupted()
+    finally:
+        print("\nstopping…", flush=True)
+        platform.stop()
+        stop_shared_aws()
+    return 0
+
+
+def _banner(base_url: str, api_key: str) -> str:
+    return "\n".join([
+        f"OCP is running at {base_url}  (API key: {api_key}; Ctrl-C stops it)",
+        "",
+        "Try:",
+        f"  curl -s {base_url}/openapi.json | head -c 300",
+        f"  curl -s -H 'x-api-key: {api_key}' '{base_url}/orders?channel=shopify&channel_order_id=<id>'",
+        f"  curl -s -H 'x-api-key: {api_key}' {base_url}/orders/<order_id>",
+        f"  ocp demo --url {base_url}      # post signed sample Shopify orders",
+        "",
+    ])
+
+
+def _serve_until_interrupted() -> None:
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _demo(args: argparse.Namespace) -> int:
+    api_key = args.api_key or config.api_key()
+    return _print_demo(args.url, _shopify_secret(args.secret), api_key, args.wait)
+
+
+def _print_demo(base_url: str, secret: str, api_key: str, wait_s: float) -> int:
+    from infra.local.demo import format_table, run_demo
+
+    print(f"posting the demo orders to {base_url}/webhooks/shopify …", flush=True)
+    try:
+        results = run_demo(base_url, secret, api_key, wait_s=wait_s)
+    except OSError as exc:
+        print(f"ocp demo: cannot reach {base_url}: {exc}", file=sys.stderr)
+        return 1
+    print(format_table(results), flush=True)
+    return 0 if all(r.order_status for r in results) else 1
+
+
+def _shopify_secret(explicit: str | None) -> str:
+    return explicit or config.credentials_env()[config.secret_var("shopify")]
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    from ocp.channels.registry import adapter_for
+    from ocp.domain.errors import DomainError, UnmappableDocument
+
+    document = _read_document(args.file)
+    if document is None:
+        return 1
+    try:
+        order = adapter_for(args.channel).to_order(document)
+    except UnmappableDocument as exc:
+        print("\n".join(f"cannot normalise: {reason}" for reason in exc.reasons), file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"cannot normalise: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(order.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _read_document(path: str) -> dict[str, Any] | None:
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        document = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(document, dict):
+        print(f"cannot normalise: {path} holds a JSON {type(document).__name__}, not an object", file=sys.stderr)
+        return None
+    return document
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""`ocp demo`: post signed sample Shopify orders to a running OCP and report what became of each.
+
+A plain HTTP client (stdlib `urllib` only), so it works the same against `ocp local` and a deployed stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+SHOP_DOMAIN = "ocp-demo.myshopify.com"
+SHOPIFY_API_VERSION = "2026-04"
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    name: str
+    channel_order_id: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    order: DemoOrder
+    webhook_status: int
+    order_status: str | None = None
+    paid_fen: int | None = None
+
+
+def demo_orders() -> list[DemoOrder]:
+    """The bundled Shopify `orders/create` bodies, as raw bytes (what gets signed is what gets sent)."""
+    folder = resources.files("infra.local") / "demo_orders"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
+    return [_demo_order(f.read_bytes()) for f in files]
+
+
+def _demo_order(body: bytes) -> DemoOrder:
+    document = json.loads(body)
+    gid = str(document.get("admin_graphql_api_id") or "")
+    channel_order_id = gid.rsplit("/", 1)[-1] if gid else str(document["id"])
+    return DemoOrder(name=str(document.get("name") or channel_order_id), channel_order_id=channel_order_id, body=body)
+
+
+def shopify_signature(secret: str, body: bytes) -> str:
+    """`X-Shopify-Hmac-Sha256`: base64(HMAC-SHA256(secret, raw body))."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def shopify_headers(body: bytes, secret: str, event_id: str | None = None) -> dict[str, str]:
+    """The headers Shopify sends with an `orders/create` delivery (a fresh webhook id per delivery)."""
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Hmac-Sha256": shopify_signature(secret, body),
+        "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+        "X-Shopify-API-Version": SHOPIFY_API_VERSION,
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+        "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+         timeout_s: float = 15) -> tuple[int, Any]:
+    """(status, parsed JSON body or None); 4xx/5xx are returned, not raised."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with _opener(url).open(request, timeout=timeout_s) as response:
+            return response.status, _json(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, _json(error.read())
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    if urllib.parse.urlsplit(url).hostname in _LOOPBACK:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def find_order(base_url: str, api_key: str, channel: str, channel_order_id: str) -> dict[str, Any] | None:
+    query = urllib.parse.urlencode({"channel": channel, "channel_order_id": channel_order_id})
+    status, body = http("GET", f"{base_url}/orders?{query}", headers={"x-api-key": api_key})
+    orders = body.get("orders") if status == 200 and isinstance(body, dict) else None
+    return orders[0] if orders else None
+
+
+def run_demo(base_url: str, secret: str, api_key: str, wait_s: float = 20) -> list[DemoResult]:
+    """Post every demo order, then look each accepted one up until it shows or `wait_s` runs out."""
+    base_url = base_url.rstrip("/")
+    posted = []
+    for order in demo_orders():
+        status, _ = http("POST", f"{base_url}/webhooks/shopify", order.body, shopify_headers(order.body, secret))
+        posted.append((order, status))
+    deadline = time.monotonic() + wait_s
+    return [_outcome(base_url, api_key, order, status, deadline) for order, status in posted]
+
+
+def _outcome(base_url: str, api_key: str, order: DemoOrder, status: int, deadline: float) -> DemoResult:
+    while status == 200:
+        found = find_order(base_url, api_key, "shopify", order.channel_order_id)
+        if found is not None:
+            paid = (found.get("amounts") or {}).get("paid")
+            return DemoResult(order, status, str(found.get("status")), paid if isinstance(paid, int) else None)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    return DemoResult(order, status)
+
+
+def format_table(results: list[DemoResult]) -> str:
+    rows = [("order", "channel_order_id", "webhook", "status", "paid (fen)")]
+    for r in results:
+        rows.append((
+            r.order.name, r.order.channel_order_id, str(r.webhook_status),
+            r.order_status or "not found", "" if r.paid_fen is None else str(r.paid_fen),
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
