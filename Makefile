@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 3000
 PYTEST_WORKERS ?= 2
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi clean

@@ -62,8 +62,7 @@ def handler_package(spec: wiring.Function) -> tuple[str, ...]:
     parts = tuple(spec.handler.split("."))
     if len(parts) < 4 or parts[0] != "functions" or not all(p.isidentifier() for p in parts):
         raise ValueError(
-            f"function {spec.id!r}: handler {spec.handler!r} must look like "
-            "`functions.<package>.<module>.<callable>`"
+            f"function {spec.id!r}: handler {spec.handler!r} must look like `functions.<package>.<module>.<callable>`"
         )
     return parts[:-2]
 

@@ -37,7 +37,7 @@ class OcpStack(Stack):
         for key, value in tags.items():
             Tags.of(self).add(key, value)
 
-        registry = ResourceRegistry()
+        self.registry = registry = ResourceRegistry()
         self.storage = Storage(self, "Storage", registry=registry)
         self.queues = Queues(self, "Queues", registry=registry)
         self.layers = Layers(self, "Layers", ocp_asset=layer_asset_dir(build_dir))

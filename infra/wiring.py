@@ -193,4 +193,7 @@ QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
 
 
 def function(function_id: str) -> Function:
-    return next(f for f in FUNCTIONS if f.id == function_id)
+    for declared in FUNCTIONS:
+        if declared.id == function_id:
+            return declared
+    raise KeyError(f"no function {function_id!r} in the wiring")

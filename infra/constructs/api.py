@@ -78,9 +78,7 @@ class Api(Construct):
                 integrations[route.function],
                 api_key_required=route.api_key_required,
                 request_validator=validator,
-                request_parameters={
-                    f"method.request.path.{name}": True for name in _PATH_PARAM.findall(route.path)
-                },
+                request_parameters={f"method.request.path.{name}": True for name in _PATH_PARAM.findall(route.path)},
             )
 
         self.api_key = self.rest_api.add_api_key("PartnerKey", description="OCP operator/partner API key")
@@ -94,28 +92,34 @@ class Api(Construct):
         CfnOutput(self, "Url", value=self.rest_api.url, description="Base URL of the OCP API stage")
         CfnOutput(self, "ApiKeyId", value=self.api_key.key_id, description="aws apigateway get-api-key --include-value")
 
-        public = ", ".join(f"{r.method} {r.path}" for r in wiring.ROUTES if not r.api_key_required)
+        for route in wiring.ROUTES:
+            method = self.methods[(route.method, route.path)]
+            route_name = f"{route.method} {route.path} ({route.function})"
+            acknowledge(
+                method,
+                "APIG4",
+                f"{route_name} requires an API key bound to the OCP usage plan: callers are operator and "
+                "partner systems, not end users."
+                if route.api_key_required
+                else f"{route_name} is declared without an API key in wiring: channel webhooks authenticate "
+                "with the channel's HMAC signature (checked before anything is enqueued); /openapi.json is public.",
+                children=False,
+            )
+            acknowledge(
+                method,
+                "COG4",
+                f"{route_name}: no end-user identities exist yet, callers are sales channels (signed webhooks) "
+                "and operator/partner systems (API keys). A Cognito authorizer comes with the operator console.",
+                children=False,
+            )
         acknowledge(
-            self.rest_api,
-            "APIG4",
-            "Operator and partner routes require an API key bound to a usage plan; the unkeyed routes "
-            f"({public}) are channel webhooks, authenticated by the channel's HMAC signature that "
-            "channel_webhook verifies, and the public OpenAPI document.",
-        )
-        acknowledge(
-            self.rest_api,
-            "COG4",
-            "No end-user identities exist yet: callers are sales channels (signed webhooks) and operator/"
-            "partner systems (API keys). A Cognito authorizer comes with the operator console.",
-        )
-        acknowledge(
-            self.rest_api,
+            self.rest_api.deployment_stage,
             "APIG3",
-            "No WAF web ACL yet: stage-level and per-key throttling bound abuse, webhook bodies are "
-            "signature-checked before any work. A regional web ACL is an account-level decision.",
+            "No WAF web ACL yet: stage-level and per-key throttling bound abuse and webhook bodies are "
+            "signature-checked before they are enqueued. A regional web ACL is an account-level decision.",
         )
         acknowledge(
-            self.rest_api,
+            self.rest_api.node.find_child("CloudWatchRole"),
             "IAM4",
             "The account-level API Gateway logging role must use AWS's managed policy "
             "AmazonAPIGatewayPushToCloudWatchLogs; it is the documented way to enable execution logs.",

@@ -79,8 +79,10 @@ class OcpFunction(Construct):
         wildcards = [_XRAY]
         for grant in spec.grants:
             wildcards += registry.grant(grant, self.function)
+        # The wildcards live in the role's inline DefaultPolicy (created by the grants above).
+        policy = self.role.node.find_child("DefaultPolicy")
         for wildcard in dict.fromkeys(wildcards):
-            acknowledge(self.role, "IAM5", wildcard.reason, applies_to=[wildcard.finding])
+            acknowledge(policy, "IAM5", wildcard.reason, applies_to=[wildcard.finding])
         acknowledge(
             self.function,
             "L1",

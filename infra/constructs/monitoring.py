@@ -18,7 +18,9 @@ from infra.constructs.registry import pascal
 PERIOD = Duration.minutes(5)
 
 
-def _at_least_one(scope: Construct, construct_id: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
+def _at_least_one(
+    scope: Construct, construct_id: str, metric: cloudwatch.IMetric, description: str
+) -> cloudwatch.Alarm:
     return cloudwatch.Alarm(
         scope,
         construct_id,
@@ -75,8 +77,11 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="API requests and errors",
-                left=[api.metric_count(period=PERIOD), api.metric_client_error(period=PERIOD),
-                      api.metric_server_error(period=PERIOD)],
+                left=[
+                    api.metric_count(period=PERIOD),
+                    api.metric_client_error(period=PERIOD),
+                    api.metric_server_error(period=PERIOD),
+                ],
                 right=[api.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.p(99))],
                 width=12,
             ),

@@ -28,11 +28,6 @@ def acknowledge(
         raise ValueError(f"cdk-nag suppression of {rule} needs a specific reason, got {reason!r}")
     NagSuppressions.add_resource_suppressions(
         construct,
-        [
-            NagPackSuppression(
-                id=f"AwsSolutions-{rule}", reason=reason, applies_to=list(applies_to) or None
-            )
-        ],
+        [NagPackSuppression(id=f"AwsSolutions-{rule}", reason=reason, applies_to=list(applies_to) or None)],
         apply_to_children=children,
     )
-

@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 
 from infra import wiring
 
-Resource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret
+WiredResource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret
 
 
 def pascal(resource_id: str) -> str:
@@ -34,14 +34,14 @@ class ResourceRegistry:
     """Logical id (as in `infra.wiring`) → the construct that realises it in this stack."""
 
     def __init__(self) -> None:
-        self._resources: dict[str, Resource] = {}
+        self._resources: dict[str, WiredResource] = {}
 
-    def add(self, resource_id: str, resource: Resource) -> None:
+    def add(self, resource_id: str, resource: WiredResource) -> None:
         if resource_id in self._resources:
             raise ValueError(f"resource id {resource_id!r} is declared twice in wiring")
         self._resources[resource_id] = resource
 
-    def get(self, resource_id: str) -> Resource:
+    def get(self, resource_id: str) -> WiredResource:
         try:
             return self._resources[resource_id]
         except KeyError:
@@ -134,6 +134,6 @@ class ResourceRegistry:
         ]
 
 
-def _logical_id(resource: Resource) -> str:
+def _logical_id(resource: WiredResource) -> str:
     cfn = cast(CfnElement, resource.node.default_child)
     return Stack.of(resource).get_logical_id(cfn)

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra import wiring
 from infra.constructs.nag import acknowledge
-from infra.constructs.registry import ResourceRegistry, pascal
+from infra.constructs.registry import ResourceRegistry, WiredResource, pascal
 
 ACCESS_LOG_RETENTION = Duration.days(365)
 
@@ -26,7 +26,8 @@ class Storage(Construct):
         self.access_logs = self._access_log_bucket()
         self.buckets = {spec.id: self._bucket(spec) for spec in wiring.BUCKETS}
         self.secrets = {spec.id: self._secret(spec) for spec in wiring.SECRETS}
-        for resource_id, resource in {**self.tables, **self.buckets, **self.secrets}.items():
+        resources: dict[str, WiredResource] = {**self.tables, **self.buckets, **self.secrets}
+        for resource_id, resource in resources.items():
             registry.add(resource_id, resource)
 
     def _table(self, spec: wiring.Table) -> dynamodb.Table:

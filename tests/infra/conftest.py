@@ -1,0 +1,6 @@
+"""Infra tests start the jsii runtime (Node). Keep its Node-version banners out of the test output."""
+
+import os
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

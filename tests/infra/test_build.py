@@ -1,0 +1,148 @@
+"""`infra.build.stage` on a small fake checkout: per-function assets, the ocp layer, idempotence, strictness.
+
+No CDK here: staging is plain file copying, so these run in milliseconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra import wiring
+from infra.build import StagingError, handler_package, main, stage
+
+
+def _write(path: Path, text: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _spec(function_id: str) -> wiring.Function:
+    return wiring.Function(
+        id=function_id, handler=f"functions.{function_id}.handler.lambda_handler", description=function_id
+    )
+
+
+def _files(directory: Path) -> dict[str, str]:
+    return {str(p.relative_to(directory)): p.read_text() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    _write(root / "functions" / "__init__.py", '"""functions"""\n')
+    _write(root / "functions" / "alpha" / "__init__.py")
+    _write(root / "functions" / "alpha" / "handler.py", "def lambda_handler(event, context): ...\n")
+    _write(root / "functions" / "alpha" / "__pycache__" / "handler.cpython-312.pyc", "bytecode")
+    _write(root / "functions" / "beta" / "__init__.py")
+    _write(root / "functions" / "beta" / "handler.py", "def lambda_handler(event, context): ...\n")
+    _write(root / "shared" / "ocp" / "__init__.py")
+    _write(root / "shared" / "ocp" / "domain" / "order.py", "class Order: ...\n")
+    _write(root / "shared" / "ocp" / "domain" / "__pycache__" / "order.cpython-312.pyc", "bytecode")
+    _write(root / "shared" / "ocp" / ".mypy_cache" / "x.json", "{}")
+    return root
+
+
+def test_each_function_asset_holds_only_its_own_package_at_the_handler_path(checkout: Path) -> None:
+    # Given a checkout with two functions
+    # When they are staged
+    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")])
+
+    # Then each asset is functions/__init__.py + functions/<id>/**, without bytecode, and nothing of the other
+    assert _files(staged.functions["alpha"]) == {
+        "functions/__init__.py": '"""functions"""\n',
+        "functions/alpha/__init__.py": "",
+        "functions/alpha/handler.py": "def lambda_handler(event, context): ...\n",
+    }
+    assert set(_files(staged.functions["beta"])) == {
+        "functions/__init__.py",
+        "functions/beta/__init__.py",
+        "functions/beta/handler.py",
+    }
+    assert staged.functions["alpha"] == checkout / ".build" / "functions" / "alpha"
+    assert staged.missing == []
+
+
+def test_layer_asset_is_shared_ocp_under_python_without_caches(checkout: Path) -> None:
+    # Given / When
+    staged = stage(root=checkout, functions=[_spec("alpha")])
+
+    # Then
+    assert set(_files(staged.layer)) == {"python/ocp/__init__.py", "python/ocp/domain/order.py"}
+
+
+def test_staging_is_idempotent_and_drops_stale_files_and_removed_functions(checkout: Path) -> None:
+    # Given a first staging, then a stale file in an asset and a function dropped from wiring
+    first = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")])
+    snapshot = _files(first.functions["alpha"]), _files(first.layer)
+    _write(first.functions["alpha"] / "functions" / "alpha" / "stale.py", "old = True\n")
+
+    # When staging runs again with only alpha
+    second = stage(root=checkout, functions=[_spec("alpha")])
+
+    # Then the result equals the first staging of alpha, beta's asset is gone, and no scratch dir is left
+    assert (_files(second.functions["alpha"]), _files(second.layer)) == snapshot
+    assert sorted(p.name for p in (checkout / ".build" / "functions").iterdir()) == ["alpha"]
+    assert sorted(p.name for p in (checkout / ".build").iterdir()) == ["functions", "layer"]
+
+
+def test_a_missing_source_is_an_empty_placeholder_unless_strict(checkout: Path) -> None:
+    # Given a function wiring declares but nobody has written yet, and a good first staging
+    stage(root=checkout, functions=[_spec("alpha")])
+
+    # When it is staged leniently
+    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("gamma")])
+
+    # Then it is reported and staged as an empty package (so synth still works)
+    assert staged.missing == ["functions/gamma"]
+    assert _files(staged.functions["gamma"]) == {"functions/__init__.py": '"""functions"""\n'}
+    assert (staged.functions["gamma"] / "functions" / "gamma").is_dir()
+
+    # When it is staged strictly, it fails and leaves the previous staging untouched
+    with pytest.raises(StagingError, match="functions/delta"):
+        stage(root=checkout, functions=[_spec("alpha"), _spec("delta")], strict=True)
+    assert (checkout / ".build" / "functions" / "gamma").is_dir()
+
+
+def test_a_package_without_its_handler_module_is_reported(checkout: Path) -> None:
+    # Given a function package whose handler module is not written yet
+    (checkout / "functions" / "beta" / "handler.py").unlink()
+
+    # When / Then
+    assert stage(root=checkout, functions=[_spec("beta")]).missing == ["functions/beta/handler.py"]
+
+
+def test_functions_init_is_created_when_the_checkout_has_none(checkout: Path) -> None:
+    # Given no functions/__init__.py in the checkout
+    (checkout / "functions" / "__init__.py").unlink()
+
+    # When / Then: the asset still has the package marker, so `functions.alpha.handler` imports
+    staged = stage(root=checkout, functions=[_spec("alpha")])
+    assert (staged.functions["alpha"] / "functions" / "__init__.py").read_text() == ""
+
+
+@pytest.mark.parametrize("handler", ["handler.lambda_handler", "app.alpha.handler.lambda_handler", "functions.a-b.h.f"])
+def test_handler_paths_outside_functions_are_rejected(handler: str) -> None:
+    # Given / When / Then
+    spec = wiring.Function(id="x", handler=handler, description="x")
+    with pytest.raises(ValueError, match="functions"):
+        handler_package(spec)
+
+
+def test_every_wiring_handler_is_a_functions_package_named_after_its_function() -> None:
+    # Given / When / Then: the asset directory (by id) and the package (by handler) are the same name
+    for spec in wiring.FUNCTIONS:
+        assert handler_package(spec) == ("functions", spec.id)
+
+
+def test_cli_stages_the_real_checkout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given / When
+    code = main(["--out", str(tmp_path / "build")])
+
+    # Then
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "build" / "functions").iterdir()) == sorted(
+        spec.id for spec in wiring.FUNCTIONS
+    )
+    assert f"staged {len(wiring.FUNCTIONS)} functions" in capsys.readouterr().out
