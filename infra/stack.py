@@ -16,6 +16,7 @@ from infra.constructs.layers import Layers
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.queues import Queues
 from infra.constructs.registry import ResourceRegistry
+from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
 
 
@@ -53,6 +54,9 @@ class OcpStack(Stack):
             "Api",
             functions={fid: fn.function for fid, fn in self.functions.by_id.items()},
             stage_name=stage,
+        )
+        self.schedules = Schedules(
+            self, "Schedules", functions={fid: fn.function for fid, fn in self.functions.by_id.items()}
         )
         self.monitoring = Monitoring(
             self, "Monitoring", functions=self.functions.by_id, queues=self.queues, api=self.api.rest_api

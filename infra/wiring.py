@@ -101,6 +101,19 @@ class QueueTrigger:
     max_batching_window_s: int = 1
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Invoke `function` every `rate_minutes` with an EventBridge "Scheduled Event" payload.
+
+    In AWS an EventBridge rule `rate(N minutes)` targets the function; locally a timer thread invokes the
+    handler in-process with the same event shape (`infra/local/scheduler.py`).
+    """
+
+    id: str
+    function: str
+    rate_minutes: int = 1
+
+
 # ---- resources -------------------------------------------------------------------------------------
 
 ORDERS = Table(
@@ -190,6 +203,8 @@ ROUTES: tuple[Route, ...] = (
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
     QueueTrigger(queue=ORDERS_INBOX.id, function="order_processor", batch_size=10),
 )
+
+SCHEDULES: tuple[Schedule, ...] = ()
 
 
 def function(function_id: str) -> Function:

@@ -27,6 +27,7 @@ from infra.local.aws import shared_aws
 from infra.local.environment import EnvPatch
 from infra.local.http_front import ApiGateway, HttpFront
 from infra.local.provision import Resources, aws_client, function_env, provision
+from infra.local.scheduler import ScheduleRunner
 from infra.local.sqs_poller import InFlight, QueuePoller
 from ocp import composition
 
@@ -35,9 +36,18 @@ _active_lock = threading.Lock()
 
 
 class LocalPlatform:
-    def __init__(self, port: int = 0, visibility_timeout_s: int | None = None, poll_wait_s: int = 1) -> None:
-        """`visibility_timeout_s` overrides every queue's (tests use a short one to see redrives quickly)."""
+    def __init__(
+        self,
+        port: int = 0,
+        visibility_timeout_s: int | None = None,
+        poll_wait_s: int = 1,
+        schedule_interval_s: float | None = None,
+    ) -> None:
+        """`visibility_timeout_s` overrides every queue's (tests use a short one to see redrives quickly);
+        `schedule_interval_s` overrides every schedule's rate (None: each `Schedule.rate_minutes`)."""
         self._port = port
+        self._schedule_interval_s = schedule_interval_s
+        self._schedules: dict[str, ScheduleRunner] = {}
         self._visibility_timeout_s = visibility_timeout_s
         self._poll_wait_s = poll_wait_s
         self._env = EnvPatch()
@@ -68,12 +78,16 @@ class LocalPlatform:
             self._front = HttpFront(self._gateway(), port=self._port if port is None else port)
             self.base_url = self._front.start()
             self._start_pollers()
+            self._start_schedules()
         except BaseException:
             self.stop()
             raise
         return self.base_url
 
     def stop(self) -> None:
+        for runner in self._schedules.values():
+            runner.stop()
+        self._schedules.clear()
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
@@ -86,6 +100,10 @@ class LocalPlatform:
 
     def queue_url(self, queue_id: str) -> str:
         return self.resources.resolve(wiring.Ref(queue_id, "url"))
+
+    def run_schedule(self, schedule_id: str) -> Any:
+        """Fire one tick of a declared schedule now (on the caller's thread); the handler's result."""
+        return self._schedules[schedule_id].run_once()
 
     def client(self, service: str) -> Any:
         """A boto3 client for the embedded AWS (for tests and tools)."""
@@ -148,6 +166,19 @@ class LocalPlatform:
             )
             poller.start()
             self._pollers.append(poller)
+
+
+    def _start_schedules(self) -> None:
+        for schedule in wiring.SCHEDULES:
+            runner = ScheduleRunner(
+                schedule,
+                wiring.function(schedule.function),
+                invoke=lambdas.invoke,
+                in_flight=self._in_flight,
+                interval_s=self._schedule_interval_s,
+            )
+            runner.start()
+            self._schedules[schedule.id] = runner
 
 
 def _forget_function_caches() -> None:
