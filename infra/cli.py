@@ -46,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
 
     normalize = commands.add_parser("normalize", help="print the unified order a channel document maps to")
     normalize.add_argument("--channel", required=True, help="taobao | jd | douyin | shopify")
-    normalize.add_argument("file", help="the raw channel document (JSON); '-' reads stdin")
+    normalize.add_argument(
+        "file",
+        help="a full channel order document (JSON), bare or in the channel's API envelope "
+        "(trade_fullinfo_get_response, jingdong_pop_order_get_responce, order.orderDetail); '-' reads stdin",
+    )
     normalize.set_defaults(command=_normalize)
     return parser
 
@@ -138,6 +142,9 @@ def _normalize(args: argparse.Namespace) -> int:
         return 1
     except DomainError as exc:
         print(f"cannot normalise: {exc.message}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a mapping bug must still end in a reason, not a traceback (issue #3)
+        print(f"cannot normalise: unexpected {type(exc).__name__} while mapping; please report it", file=sys.stderr)
         return 1
     print(json.dumps(order.model_dump(mode="json"), ensure_ascii=False, indent=2))
     return 0

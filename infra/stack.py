@@ -13,6 +13,7 @@ from infra.build import BUILD_DIR, function_asset_dir, layer_asset_dir
 from infra.constructs.api import Api
 from infra.constructs.functions import Functions
 from infra.constructs.layers import Layers
+from infra.constructs.messaging import Messaging
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.queues import Queues
 from infra.constructs.registry import ResourceRegistry
@@ -41,6 +42,7 @@ class OcpStack(Stack):
         self.registry = registry = ResourceRegistry()
         self.storage = Storage(self, "Storage", registry=registry)
         self.queues = Queues(self, "Queues", registry=registry)
+        self.messaging = Messaging(self, "Messaging", registry=registry)
         self.layers = Layers(self, "Layers", ocp_asset=layer_asset_dir(build_dir))
         self.functions = Functions(
             self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Access = Literal["read", "write", "read_write", "send", "consume"]
+Access = Literal["read", "write", "read_write", "send", "consume", "publish"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Table:
     partition_key: str
     sort_key: str | None = None
     indexes: tuple[Index, ...] = ()
+    stream: bool = False
+    """A DynamoDB stream with new and old images (consumed through a `StreamTrigger`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,32 @@ class Schedule:
     rate_minutes: int = 1
 
 
+@dataclass(frozen=True)
+class EventBus:
+    """An EventBridge bus the functions publish domain events to (`Grant(id, "publish")`)."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """An SNS topic for notifications to people (`Grant(id, "publish")`)."""
+
+    id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """A table's DynamoDB stream → `function`, in batches, with partial batch failures reported."""
+
+    table: str
+    function: str
+    batch_size: int = 100
+    max_batching_window_s: int = 1
+    retry_attempts: int = 10
+
+
 # ---- resources -------------------------------------------------------------------------------------
 
 ORDERS = Table(
@@ -124,6 +152,11 @@ ORDERS = Table(
         Index(name="by_channel_order", partition_key="channel_key"),
         # Held queue and stuck orders: every order with a status, oldest first.
         Index(name="by_status", partition_key="status", sort_key="status_since"),
+        # Unpaid pre-reservations by expiry (sparse, spread over buckets): the reservation sweeper's worklist.
+        Index(name="by_reservation_expiry", partition_key="expiry_bucket", sort_key="reservation_expires_at"),
+        # Fulfillment (issue #6), sparse: orders with a shipment the channel has not acknowledged, per channel,
+        # oldest first: the write-back retries and the stuck report's `channel_writeback` hop.
+        Index(name="by_writeback_pending", partition_key="channel", sort_key="writeback_pending_since"),
     ),
 )
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
@@ -132,9 +165,75 @@ CHANNEL_SECRETS = Secret(id="channel-secrets")
 # Visibility timeout 6× the processor timeout, as AWS advises for Lambda event sources.
 ORDERS_INBOX = Queue(id="orders-inbox", visibility_timeout_s=360, max_receive_count=5)
 
-TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE)
+# ---- inventory (issue #4): stock shards, the stock ledger, config/counters, warehouses, events ----------
+STOCK = Table(id="stock", partition_key="stock_id", stream=True)
+"""One item per (warehouse, SKU, shard): on_hand, reserved, available, version. Its stream feeds stock_events."""
+STOCK_LEDGER = Table(
+    id="stock-ledger",
+    partition_key="entry_id",
+    indexes=(
+        # Every movement of one stock shard, in time order: sums explain the board. Keyed by shard, so a hot
+        # SKU's ledger spreads over as many index partitions as its stock does.
+        Index(name="by_stock", partition_key="stock_id", sort_key="at_entry"),
+    ),
+)
+INVENTORY = Table(id="inventory", partition_key="pk", sort_key="sk")
+"""SKU registry (which warehouses, how many shards), the stock policy, per-buyer purchase counters, alert and
+listing state."""
+WAREHOUSES = Table(id="warehouses", partition_key="warehouse_id")
+EVENTS_BUS = EventBus(id="ocp-events")
+STOCK_ALERTS = Topic(id="stock-alerts", display_name="OCP stock alerts")
+KNOWN_WAREHOUSES = "WH-GZ,WH-SH,WH-BJ"
+"""Warehouses known before any is registered in the `warehouses` table (the rules issue adds PUT /warehouses)."""
+_INVENTORY_ENV: dict[str, str | Ref] = {
+    "STOCK_TABLE": Ref(STOCK.id),
+    "STOCK_LEDGER_TABLE": Ref(STOCK_LEDGER.id),
+    "INVENTORY_TABLE": Ref(INVENTORY.id),
+}
+
+# ---- channels (issue #3): each channel poller's high-water mark ---------------------------------------------
+CHANNEL_CURSORS = Table(id="channel-cursors", partition_key="channel")
+
+# ---- rules and catalog (issue #5): versioned rule documents, the product catalog ---------------------------
+RULES = Table(id="rules", partition_key="kind", sort_key="version")
+"""One item per accepted document: (kind, version zero-padded to 10 digits); a version is never overwritten."""
+CATALOG = Table(id="catalog", partition_key="sku")
+RULE_KINDS = ("routing", "anomaly", "gift", "return_policy", "sla")
+"""`ocp.domain.rules.RuleKind`: one literal `/rules/<kind>:simulate` resource each (see ROUTES)."""
+
+# ---- fulfillment (issue #6): dispatch to warehouses, WMS/TMS callbacks, stuck orders ------------------------
+WMS_WAREHOUSES: tuple[str, ...] = ("WH-GZ", "WH-SH", "WH-BJ")
+"""Warehouses whose WMS consumes OCP's instructions from its own SQS queue `wms-<warehouse>`: one queue per
+warehouse, so each WMS reads only its own orders under its own IAM grant, and a WMS that stops consuming fills
+only its own queue and DLQ (alarmed). Onboarding a WMS is a line here; a WMS that takes pushes is configured in
+`WMS_HTTP_ENDPOINTS` instead (JSON warehouse → URL; it wins over a queue for the same warehouse)."""
+
+
+def wms_queue_id(warehouse: str) -> str:
+    return f"wms-{warehouse.lower()}"
+
+
+def wms_queue_env(warehouse: str) -> str:
+    """Same rule as `ocp.settings.wms_queue_env`: `WH-GZ` → `WMS_QUEUE_URL_WH_GZ`."""
+    return "WMS_QUEUE_URL_" + "".join(c if c.isalnum() else "_" for c in warehouse.upper())
+
+
+# A WMS may take minutes to pick an instruction up and act on it before deleting it.
+WMS_QUEUES: tuple[Queue, ...] = tuple(
+    Queue(id=wms_queue_id(w), visibility_timeout_s=300, max_receive_count=5) for w in WMS_WAREHOUSES
+)
+# `dispatch`: one `DispatchRequest` per order to hand over (from the order processor once reserved, and from
+# POST /orders:redispatch). Visibility 6× the dispatcher's timeout.
+DISPATCH_QUEUE = Queue(id="dispatch", visibility_timeout_s=720, max_receive_count=5)
+WATCHDOG_STATE = Table(id="watchdog-state", partition_key="check_id")
+"""The watchdog's last stuck counts per hop, to see a backlog grow between runs."""
+
+TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE, STOCK, STOCK_LEDGER, INVENTORY, WAREHOUSES, CHANNEL_CURSORS, RULES,
+                             CATALOG, WATCHDOG_STATE)
+EVENT_BUSES: tuple[EventBus, ...] = (EVENTS_BUS,)
+TOPICS: tuple[Topic, ...] = (STOCK_ALERTS,)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)
-QUEUES: tuple[Queue, ...] = (ORDERS_INBOX,)
+QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES)
 SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS,)
 
 _COMMON_ENV: dict[str, str | Ref] = {
@@ -171,12 +270,20 @@ FUNCTIONS: tuple[Function, ...] = (
             "ORDERS_TABLE": Ref(ORDERS.id),
             "QUARANTINE_TABLE": Ref(QUARANTINE.id),
             "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
+            # Channels (issue #3): thin pushes are completed by pulling the order from the channel's API.
+            "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
+            **_INVENTORY_ENV,
         },
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(QUARANTINE.id, "write"),
             Grant(RAW_ARCHIVE.id, "read"),
             Grant(ORDERS_INBOX.id, "consume"),
+            Grant(CHANNEL_SECRETS.id, "read"),
+            # One transaction per order: the order item, stock shards, ledger entries, purchase counters.
+            Grant(STOCK.id, "write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
         ),
         timeout_s=60,
     ),
@@ -190,6 +297,136 @@ FUNCTIONS: tuple[Function, ...] = (
         },
         grants=(Grant(ORDERS.id, "read"),),
     ),
+    # ---- inventory (issue #4) ----
+    Function(
+        id="inventory_api",
+        handler="functions.inventory_api.handler.lambda_handler",
+        description="Warehouse stock pushes, stock board per SKU, stock ledger and stock policy",
+        env={
+            **_COMMON_ENV,
+            **_INVENTORY_ENV,
+            "WAREHOUSES_TABLE": Ref(WAREHOUSES.id),
+            "KNOWN_WAREHOUSES": KNOWN_WAREHOUSES,
+        },
+        grants=(
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "read_write"),
+            Grant(INVENTORY.id, "read_write"),
+            Grant(WAREHOUSES.id, "read"),
+        ),
+    ),
+    Function(
+        id="stock_events",
+        handler="functions.stock_events.handler.lambda_handler",
+        description="Stock changes → low-stock alerts, coupon suspend/resume, coalesced channel listing updates",
+        env={
+            **_COMMON_ENV,
+            **_INVENTORY_ENV,
+            "EVENT_BUS_NAME": Ref(EVENTS_BUS.id),
+            "ALERT_TOPIC_ARN": Ref(STOCK_ALERTS.id, "arn"),
+        },
+        grants=(
+            Grant(STOCK.id, "read"),
+            Grant(INVENTORY.id, "read_write"),
+            Grant(EVENTS_BUS.id, "publish"),
+            Grant(STOCK_ALERTS.id, "publish"),
+        ),
+        timeout_s=60,
+    ),
+    Function(
+        id="reservation_sweeper",
+        handler="functions.reservation_sweeper.handler.lambda_handler",
+        description="Releases expired unpaid pre-reservations; rebalances sharded SKUs",
+        env={
+            **_COMMON_ENV,
+            **_INVENTORY_ENV,
+            "ORDERS_TABLE": Ref(ORDERS.id),
+        },
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
+        ),
+        timeout_s=300,
+    ),
+    # ---- channels (issue #3) ----
+    Function(
+        id="channel_poller",
+        handler="functions.channel_poller.handler.lambda_handler",
+        description="Polls each channel for orders modified since its high-water mark; enqueues them",
+        env={
+            **_COMMON_ENV,
+            "CURSOR_TABLE": Ref(CHANNEL_CURSORS.id),
+            "INBOX_QUEUE_URL": Ref(ORDERS_INBOX.id, "url"),
+            "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
+            "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
+        },
+        grants=(
+            Grant(CHANNEL_CURSORS.id, "read_write"),
+            Grant(RAW_ARCHIVE.id, "write"),
+            Grant(ORDERS_INBOX.id, "send"),
+            Grant(CHANNEL_SECRETS.id, "read"),
+        ),
+        timeout_s=300,
+    ),
+    # ---- rules and catalog (issue #5) ----
+    Function(
+        id="rules_api",
+        handler="functions.rules_api.handler.lambda_handler",
+        description="Rule documents (versioned, validated, dry runs) and the product catalog",
+        env={
+            **_COMMON_ENV,
+            "RULES_TABLE": Ref(RULES.id),
+            "CATALOG_TABLE": Ref(CATALOG.id),
+        },
+        grants=(
+            Grant(RULES.id, "read_write"),
+            Grant(CATALOG.id, "read_write"),
+        ),
+    ),
+    # ---- fulfillment (issue #6) ----
+    Function(
+        id="fulfillment_callback",
+        handler="functions.fulfillment_callback.handler.lambda_handler",
+        description="WMS/TMS callbacks: the order state machine and its timeline",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id)},
+        grants=(Grant(ORDERS.id, "read_write"),),
+    ),
+    Function(
+        id="dispatcher",
+        handler="functions.dispatcher.handler.lambda_handler",
+        description="Hands reserved orders to their warehouse's WMS (SQS queue or HTTP push), then marks them",
+        env={
+            **_COMMON_ENV,
+            "ORDERS_TABLE": Ref(ORDERS.id),
+            "WMS_WAREHOUSES": ",".join(WMS_WAREHOUSES),
+            "WMS_HTTP_ENDPOINTS": "{}",
+            **{wms_queue_env(w): Ref(wms_queue_id(w), "url") for w in WMS_WAREHOUSES},
+        },
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(DISPATCH_QUEUE.id, "consume"),
+            *(Grant(queue.id, "send") for queue in WMS_QUEUES),
+        ),
+        timeout_s=120,
+    ),
+    Function(
+        id="fulfillment_ops",
+        handler="functions.fulfillment_ops.handler.lambda_handler",
+        description="Operators on fulfilment: stuck orders per hop, bulk re-dispatch",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url")},
+        grants=(Grant(ORDERS.id, "read"), Grant(DISPATCH_QUEUE.id, "send")),
+        timeout_s=30,
+    ),
+    Function(
+        id="watchdog",
+        handler="functions.watchdog.handler.lambda_handler",
+        description="Stuck orders per hop as metrics; warns when a hop's backlog grows",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id)},
+        grants=(Grant(ORDERS.id, "read"), Grant(WATCHDOG_STATE.id, "read_write")),
+        timeout_s=60,
+    ),
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -198,13 +435,47 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orders", "operator_api"),
     Route("GET", "/orders/{order_id}", "operator_api"),
     Route("GET", "/openapi.json", "operator_api", api_key_required=False),
+    # ---- inventory (issue #4). API Gateway allows one variable name per level, so `/inventory/{id}` is a SKU
+    # for GET and a warehouse for PUT `/inventory/{id}/{sku}`; the handler names them properly.
+    Route("PUT", "/inventory/{id}/{sku}", "inventory_api"),
+    Route("GET", "/inventory/{id}", "inventory_api"),
+    Route("GET", "/inventory-ledger/{sku}", "inventory_api"),
+    Route("GET", "/inventory-policy", "inventory_api"),
+    Route("PUT", "/inventory-policy", "inventory_api"),
+    # ---- rules and catalog (issue #5). API Gateway path parts are literal or a whole `{variable}`, so the
+    # public `/rules/{kind}:simulate` is one literal resource per kind (`routing:simulate`, …) beside
+    # `/rules/{kind}`; `/catalog:bulk` is a literal resource beside `/catalog`.
+    Route("GET", "/rules/{kind}", "rules_api"),
+    Route("PUT", "/rules/{kind}", "rules_api"),
+    Route("GET", "/rules/{kind}/schema", "rules_api"),
+    *(Route("POST", f"/rules/{kind}:simulate", "rules_api") for kind in RULE_KINDS),
+    Route("GET", "/catalog/{sku}", "rules_api"),
+    Route("PUT", "/catalog/{sku}", "rules_api"),
+    Route("POST", "/catalog:bulk", "rules_api"),
+    # ---- fulfillment (issue #6). `/orders/stuck` is a literal resource beside `/orders/{order_id}` (literal wins
+    # in API Gateway and in infra/local/apigw.py); `/orders:redispatch` is a literal resource at the root.
+    Route("POST", "/fulfillment/events", "fulfillment_callback"),
+    Route("GET", "/orders/stuck", "fulfillment_ops"),
+    Route("POST", "/orders:redispatch", "fulfillment_ops"),
 )
 
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
     QueueTrigger(queue=ORDERS_INBOX.id, function="order_processor", batch_size=10),
+    # Fulfillment (issue #6): small batches, since an HTTP WMS may take seconds per order when it is slow.
+    QueueTrigger(queue=DISPATCH_QUEUE.id, function="dispatcher", batch_size=5),
 )
 
-SCHEDULES: tuple[Schedule, ...] = ()
+STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
+    StreamTrigger(table=STOCK.id, function="stock_events", batch_size=100, max_batching_window_s=1),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(id="reservation-sweep", function="reservation_sweeper", rate_minutes=1),
+    # Channels (issue #3): every configured channel from its own high-water mark (JD's main path).
+    Schedule(id="channel-poll", function="channel_poller", rate_minutes=2),
+    # Fulfillment (issue #6): stuck orders per hop; growth vs the previous run raises the monitoring alarm.
+    Schedule(id="stuck-watchdog", function="watchdog", rate_minutes=5),
+)
 
 
 def function(function_id: str) -> Function:

@@ -44,7 +44,11 @@ def receive(channel: str) -> Response:
         logger.warning("delivery refused", extra={"channel": channel, "code": exc.code})
         raise
     metrics.add_metric(name="DeliveriesAccepted", unit=MetricUnit.Count, value=1)
-    logger.info("delivery accepted", extra={"delivery_id": accepted.delivery_id, "messages": accepted.messages})
+    if accepted.quarantined:
+        metrics.add_metric(name="MessagesQuarantined", unit=MetricUnit.Count, value=accepted.quarantined)
+    logger.info("delivery accepted", extra={
+        "delivery_id": accepted.delivery_id, "messages": accepted.messages, "quarantined": accepted.quarantined,
+    })
     return Response(status_code=accepted.ack.status_code, content_type="application/json",
                     body=accepted.ack.body)
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
@@ -32,6 +33,19 @@ class Functions(Construct):
             )
             for spec in wiring.FUNCTIONS
         }
+        for stream in wiring.STREAM_TRIGGERS:
+            self.by_id[stream.function].function.add_event_source(
+                event_sources.DynamoEventSource(
+                    registry.table(stream.table),
+                    starting_position=lambda_.StartingPosition.LATEST,
+                    batch_size=stream.batch_size,
+                    max_batching_window=Duration.seconds(stream.max_batching_window_s),
+                    retry_attempts=stream.retry_attempts,
+                    # A poison record is isolated by halving the batch instead of blocking the shard.
+                    bisect_batch_on_error=True,
+                    report_batch_item_failures=True,
+                )
+            )
         for trigger in wiring.QUEUE_TRIGGERS:
             self.by_id[trigger.function].function.add_event_source(
                 event_sources.SqsEventSource(

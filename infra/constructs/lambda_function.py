@@ -32,6 +32,17 @@ _XRAY = Wildcard(
 )
 
 
+_XRAY_AND_STREAMS = Wildcard(
+    "Resource::*",
+    "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, and the DynamoDB stream event "
+    "source adds dynamodb:ListStreams; none of them has resource-level permissions in IAM, so Resource must be *.",
+)
+
+
+def _reads_a_stream(function_id: str) -> bool:
+    return any(trigger.function == function_id for trigger in wiring.STREAM_TRIGGERS)
+
+
 class OcpFunction(Construct):
     def __init__(
         self,
@@ -76,7 +87,7 @@ class OcpFunction(Construct):
         # The role is ours, so CDK adds no AWSLambdaBasicExecutionRole (a managed policy on logs:* for *).
         self.log_group.grant_write(self.role)
 
-        wildcards = [_XRAY]
+        wildcards = [_XRAY if not _reads_a_stream(spec.id) else _XRAY_AND_STREAMS]
         for grant in spec.grants:
             wildcards += registry.grant(grant, self.function)
         # The wildcards live in the role's inline DefaultPolicy (created by the grants above).

@@ -14,6 +14,8 @@ from constructs import Construct
 from infra.constructs.lambda_function import OcpFunction
 from infra.constructs.queues import Queues
 from infra.constructs.registry import pascal
+from ocp.domain.stuck import GROWTH_METRIC, STUCK_METRIC
+from ocp.observability import NAMESPACE
 
 PERIOD = Duration.minutes(5)
 
@@ -61,10 +63,20 @@ class Monitoring(Construct):
             api.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM),
             "The API answered 5xx: bad input must get a 4xx with a reason, never a 5xx.",
         )
+        # Fulfillment (issue #6): the watchdog publishes how many hops' stuck backlog grew since its last run.
+        self.stuck_alarm = _at_least_one(
+            self,
+            "StuckBacklogGrew",
+            cloudwatch.Metric(namespace=NAMESPACE, metric_name=GROWTH_METRIC, dimensions_map={"service": "watchdog"},
+                              period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM),
+            "Orders are piling up at a hop: GET /orders/stuck says where; the watchdog's warning log names the hop, "
+            "the counts and the oldest order.",
+        )
         self.alarms: list[cloudwatch.Alarm] = [
             *queues.dlq_alarms.values(),
             *self.function_alarms.values(),
             self.api_alarm,
+            self.stuck_alarm,
         ]
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(self.topic))
@@ -73,6 +85,16 @@ class Monitoring(Construct):
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Stuck orders per hop (watchdog)",
+                left=[cloudwatch.MathExpression(
+                    expression=f"SEARCH('{{{NAMESPACE},hop,service}} MetricName=\"{STUCK_METRIC}\"', 'Maximum', 300)",
+                    using_metrics={}, label="", period=PERIOD,
+                )],
+                width=24,
+            )
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

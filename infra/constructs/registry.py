@@ -7,14 +7,16 @@ from typing import cast
 
 from aws_cdk import CfnElement, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from infra import wiring
 
-WiredResource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret
+WiredResource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret | events.EventBus | sns.Topic
 
 
 def pascal(resource_id: str) -> str:
@@ -53,6 +55,12 @@ class ResourceRegistry:
             raise TypeError(f"{resource_id!r} is not a queue")
         return resource
 
+    def table(self, resource_id: str) -> dynamodb.Table:
+        resource = self.get(resource_id)
+        if not isinstance(resource, dynamodb.Table):
+            raise TypeError(f"{resource_id!r} is not a table")
+        return resource
+
     def resolve(self, ref: wiring.Ref) -> str:
         """A `Ref`'s name, URL or ARN as a CloudFormation token."""
         resource = self.get(ref.resource)
@@ -65,6 +73,10 @@ class ResourceRegistry:
             values = {"name": resource.queue_name, "arn": resource.queue_arn, "url": resource.queue_url}
         elif isinstance(resource, secretsmanager.Secret):
             values = {"name": resource.secret_name, "arn": resource.secret_arn}
+        elif isinstance(resource, events.EventBus):
+            values = {"name": resource.event_bus_name, "arn": resource.event_bus_arn}
+        elif isinstance(resource, sns.Topic):
+            values = {"name": resource.topic_name, "arn": resource.topic_arn}
         if ref.attribute not in values:
             raise ValueError(f"{ref.resource!r} has no {ref.attribute!r} to reference")
         return values[ref.attribute]
@@ -116,6 +128,12 @@ class ResourceRegistry:
             return []
         if isinstance(resource, secretsmanager.Secret) and access == "read":
             resource.grant_read(grantee)
+            return []
+        if isinstance(resource, events.EventBus) and access == "publish":
+            resource.grant_put_events_to(grantee)
+            return []
+        if isinstance(resource, sns.Topic) and access == "publish":
+            resource.grant_publish(grantee)
             return []
         raise ValueError(f"grant {access!r} is not supported on {grant.resource!r} ({type(resource).__name__})")
 

@@ -38,6 +38,7 @@ class Storage(Construct):
             sort_key=_key(spec.sort_key) if spec.sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if spec.stream else None,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

@@ -71,7 +71,14 @@ def provision(
     queues = [(queue_overrides or {}).get(q.id, q) for q in wiring.QUEUES]
     _create_queues(aws_client("sqs", endpoint_url), queues, resources)
     _create_secrets(aws_client("secretsmanager", endpoint_url), wiring.SECRETS, secret_values, resources)
+    _create_buses(aws_client("events", endpoint_url), wiring.EVENT_BUSES, resources)
+    _create_topics(aws_client("sns", endpoint_url), wiring.TOPICS, resources)
     return resources
+
+
+def stream_id(table_id: str) -> str:
+    """The `Resources` id under which a table's DynamoDB stream (its ARN) is recorded."""
+    return f"{table_id}#stream"
 
 
 def table_definition(table: wiring.Table) -> dict[str, Any]:
@@ -83,6 +90,8 @@ def table_definition(table: wiring.Table) -> dict[str, Any]:
         "KeySchema": _key_schema(table.partition_key, table.sort_key),
         "AttributeDefinitions": _key_attributes(keys),
     }
+    if table.stream:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     if table.indexes:
         definition["GlobalSecondaryIndexes"] = [
             {
@@ -111,6 +120,8 @@ def _create_tables(client: Any, tables: Iterable[wiring.Table], resources: Resou
     for table in tables:
         description = client.create_table(**table_definition(table))["TableDescription"]
         resources.add(table.id, LocalResource(name=description["TableName"], arn=description["TableArn"]))
+        if table.stream:
+            resources.add(stream_id(table.id), LocalResource(name=table.id, arn=description["LatestStreamArn"]))
 
 
 def _create_buckets(client: Any, buckets: Iterable[wiring.Bucket], resources: Resources) -> None:
@@ -144,6 +155,20 @@ def _create_secrets(
         value = values.get(secret.id, {})
         arn = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
         resources.add(secret.id, LocalResource(name=name, arn=arn))
+
+
+def _create_buses(client: Any, buses: Iterable[wiring.EventBus], resources: Resources) -> None:
+    for bus in buses:
+        name = local_name(bus.id)
+        arn = client.create_event_bus(Name=name)["EventBusArn"]
+        resources.add(bus.id, LocalResource(name=name, arn=arn))
+
+
+def _create_topics(client: Any, topics: Iterable[wiring.Topic], resources: Resources) -> None:
+    for topic in topics:
+        name = local_name(topic.id)
+        arn = client.create_topic(Name=name)["TopicArn"]
+        resources.add(topic.id, LocalResource(name=name, arn=arn))
 
 
 class EnvConflict(ValueError):

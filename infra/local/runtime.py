@@ -26,9 +26,10 @@ from infra.local import config, lambdas
 from infra.local.aws import shared_aws
 from infra.local.environment import EnvPatch
 from infra.local.http_front import ApiGateway, HttpFront
-from infra.local.provision import Resources, aws_client, function_env, provision
+from infra.local.provision import Resources, aws_client, function_env, provision, stream_id
 from infra.local.scheduler import ScheduleRunner
 from infra.local.sqs_poller import InFlight, QueuePoller
+from infra.local.stream_poller import StreamPoller
 from ocp import composition
 
 _active: LocalPlatform | None = None
@@ -48,6 +49,7 @@ class LocalPlatform:
         self._port = port
         self._schedule_interval_s = schedule_interval_s
         self._schedules: dict[str, ScheduleRunner] = {}
+        self._stream_pollers: list[StreamPoller] = []
         self._visibility_timeout_s = visibility_timeout_s
         self._poll_wait_s = poll_wait_s
         self._env = EnvPatch()
@@ -78,6 +80,7 @@ class LocalPlatform:
             self._front = HttpFront(self._gateway(), port=self._port if port is None else port)
             self.base_url = self._front.start()
             self._start_pollers()
+            self._start_stream_pollers()
             self._start_schedules()
         except BaseException:
             self.stop()
@@ -88,6 +91,9 @@ class LocalPlatform:
         for runner in self._schedules.values():
             runner.stop()
         self._schedules.clear()
+        for stream_poller in self._stream_pollers:
+            stream_poller.stop()
+        self._stream_pollers.clear()
         for poller in self._pollers:
             poller.stop()
         self._pollers.clear()
@@ -110,11 +116,18 @@ class LocalPlatform:
         return aws_client(service, self.aws_endpoint_url)
 
     def wait_idle(self, timeout: float = 30) -> None:
-        """Block until every triggered queue is empty and no invocation is under way, twice in a row."""
+        """Block until every triggered queue is empty, every stream has been read empty and no invocation is
+        under way, twice in a row."""
         deadline, quiet_checks = time.monotonic() + timeout, 0
+        quiet_from: float | None = None
         while quiet_checks < 2:
             backlog = self._backlog()
-            quiet_checks = quiet_checks + 1 if not backlog and self._in_flight.count == 0 else 0
+            if backlog or self._in_flight.count:
+                quiet_checks, quiet_from = 0, None
+            elif quiet_from is None:
+                quiet_from = time.monotonic()  # a stream read that starts after this sees every write so far
+            elif all(p.quiet_since is not None and p.quiet_since >= quiet_from for p in self._stream_pollers):
+                quiet_checks += 1
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not idle after {timeout} s: {backlog or 'an invocation is under way'}")
             time.sleep(0.05)
@@ -167,6 +180,19 @@ class LocalPlatform:
             poller.start()
             self._pollers.append(poller)
 
+
+    def _start_stream_pollers(self) -> None:
+        for trigger in wiring.STREAM_TRIGGERS:
+            poller = StreamPoller(
+                trigger,
+                wiring.function(trigger.function),
+                stream_arn=self.resources.resolve(wiring.Ref(stream_id(trigger.table), "arn")),
+                streams=self.client("dynamodbstreams"),
+                invoke=lambdas.invoke,
+                in_flight=self._in_flight,
+            )
+            poller.start()
+            self._stream_pollers.append(poller)
 
     def _start_schedules(self) -> None:
         for schedule in wiring.SCHEDULES:

@@ -8,11 +8,49 @@ from typing import Any
 import boto3
 
 from ocp.adapters.aws import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
+from ocp.adapters.aws_events import EventBridgePublisher, SnsNotifier
+from ocp.adapters.channel_apis import ConfiguredChannelApis
+from ocp.adapters.cursors import DynamoCursorStore
+from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
 from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
+from ocp.adapters.dynamodb_stock import (
+    DynamoSignalStore,
+    DynamoStockStore,
+    DynamoWarehouses,
+    StockTables,
+    seed_from,
+)
+from ocp.adapters.fulfillment_aws import DynamoWatchdogState, SqsDispatchQueue
+from ocp.adapters.http import UrllibTransport
+from ocp.adapters.sla import StaticSla
+from ocp.adapters.wms import HttpWms, SqsWms, WmsRouter
 from ocp.domain.clock import utc_now
+from ocp.ports import WmsAdapter
+from ocp.services.dispatch import DispatchDeps
+from ocp.services.fulfillment import CallbackDeps
 from ocp.services.intake import IntakeDeps
+from ocp.services.inventory import InventoryDeps, SignalDeps
+from ocp.services.polling import PollingDeps
 from ocp.services.processing import ProcessingDeps
-from ocp.settings import IntakeSettings, OperatorSettings, ProcessorSettings, load
+from ocp.services.reservation import StockDeps
+from ocp.services.stock_catalog import StockCatalog
+from ocp.services.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
+from ocp.settings import (
+    DispatcherSettings,
+    FulfillmentOpsSettings,
+    IntakeSettings,
+    InventoryApiSettings,
+    OperatorSettings,
+    PollerSettings,
+    ProcessorSettings,
+    RulesApiSettings,
+    StockEventsSettings,
+    StockSettings,
+    SweeperSettings,
+    WatchdogSettings,
+    load,
+)
 
 
 @cache
@@ -39,10 +77,30 @@ def intake_deps() -> IntakeDeps:
 @cache
 def processing_deps() -> ProcessingDeps:
     settings = load(ProcessorSettings)
+    orders = DynamoOrderStore(_dynamodb().Table(settings.orders_table), stock=_stock_tables(),
+                              client=_client("dynamodb"))
     return ProcessingDeps(
-        orders=DynamoOrderStore(_dynamodb().Table(settings.orders_table)),
+        orders=orders,
         archive=S3RawArchive(_client("s3"), settings.raw_bucket),
         quarantine=DynamoQuarantine(_dynamodb().Table(settings.quarantine_table)),
+        now=utc_now,
+        channel_apis=_channel_apis(settings.channel_secrets_arn),
+        stock=StockDeps(orders=orders, catalog=stock_catalog(), now=utc_now, peek=stock_store()),
+    )
+
+
+def _channel_apis(secret_arn: str | None) -> ConfiguredChannelApis:
+    return ConfiguredChannelApis(ChannelCredentialsSource(secret_arn), UrllibTransport(), utc_now)
+
+
+@cache
+def polling_deps() -> PollingDeps:
+    settings = load(PollerSettings)
+    return PollingDeps(
+        apis=_channel_apis(settings.channel_secrets_arn),
+        cursors=DynamoCursorStore(_dynamodb().Table(settings.cursor_table)),
+        archive=S3RawArchive(_client("s3"), settings.raw_bucket),
+        inbox=SqsInbox(_client("sqs"), settings.inbox_queue_url),
         now=utc_now,
     )
 
@@ -52,7 +110,116 @@ def order_store() -> DynamoOrderStore:
     return DynamoOrderStore(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
+# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+
+
+def _stock_tables() -> StockTables:
+    settings = load(StockSettings)
+    return StockTables(stock=settings.stock_table, ledger=settings.stock_ledger_table,
+                       inventory=settings.inventory_table)
+
+
+@cache
+def stock_store() -> DynamoStockStore:
+    return DynamoStockStore(_client("dynamodb"), _stock_tables())
+
+
+@cache
+def stock_catalog() -> StockCatalog:
+    """Policy and SKU locations, cached for the life of the process (refreshed every 30 s)."""
+    return StockCatalog(stock_store())
+
+
+@cache
+def inventory_deps() -> InventoryDeps:
+    settings = load(InventoryApiSettings)
+    warehouses = DynamoWarehouses(_client("dynamodb"), settings.warehouses_table, seed_from(settings.known_warehouses))
+    return InventoryDeps(stock=stock_store(), warehouses=warehouses, now=utc_now)
+
+
+@cache
+def signal_deps() -> SignalDeps:
+    settings = load(StockEventsSettings)
+    return SignalDeps(
+        stock=stock_store(), signals=DynamoSignalStore(_client("dynamodb"), settings.inventory_table),
+        events=EventBridgePublisher(_client("events"), settings.event_bus_name),
+        notifier=SnsNotifier(_client("sns"), settings.alert_topic_arn),
+    )
+
+
+@cache
+def sweeper_orders() -> DynamoOrderStore:
+    return DynamoOrderStore(_dynamodb().Table(load(SweeperSettings).orders_table), stock=_stock_tables(),
+                            client=_client("dynamodb"))
+
+
+@cache
+def sweeper_inventory() -> InventoryDeps:
+    # The sweeper rebalances shards it already knows; it never registers warehouses.
+    return InventoryDeps(stock=stock_store(), warehouses=_NoNewWarehouses(), now=utc_now)
+
+
+class _NoNewWarehouses:
+    def known(self, warehouse: str) -> bool:
+        return False
+
+
+# ---- rules and catalog (issue #5) --------------------------------------------------------------------------
+
+
+@cache
+def rules_store() -> DynamoRulesStore:
+    return DynamoRulesStore(_dynamodb().Table(load(RulesApiSettings).rules_table))
+
+
+@cache
+def catalog_store() -> DynamoCatalogStore:
+    return DynamoCatalogStore(_dynamodb().Table(load(RulesApiSettings).catalog_table))
+
+
+# ---- fulfillment (issue #6) --------------------------------------------------------------------------------
+
+
+@cache
+def order_queries() -> DynamoOrderQueries:
+    return DynamoOrderQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
+
+
+@cache
+def callback_deps() -> CallbackDeps:
+    return CallbackDeps(orders=order_store(), now=utc_now)
+
+
+@cache
+def dispatch_deps() -> DispatchDeps:
+    settings = load(DispatcherSettings)
+    adapters: dict[str, WmsAdapter] = {w: SqsWms(_client("sqs"), url) for w, url in settings.wms_queue_urls().items()}
+    adapters |= {w: HttpWms(url) for w, url in settings.http_endpoints().items()}
+    return DispatchDeps(orders=order_store(), wms=WmsRouter(adapters), now=utc_now)
+
+
+@cache
+def stuck_deps() -> StuckDeps:
+    # The built-in `sla` document until the rules store serves one (then: its cache, read per report).
+    return StuckDeps(queries=order_queries(), sla=StaticSla(), now=utc_now)
+
+
+@cache
+def redispatch_deps() -> RedispatchDeps:
+    queue = SqsDispatchQueue(_client("sqs"), load(FulfillmentOpsSettings).dispatch_queue_url)
+    return RedispatchDeps(orders=order_store(), stuck=stuck_deps(), queue=queue)
+
+
+@cache
+def watchdog_deps() -> WatchdogDeps:
+    state = DynamoWatchdogState(_dynamodb().Table(load(WatchdogSettings).watchdog_table))
+    return WatchdogDeps(stuck=stuck_deps(), state=state)
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
-    for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store):
+    for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
+                   stock_store, stock_catalog, inventory_deps, signal_deps, sweeper_orders, sweeper_inventory,
+                   rules_store, catalog_store,
+                   order_queries, callback_deps, dispatch_deps, stuck_deps, redispatch_deps, watchdog_deps):
         cached.cache_clear()

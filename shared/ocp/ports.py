@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ocp.channels.base import ChannelCredentials
-from ocp.domain.order import Order
+from ocp.channels.base import ChannelApi, ChannelCredentials
+from ocp.domain.catalog import CatalogItem
+from ocp.domain.dispatch import DispatchRequest, WarehouseInstruction
+from ocp.domain.inventory import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
+from ocp.domain.inventory_commit import CommitRejected, OrderCommit
+from ocp.domain.inventory_policy import StockPolicy
+from ocp.domain.inventory_signals import DomainEvent, SignalState
+from ocp.domain.order import Order, OrderStatus
+from ocp.domain.stuck import OrderSummary, SlaPolicy
 
 
 class InboxMessage(BaseModel):
@@ -73,3 +82,171 @@ class Quarantine(Protocol):
 class CredentialsProvider(Protocol):
     def credentials(self, channel: str) -> ChannelCredentials:
         """Raise `ChannelNotConfigured` when no secret is configured for the channel."""
+
+
+# ---- channels (issue #3): pulling orders from the channels' APIs -----------------------------------------
+
+
+class ChannelApis(Protocol):
+    def api(self, channel: str) -> ChannelApi:
+        """The channel's API client; `ChannelNotConfigured` when it has no base URL or credentials."""
+
+
+class PollCursor(BaseModel):
+    """A poller's high-water mark: every order modified before `high_water_mark` has been enqueued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    high_water_mark: datetime
+    version: int = 0
+    updated_at: datetime | None = None
+
+
+class CursorStore(Protocol):
+    def get(self, channel: str) -> PollCursor | None: ...
+
+    def put(self, cursor: PollCursor, expected_version: int) -> None:
+        """Store `cursor` (with version `expected_version + 1`) if the stored one still has `expected_version`
+        (0: none stored yet); else `ConcurrentModification` — another poller run moved it meanwhile."""
+
+
+# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+
+
+class TransactionalOrderStore(OrderStore, Protocol):
+    def commit(self, change: OrderCommit) -> CommitRejected | None:
+        """Write the order and its stock movements, ledger entries and purchase counters all at once, or
+        nothing: None when written, else what failed (`order_conflict`, `shortages`, `over_limit`). Raises
+        `StockContention` when transaction conflicts or throttling outlast the retries."""
+
+
+class StockStore(Protocol):
+    def shards(self, warehouse: str, sku: str) -> tuple[StockHead | None, list[ShardLevel]]:
+        """The head (None: this warehouse has never stocked the SKU) and every shard, read consistently."""
+
+    def adjust(self, adjustment: StockAdjustment) -> bool:
+        """Apply a push or rebalance atomically; False when a guard failed (version, on-hand or available)."""
+
+    def locations(self, sku: str) -> dict[str, int]:
+        """Warehouse → active shard count, for every warehouse that has stocked the SKU."""
+
+    def availability(self, warehouse: str, sku: str, shards: list[int]) -> dict[int, int]:
+        """Shard → available right now (a missing shard is 0); a hint, read without consistency guarantees."""
+
+    def levels(self, sku: str) -> list[StockLevel]:
+        """The SKU in every warehouse, its shards summed (ordered by warehouse)."""
+
+    def ledger(self, sku: str) -> list[LedgerEntry]:
+        """Every movement of the SKU in every warehouse, oldest first within each shard."""
+
+    def policy(self) -> StockPolicy: ...
+
+    def put_policy(self, policy: StockPolicy, expected_version: int) -> bool:
+        """Store `policy` (its version is `expected_version + 1`) if the stored one is still at `expected_version`."""
+
+
+class WarehouseRegistry(Protocol):
+    def known(self, warehouse: str) -> bool: ...
+
+
+class SignalStore(Protocol):
+    """Last published state of each stock signal (alert, coupon, listing), so each change is published once."""
+
+    def get(self, key: str) -> SignalState | None: ...
+
+    def put(self, key: str, state: SignalState) -> bool:
+        """Store `state` unless a state with an `as_of` at least as new is stored; False when not stored."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: list[DomainEvent]) -> None: ...
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: str) -> None: ...
+
+
+# ---- fulfillment (issue #6): warehouse hand-over, stuck-order queries, SLA, channel write-back ------------
+
+
+class WmsAdapter(Protocol):
+    def send(self, instruction: WarehouseInstruction) -> str:
+        """Hand the instruction to its warehouse's WMS durably; a receipt for the timeline (message id, reference).
+
+        The idempotency key `instruction.idempotency_key` travels with it, so a resend is one instruction to the
+        WMS. Raise `WmsUnavailable` when a retry may succeed, `WmsRejected` when it will not."""
+
+
+class DispatchQueue(Protocol):
+    def send(self, requests: Sequence[DispatchRequest]) -> None:
+        """Enqueue dispatch requests for the dispatcher; all of them or raise."""
+
+
+class OrderQueries(Protocol):
+    """Read-only views over many orders (the stuck report); `OrderStore` stays about one order."""
+
+    def in_status(self, status: OrderStatus, until: datetime) -> Iterator[OrderSummary]:
+        """Orders in `status` whose `status_since` <= `until`, oldest first, every page."""
+
+    def writeback_pending(self, until: datetime) -> Iterator[OrderSummary]:
+        """Orders with a shipment the channel has not acknowledged since <= `until`, oldest first."""
+
+
+class SlaSource(Protocol):
+    def current(self) -> SlaPolicy:
+        """The `sla` rule document in force (the built-in default until one is stored)."""
+
+
+class WatchdogState(Protocol):
+    def last_counts(self, check: str) -> dict[str, int]:
+        """The counts the previous run saved for `check` ({} before the first run)."""
+
+    def save_counts(self, check: str, counts: Mapping[str, int], at: datetime) -> None: ...
+
+
+class ChannelWriteback(Protocol):
+    """Confirms a shipment on the order's channel (Taobao/JD/Douyin ship-confirm, Shopify fulfillment)."""
+
+    def confirm_shipment(self, order: Order, tracking_no: str, carrier: str) -> None:
+        """Return once the channel acknowledged the parcel; the parcel's lines are the shipment in
+        `order.fulfillment.shipments` with this `tracking_no`. An already-confirmed parcel counts as acknowledged.
+        Raise `WritebackUnavailable` when a retry may succeed, `WritebackRejected` when it will not."""
+
+
+# ---- rules and catalog (issue #5) ---------------------------------------------------------------------------
+
+
+class StoredRules(BaseModel):
+    """One accepted rule document at one version (versions start at 1; 0 is the built-in default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    version: int
+    document: dict[str, Any]
+    created_at: str
+
+
+class RulesStore(Protocol):
+    def latest_version(self, kind: str) -> int:
+        """The newest stored version of `kind` (0: none stored). One small read: the cache's freshness probe."""
+
+    def get(self, kind: str, version: int) -> StoredRules | None: ...
+
+    def latest(self, kind: str) -> StoredRules | None: ...
+
+    def put(self, rules: StoredRules) -> None:
+        """Store a new version; `RulesVersionConflict` when that version of that kind exists already (another
+        writer got there first: versions are never overwritten)."""
+
+
+class CatalogStore(Protocol):
+    def get(self, sku: str) -> CatalogItem | None: ...
+
+    def get_many(self, skus: Iterable[str]) -> dict[str, CatalogItem]:
+        """The stored items among `skus` (missing ones left out)."""
+
+    def put(self, item: CatalogItem) -> None: ...
+
+    def put_many(self, items: Sequence[CatalogItem]) -> None: ...

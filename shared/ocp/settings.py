@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TypeVar
 
@@ -23,10 +24,28 @@ class ProcessorSettings(_Settings):
     orders_table: str
     quarantine_table: str
     raw_bucket: str
+    channel_secrets_arn: str | None = None
+    """Credentials for pulling thin messages' full orders (issue #3)."""
 
 
 class OperatorSettings(_Settings):
     orders_table: str
+
+
+class PollerSettings(_Settings):
+    """The channel poller (issue #3): cursors, where polled documents go, and the channels' credentials."""
+
+    cursor_table: str
+    inbox_queue_url: str
+    raw_bucket: str
+    channel_secrets_arn: str | None = None
+
+
+class RulesApiSettings(_Settings):
+    """The rules and catalog API (issue #5)."""
+
+    rules_table: str
+    catalog_table: str
 
 
 S = TypeVar("S", bound=_Settings)
@@ -36,3 +55,66 @@ def load(model: type[S]) -> S:
     """Read the model's fields from upper-case env vars; a missing one fails loudly, naming the variable."""
     return model.model_validate({name: os.environ[name.upper()] for name in model.model_fields
                                  if name.upper() in os.environ})
+
+
+# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+
+
+class StockSettings(_Settings):
+    stock_table: str
+    stock_ledger_table: str
+    inventory_table: str
+
+
+class InventoryApiSettings(StockSettings):
+    warehouses_table: str
+    known_warehouses: str = ""
+    """Comma-separated warehouse ids known before any is registered in the warehouses table."""
+
+
+class StockEventsSettings(StockSettings):
+    event_bus_name: str
+    alert_topic_arn: str
+
+
+class SweeperSettings(StockSettings):
+    orders_table: str
+
+
+# ---- fulfillment (issue #6) --------------------------------------------------------------------------------
+
+
+def wms_queue_env(warehouse: str) -> str:
+    """`WH-GZ` → `WMS_QUEUE_URL_WH_GZ`: the variable holding that warehouse's WMS queue (the same rule as wiring)."""
+    return "WMS_QUEUE_URL_" + "".join(c if c.isalnum() else "_" for c in warehouse.upper())
+
+
+class DispatcherSettings(_Settings):
+    orders_table: str
+    wms_warehouses: str = ""
+    """Comma-separated warehouses whose WMS consumes an SQS queue; each queue's URL in `wms_queue_env(w)`."""
+    wms_http_endpoints: str = "{}"
+    """JSON `{"<warehouse>": "https://..."}` for WMSs that take pushes (wins over a queue for the same warehouse)."""
+
+    def wms_queue_urls(self) -> dict[str, str]:
+        warehouses = [w.strip() for w in self.wms_warehouses.split(",") if w.strip()]
+        missing = [wms_queue_env(w) for w in warehouses if wms_queue_env(w) not in os.environ]
+        if missing:
+            raise KeyError(f"WMS queue URL not set: {', '.join(missing)}")
+        return {w: os.environ[wms_queue_env(w)] for w in warehouses}
+
+    def http_endpoints(self) -> dict[str, str]:
+        parsed = json.loads(self.wms_http_endpoints or "{}")
+        if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+            raise ValueError("WMS_HTTP_ENDPOINTS must be a JSON object of warehouse → URL")
+        return parsed
+
+
+class FulfillmentOpsSettings(_Settings):
+    orders_table: str
+    dispatch_queue_url: str
+
+
+class WatchdogSettings(_Settings):
+    orders_table: str
+    watchdog_table: str

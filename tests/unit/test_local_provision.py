@@ -17,10 +17,11 @@ def test_a_table_is_on_demand_with_string_keys_and_all_projected_indexes() -> No
     assert definition["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
     assert definition["AttributeDefinitions"] == [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in ("order_id", "channel_key", "status", "status_since")
+        for name in ("order_id", "channel_key", "status", "status_since", "expiry_bucket", "reservation_expires_at",
+                     "channel", "writeback_pending_since")
     ]
     indexes = {i["IndexName"]: i for i in definition["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_channel_order", "by_status"}
+    assert set(indexes) == {"by_channel_order", "by_status", "by_reservation_expiry", "by_writeback_pending"}
     assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
     assert indexes["by_status"]["KeySchema"][1] == {"AttributeName": "status_since", "KeyType": "RANGE"}
 
@@ -58,6 +59,7 @@ def test_the_real_wiring_has_no_conflicting_variables() -> None:
     resources = Resources()
     ids = [t.id for t in wiring.TABLES] + [b.id for b in wiring.BUCKETS] + [s.id for s in wiring.SECRETS]
     ids += [q.id for q in wiring.QUEUES] + [q.dlq_id for q in wiring.QUEUES]
+    ids += [b.id for b in wiring.EVENT_BUSES] + [t.id for t in wiring.TOPICS]
     for resource_id in ids:
         resources.add(resource_id, LocalResource(name=resource_id, arn=f"arn:{resource_id}", url=f"http://{resource_id}"))
     # When / Then

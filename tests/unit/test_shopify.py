@@ -94,3 +94,29 @@ def test_big_fixture_bytes_sign_as_channels_md_computed() -> None:
     # CHANNELS.md §1.2 computed the HMAC of the saved docs sample with secret "hush"
     body = fixture_bytes("channels/shopify/orders_create.docs_sample.json")
     assert sign("hush", body) == "UQKXYpYhM0t1xveXy1pquBoezRO0o9diJy041+DzZeE="
+
+
+def test_refunded_lines_presentment_currency_and_duties_are_carried() -> None:
+    # Given a paid order shown to the buyer in HKD, with duties, and a refund of its second line
+    document = fixture_json("channels/shopify/orders_create.cn_discounted.json") | {
+        "presentment_currency": "HKD",
+        "current_total_duties_set": {"shop_money": {"amount": "12.00", "currency_code": "CNY"}},
+        "refunds": [{"id": 1, "refund_line_items": [{"line_item_id": 13870121517107502}]}],
+    }
+    second_line_id = ADAPTER.to_order(document).lines[1].line_id
+    document["refunds"][0]["refund_line_items"][0]["line_item_id"] = int(second_line_id)
+    # When mapped
+    order = ADAPTER.to_order(document)
+    # Then
+    assert [li.refund_requested for li in order.lines] == [False, True]
+    assert order.cross_border is not None
+    assert order.cross_border.model_dump(include={"kind", "tax", "presentment_currency"}) == {
+        "kind": "duties", "tax": 1200, "presentment_currency": "HKD"}
+    assert order.channel_status == "paid"
+
+
+def test_rest_api_wrapper_is_accepted() -> None:
+    document = fixture_json("channels/shopify/orders_create.cn_discounted.json")
+    assert ADAPTER.to_order({"order": document}) == ADAPTER.to_order(document)
+    assert not ADAPTER.is_thin(document)
+    assert ADAPTER.order_ref(document) == "5840912375611902001"

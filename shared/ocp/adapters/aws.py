@@ -53,8 +53,9 @@ class DynamoQuarantine:
 
 
 class ChannelCredentialsSource:
-    """`OCP_CHANNEL_SECRET_<CH>` / `OCP_CHANNEL_APP_KEY_<CH>` first (local runtime, overrides), else the
-    JSON secret `{"<channel>": {"secret": ..., "app_key": ...}}` in Secrets Manager, cached by powertools."""
+    """`OCP_CHANNEL_SECRET_<CH>` / `OCP_CHANNEL_APP_KEY_<CH>` / `OCP_CHANNEL_ACCESS_TOKEN_<CH>` first (local
+    runtime, overrides), else the JSON secret `{"<channel>": {"secret", "app_key", "access_token", "api_url"}}`
+    in Secrets Manager, cached by powertools."""
 
     def __init__(self, secret_arn: str | None) -> None:
         self._secret_arn = secret_arn
@@ -63,11 +64,18 @@ class ChannelCredentialsSource:
         upper = channel.upper()
         secret = os.environ.get(f"OCP_CHANNEL_SECRET_{upper}")
         if secret:
-            return ChannelCredentials(secret=secret, app_key=os.environ.get(f"OCP_CHANNEL_APP_KEY_{upper}"))
+            return ChannelCredentials(
+                secret=secret,
+                app_key=os.environ.get(f"OCP_CHANNEL_APP_KEY_{upper}") or None,
+                access_token=os.environ.get(f"OCP_CHANNEL_ACCESS_TOKEN_{upper}") or None,
+            )
         entry = self._from_secrets_manager().get(channel) or {}
         if not entry.get("secret"):
             raise ChannelNotConfigured(f"no signing secret configured for channel {channel!r}")
-        return ChannelCredentials(secret=entry["secret"], app_key=entry.get("app_key"))
+        return ChannelCredentials(
+            secret=entry["secret"], app_key=entry.get("app_key"), access_token=entry.get("access_token"),
+            api_url=entry.get("api_url"),
+        )
 
     def _from_secrets_manager(self) -> dict[str, Any]:
         if not self._secret_arn:

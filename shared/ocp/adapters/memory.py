@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
-from ocp.channels.base import ChannelCredentials
+from ocp.adapters.memory_inventory import MemoryInventory
+from ocp.channels.base import ChannelApi, ChannelCredentials
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification, OrderExists
-from ocp.domain.order import Order
-from ocp.ports import InboxMessage, QuarantineRecord
+from ocp.domain.inventory_commit import CommitRejected, OrderCommit
+from ocp.domain.inventory_types import ReservationState
+from ocp.domain.order import Order, OrderStatus
+from ocp.ports import InboxMessage, PollCursor, QuarantineRecord
 
 
 class MemoryOrderStore:
-    def __init__(self) -> None:
+    def __init__(self, inventory: MemoryInventory | None = None) -> None:
         self._orders: dict[str, Order] = {}
-        self._lock = threading.Lock()
+        # Inventory (issue #4): one lock with the stock twin, so `commit` is atomic across both.
+        self.inventory = inventory or MemoryInventory()
+        self._lock = self.inventory.lock
 
     def get(self, order_id: str) -> Order | None:
         return self._orders.get(order_id)
@@ -37,6 +43,21 @@ class MemoryOrderStore:
             if current is None or current.revision != expected_revision:
                 raise ConcurrentModification(f"order {order.order_id} changed since revision {expected_revision}")
             self._orders[order.order_id] = order
+
+    def commit(self, change: OrderCommit) -> CommitRejected | None:
+        return self.inventory.commit_order(self, change)
+
+    def put_unchecked(self, order: Order) -> None:
+        with self._lock:
+            self._orders[order.order_id] = order
+
+    def expired_reservations(self, now: datetime, limit: int) -> list[str]:
+        expired = [
+            (o.reservation.expires_at, o.order_id) for o in list(self._orders.values())
+            if o.reservation and o.reservation.state == ReservationState.active and o.reservation.expires_at
+            and o.reservation.expires_at <= now and o.status == OrderStatus.pending_payment
+        ]
+        return [order_id for _, order_id in sorted(expired)[:limit]]
 
 
 class MemoryRawArchive:
@@ -73,4 +94,35 @@ class StaticCredentials:
     def credentials(self, channel: str) -> ChannelCredentials:
         if channel not in self._by_channel:
             raise ChannelNotConfigured(f"no signing secret configured for channel {channel!r}")
+        return self._by_channel[channel]
+
+
+# ---- channels (issue #3) ---------------------------------------------------------------------------------
+
+
+class MemoryCursorStore:
+    def __init__(self) -> None:
+        self.cursors: dict[str, PollCursor] = {}
+        self._lock = threading.Lock()
+
+    def get(self, channel: str) -> PollCursor | None:
+        return self.cursors.get(channel)
+
+    def put(self, cursor: PollCursor, expected_version: int) -> None:
+        with self._lock:
+            current = self.cursors.get(cursor.channel)
+            if (current.version if current else 0) != expected_version:
+                raise ConcurrentModification(f"poll cursor of {cursor.channel} moved since version {expected_version}")
+            self.cursors[cursor.channel] = cursor
+
+
+class StaticChannelApis:
+    """Hands out the given API clients; any other channel is not configured."""
+
+    def __init__(self, by_channel: dict[str, ChannelApi]) -> None:
+        self._by_channel = by_channel
+
+    def api(self, channel: str) -> ChannelApi:
+        if channel not in self._by_channel:
+            raise ChannelNotConfigured(f"no API configured for channel {channel!r}")
         return self._by_channel[channel]

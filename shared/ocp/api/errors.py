@@ -10,7 +10,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from ocp.domain import catalog, inventory
 from ocp.domain import errors as domain
+from ocp.domain.rules import errors as rules
 
 STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownChannel: HTTPStatus.NOT_FOUND,
@@ -22,6 +24,18 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.ConcurrentModification: HTTPStatus.CONFLICT,
     # A channel whose secret is not deployed yet: the delivery is kept and the channel retries later.
     domain.ChannelNotConfigured: HTTPStatus.SERVICE_UNAVAILABLE,
+    # Inventory (issue #4): stock kept colliding past the retries (the caller retries); a SKU never stocked.
+    inventory.StockContention: HTTPStatus.SERVICE_UNAVAILABLE,
+    inventory.StockNotFound: HTTPStatus.NOT_FOUND,
+    # Rules and catalog (issue #5): invalid documents list every problem; a lost race for a version is 409.
+    rules.InvalidRuleDocument: HTTPStatus.BAD_REQUEST,
+    rules.UnknownRuleKind: HTTPStatus.NOT_FOUND,
+    rules.RuleVersionNotFound: HTTPStatus.NOT_FOUND,
+    rules.RulesVersionConflict: HTTPStatus.CONFLICT,
+    rules.InvalidSimulation: HTTPStatus.BAD_REQUEST,
+    catalog.InvalidCatalogItem: HTTPStatus.BAD_REQUEST,
+    catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
+    catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
 }
 
 

@@ -1,9 +1,16 @@
-"""What every channel adapter does: verify a delivery, split it into messages, map documents to orders."""
+"""What every channel adapter does: verify a delivery, split it into messages, tell thin messages from full
+documents, map documents to orders, and talk to the channel's API.
+
+Adding a channel is one module implementing `ChannelAdapter` plus one line in `registry.py`. Adapters are
+pure: they never import boto3 or an HTTP library; API calls go through the `HttpTransport` they are given.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +25,16 @@ class ChannelCredentials(BaseModel):
 
     secret: str
     app_key: str | None = None
+    access_token: str | None = None
+    """The seller's API token (Taobao `session`, JD/Douyin `access_token`, Shopify admin token)."""
+    api_url: str | None = None
+    """The channel API's base URL when it comes with the credentials (`OCP_CHANNEL_API_URL_<CH>` overrides it)."""
+
+    def __repr__(self) -> str:  # never let a secret reach a log line through a repr
+        token = "***" if self.access_token else None
+        return f"ChannelCredentials(app_key={self.app_key!r}, secret=***, access_token={token})"
+
+    __str__ = __repr__
 
 
 class Delivery(BaseModel):
@@ -30,19 +47,22 @@ class Delivery(BaseModel):
     query: dict[str, str] = {}
     body: bytes
     received_at: datetime
+    """When OCP received it; signature schemes with a timestamp check their skew against this time."""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
 
 class ChannelMessage(BaseModel):
-    """One unit of work inside a delivery: a full order document (or, later, a thin event to pull)."""
+    """One unit of work inside a delivery: a full order document, or a thin event naming an order to pull."""
 
     model_config = ConfigDict(frozen=True)
 
     message_id: str
     topic: str | None = None
-    document: dict[str, Any]
+    document: dict[str, Any] = {}
+    problem: str | None = None
+    """Set when this one message is unusable; intake quarantines it and still takes the rest of the delivery."""
 
 
 class Ack(BaseModel):
@@ -50,6 +70,60 @@ class Ack(BaseModel):
 
     status_code: int = 200
     body: dict[str, Any] = {}
+
+
+# ---- talking to a channel's API -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Header names lower-cased."""
+
+
+class HttpTransport(Protocol):
+    def send(self, request: HttpRequest) -> HttpResponse:
+        """Any HTTP status comes back as a response; raise `ChannelApiUnavailable` when no response came."""
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Everything a channel API client needs, built by the shell (`ocp.adapters.channel_apis`)."""
+
+    base_url: str
+    credentials: ChannelCredentials
+    transport: HttpTransport
+    now: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of orders modified in a window: full order documents `to_order` accepts."""
+
+    documents: list[dict[str, Any]]
+    next_page: str | None = None
+
+
+class ChannelApi(Protocol):
+    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
+        """The full order document; `ChannelApiRejected` when the channel refuses for good,
+        `ChannelApiUnavailable` when a retry may succeed."""
+
+    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
+        """Orders whose channel modification time lies in [start, end]; `page` continues a previous page."""
+
+
+# ---- the adapter ----------------------------------------------------------------------------------------
 
 
 class ChannelAdapter(Protocol):
@@ -62,13 +136,23 @@ class ChannelAdapter(Protocol):
         """A stable id for the delivery: a retry of the same delivery gets the same id."""
 
     def messages(self, delivery: Delivery) -> list[ChannelMessage]:
-        """Split a verified delivery into messages; raise `MalformedDelivery` when the body is unreadable."""
+        """Split a verified delivery into messages; raise `MalformedDelivery` when the body is unreadable.
+        Control messages (a URL check) yield no message; one broken message yields one with `problem` set."""
 
     def ack(self) -> Ack:
         """What to answer the channel once the delivery is durably stored."""
 
+    def is_thin(self, document: dict[str, Any]) -> bool:
+        """True when the document is an event that only names an order: the full order must be pulled."""
+
+    def order_ref(self, document: dict[str, Any]) -> str:
+        """The channel order id a document is about: the one a thin message names, or a full order's own."""
+
     def to_order(self, document: dict[str, Any]) -> Order:
         """Map a full channel order document; raise `UnmappableDocument` with every reason."""
+
+    def api(self, config: ApiConfig) -> ChannelApi:
+        """The channel's API client (pulls of thin messages, the poller)."""
 
 
 def body_digest(body: bytes) -> str:
@@ -83,3 +167,10 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise MalformedDelivery(f"body is JSON {type(document).__name__}, expected an object")
     return document
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedDelivery(f"body is not JSON: {exc}") from exc

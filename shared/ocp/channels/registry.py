@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ocp.channels.base import ChannelAdapter
+from ocp.channels.douyin import DouyinAdapter
+from ocp.channels.jd import JdAdapter
 from ocp.channels.shopify import ShopifyAdapter
+from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import UnknownChannel
 from ocp.domain.order import Channel
 
 _ADAPTERS: dict[str, ChannelAdapter] = {
     Channel.shopify.value: ShopifyAdapter(),
+    Channel.douyin.value: DouyinAdapter(),
+    Channel.taobao.value: TaobaoAdapter(),
+    Channel.jd.value: JdAdapter(),
 }
 
 

@@ -9,26 +9,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import urllib.parse
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from ocp.channels.base import (
     Ack,
+    ApiConfig,
     ChannelCredentials,
     ChannelMessage,
     Delivery,
+    HttpRequest,
+    OrderPage,
     body_digest,
     parse_json_object,
 )
-from ocp.domain.clock import parse_instant
-from ocp.domain.errors import SignatureInvalid, UnmappableDocument
+from ocp.channels.common import json_body
+from ocp.domain.clock import iso, parse_instant
+from ocp.domain.errors import ChannelApiRejected, ChannelNotConfigured, SignatureInvalid, UnmappableDocument
 from ocp.domain.money import MoneyError, apportion, to_minor
 from ocp.domain.order import (
     Address,
     Amounts,
     Channel,
+    CrossBorder,
     Order,
     OrderLine,
     OrderStatus,
@@ -36,6 +44,9 @@ from ocp.domain.order import (
 )
 
 _PAID_STATES = {"paid", "partially_paid", "authorized", "partially_refunded", "refunded"}
+API_VERSION = "2026-04"
+PAGE_LIMIT = 250
+_NEXT_PAGE = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -67,7 +78,18 @@ class ShopifyAdapter:
     def ack(self) -> Ack:
         return Ack(status_code=200, body={"ok": True})
 
+    def is_thin(self, document: dict[str, Any]) -> bool:
+        return False  # order webhooks carry the full REST Order resource
+
+    def order_ref(self, document: dict[str, Any]) -> str:
+        return _gid_digits(document)
+
+    def api(self, config: ApiConfig) -> ShopifyApi:
+        return ShopifyApi(config)
+
     def to_order(self, document: dict[str, Any]) -> Order:
+        if isinstance(document.get("order"), dict) and "line_items" not in document:
+            document = document["order"]  # the REST API's `{"order": …}` wrapper
         reasons: list[str] = []
         try:
             order = _map_order(document, reasons)
@@ -152,7 +174,9 @@ def _map_order(document: dict[str, Any], reasons: list[str]) -> Order | None:
         buyer_id=_gid_digits(document["customer"]) if document.get("customer") else None,
         buyer_note=document.get("note") or None,
         tags=tuple(t.strip() for t in (document.get("tags") or "").split(",") if t.strip()),
-        lines=tuple(lines),
+        channel_status=document.get("financial_status") or None,
+        cross_border=_cross_border(document, currency, minor),
+        lines=tuple(_refunds_started(lines, document)),
     )
 
 
@@ -210,3 +234,71 @@ def _address(raw: dict[str, Any]) -> Address:
         recipient=raw.get("name"),
         phone=raw.get("phone"),
     )
+
+
+def _refunds_started(lines: list[OrderLine], document: dict[str, Any]) -> list[OrderLine]:
+    refunded = {
+        str(item.get("line_item_id"))
+        for refund in document.get("refunds") or []
+        for item in (refund.get("refund_line_items") or [])
+    }
+    return [line.model_copy(update={"refund_requested": True}) if line.line_id in refunded else line for line in lines]
+
+
+def _cross_border(
+    document: dict[str, Any], currency: str, minor: Callable[[str | None], int]
+) -> CrossBorder | None:
+    """Shopify has no customs fields; a foreign presentment currency or duties mark a cross-border order."""
+    presentment = str(document.get("presentment_currency") or currency).upper()
+    duties = minor(_shop_amount(document, "current_total_duties")) if document.get("current_total_duties_set") else 0
+    if presentment == currency and not duties:
+        return None
+    return CrossBorder(
+        kind="duties" if duties else "presentment", tax=duties,
+        presentment_currency=presentment if presentment != currency else None,
+    )
+
+
+class ShopifyApi:
+    """Admin REST API with the app's access token: `GET {base}/admin/api/{version}/orders…` (base is
+    `https://<shop>.myshopify.com`). Pages follow the `Link: <…page_info=…>; rel="next"` header."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        if not config.credentials.access_token:
+            raise ChannelNotConfigured("no access token configured for channel 'shopify'")
+        self._config = config
+        self._root = f"{config.base_url.rstrip('/')}/admin/api/{API_VERSION}"
+
+    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
+        body, _ = self._get(f"{self._root}/orders/{urllib.parse.quote(channel_order_id)}.json")
+        order = body.get("order")
+        if not isinstance(order, dict):
+            raise ChannelApiRejected(f"no order {channel_order_id}")
+        return order
+
+    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
+        if page:
+            query = {"limit": str(PAGE_LIMIT), "page_info": page}
+        else:
+            query = {
+                "status": "any", "limit": str(PAGE_LIMIT), "order": "updated_at asc",
+                "updated_at_min": iso(start), "updated_at_max": iso(end),
+            }
+        body, link = self._get(f"{self._root}/orders.json?{urllib.parse.urlencode(query)}")
+        orders = [o for o in body.get("orders") or [] if isinstance(o, dict)]
+        return OrderPage(documents=orders, next_page=_page_info(link) if orders else None)
+
+    def _get(self, url: str) -> tuple[dict[str, Any], str]:
+        token = self._config.credentials.access_token or ""
+        response = self._config.transport.send(HttpRequest(
+            "GET", url, headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+        ))
+        return json_body(response, "Shopify Admin API"), response.headers.get("link", "")
+
+
+def _page_info(link: str) -> str | None:
+    match = _NEXT_PAGE.search(link)
+    if not match:
+        return None
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(match.group(1)).query).get("page_info")
+    return values[0] if values else None

@@ -56,3 +56,15 @@ class ConcurrentModification(DomainError):
     """Someone else wrote the order between our read and our write."""
 
     code = "concurrent_modification"
+
+
+class ChannelApiUnavailable(DomainError):
+    """A channel API call failed in a way that may pass on retry (network, timeout, 5xx, throttling)."""
+
+    code = "channel_api_unavailable"
+
+
+class ChannelApiRejected(DomainError):
+    """A channel API refused a call for good (unknown order, no permission): retrying will not help."""
+
+    code = "channel_api_rejected"

@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from ocp.domain.clock import iso
+from ocp.domain.fulfillment_state import Fulfillment
+from ocp.domain.inventory_types import Reservation
 
 
 def _utc_text(moment: datetime) -> str:
@@ -52,6 +54,8 @@ class HoldReason(StrEnum):
     customs_id_invalid = "customs_id_invalid"
     presale_not_due = "presale_not_due"
     unroutable = "unroutable"
+    purchase_limit_exceeded = "purchase_limit_exceeded"
+    """The buyer would exceed the per-buyer purchase limit of a SKU (inventory policy)."""
 
 
 class _Model(BaseModel):
@@ -78,6 +82,13 @@ class Address(_Model):
     postal_code: str | None = None
     recipient: str | None = None
     phone: str | None = None
+    # ---- channel fields (issue #3): where a channel sends ciphertext and a masked display value, both are kept
+    masked_recipient: str | None = None
+    masked_phone: str | None = None
+    masked_detail: str | None = None
+    pii_token: str | None = Field(
+        default=None, description="The channel's handle for decrypting this address later (Taobao `oaid`)"
+    )
 
 
 class OrderLine(_Model):
@@ -90,6 +101,36 @@ class OrderLine(_Model):
     discount: Fen = 0
     paid: Fen = Field(description="This line's share of what the buyer paid, after apportioned discounts")
     gift: bool = False
+    # ---- channel fields (issue #3) ----
+    gift_for: tuple[str, ...] = Field(
+        default=(), description="For a free gift line: the line ids of the main lines it came with, when known"
+    )
+    refund_requested: bool = Field(
+        default=False, description="The buyer has started a refund or return of this line on the channel"
+    )
+    tax: Fen = Field(default=0, description="Tax on this line included in `paid` (cross-border)")
+    channel_status: str | None = Field(default=None, description="The channel's own status of this line, as sent")
+
+
+class Presale(_Model):
+    """A pre-sale (预售) order: what kind, where it stands, and when the channel promised to ship."""
+
+    kind: str = Field(description="deposit (定金预售) | full_payment (全款预售) | stepped (阶梯发货) | presale")
+    stage: str | None = Field(default=None, description="The channel's stage, e.g. FRONT_PAID_FINAL_NOPAID or 1/2")
+    deposit: Fen | None = Field(default=None, description="Deposit amount when the channel states it")
+    ship_by: UtcTime | None = Field(default=None, description="The promised ship-by time, when the channel sends one")
+
+
+class CrossBorder(_Model):
+    """A cross-border order: customs mode, taxes and the buyer's identity document as received (masked or
+    encrypted; never logged)."""
+
+    kind: str = Field(description="bonded | direct_mail | bbc | bc | cc | customs | presentment")
+    tax: Fen = 0
+    customs: str | None = None
+    presentment_currency: str | None = None
+    id_card_name: str | None = None
+    id_card_no: str | None = None
 
 
 class Hold(_Model):
@@ -126,9 +167,33 @@ class Order(_Model):
     buyer_note: str | None = None
     seller_note: str | None = None
     tags: tuple[str, ...] = ()
+    # ---- channel fields (issue #3) ----
+    channel_status: str | None = Field(
+        default=None, description="The channel's own order status, as sent (e.g. WAIT_SELLER_SEND_GOODS)"
+    )
+    seller_flag: int | None = Field(
+        default=None, description="The seller's flag or star colour on the channel (Taobao seller_flag, Douyin stars)"
+    )
+    cash_on_delivery: bool = Field(default=False, description="Paid on delivery: ready to fulfil while unpaid")
+    presale: Presale | None = None
+    cross_border: CrossBorder | None = None
     lines: tuple[OrderLine, ...] = Field(min_length=1)
     warehouse: str | None = None
+    # ---- inventory fields (issue #4) ----
+    reservation: Reservation | None = Field(
+        default=None, description="The stock this order holds (or held): warehouse, shards, quantities, expiry"
+    )
     holds: tuple[Hold, ...] = ()
+    # ---- fulfillment (issue #6) ----
+    fulfillment: Fulfillment = Field(
+        default_factory=Fulfillment,
+        description="With the warehouse: instruction version, callbacks seen, shipments and their write-back, issues",
+    )
+    writeback_pending_since: UtcTime | None = Field(
+        default=None,
+        description="Set while a shipment is not acknowledged by the channel (keys the sparse index "
+        "`by_writeback_pending`); always `fulfillment.writeback_pending_since()`",
+    )
     timeline: tuple[TimelineEntry, ...] = ()
     revision: int = Field(default=0, description="OCP's write counter for optimistic concurrency")
 

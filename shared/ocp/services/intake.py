@@ -14,6 +14,8 @@ from ocp.ports import CredentialsProvider, Inbox, InboxMessage, Quarantine, Quar
 # SQS takes 256 KiB per message; bigger documents travel by reference to the archive.
 INLINE_LIMIT_BYTES = 200_000
 _PRIVATE_HEADERS = {"authorization", "cookie", "x-api-key"}
+POLLED_PREFIX = "polled"
+"""Archive prefix of documents a channel poller fetched (the object is the channel document itself)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Accepted:
     archive_key: str
     messages: int
     ack: Ack
+    quarantined: int = 0
 
 
 def archive_key(channel: str, delivery_id: str, prefix: str = "raw") -> str:
@@ -38,15 +41,16 @@ def archive_key(channel: str, delivery_id: str, prefix: str = "raw") -> str:
 
 def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDeps) -> Accepted:
     """Raises `SignatureInvalid` (nothing stored or enqueued), `ChannelNotConfigured` (kept under
-    `unverified/` so it can be replayed once configured) or `MalformedDelivery` (kept and quarantined)."""
+    `unverified/` so it can be replayed once configured) or `MalformedDelivery` (kept and quarantined).
+    A delivery with no order message (Douyin's URL check) is archived and acknowledged; a broken message
+    inside a batch is quarantined on its own while the others are enqueued."""
     channel = delivery.channel.value
     delivery_id = adapter.delivery_id(delivery)
     try:
-        credentials = deps.credentials.credentials(channel)
+        adapter.verify(delivery, deps.credentials.credentials(channel))
     except ChannelNotConfigured:
         deps.archive.put(archive_key(channel, delivery_id, "unverified"), envelope(delivery, delivery_id))
         raise
-    adapter.verify(delivery, credentials)
     key = archive_key(channel, delivery_id)
     deps.archive.put(key, envelope(delivery, delivery_id))
     try:
@@ -58,13 +62,24 @@ def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDep
         ))
         raise
     inline = len(delivery.body) <= INLINE_LIMIT_BYTES
+    usable = [m for m in messages if m.problem is None]
     for message in messages:
+        if message.problem is not None:
+            # One broken message in a batch (Douyin pushes several) is kept for an operator; the rest go on.
+            deps.quarantine.put(QuarantineRecord(
+                delivery_id=delivery_id, message_id=message.message_id, channel=channel, stage="intake",
+                reason=message.problem, archive_key=key, at=iso(delivery.received_at),
+            ))
+    for message in usable:
         deps.inbox.send(InboxMessage(
             delivery_id=delivery_id, message_id=message.message_id, channel=channel, topic=message.topic,
             archive_key=key, received_at=iso(delivery.received_at),
             document=message.document if inline else None,
         ))
-    return Accepted(delivery_id=delivery_id, archive_key=key, messages=len(messages), ack=adapter.ack())
+    return Accepted(
+        delivery_id=delivery_id, archive_key=key, messages=len(usable), ack=adapter.ack(),
+        quarantined=len(messages) - len(usable),
+    )
 
 
 def envelope(delivery: Delivery, delivery_id: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +11,19 @@ from typing import Any
 
 from ocp.channels.base import ChannelAdapter
 from ocp.domain.clock import iso, parse_instant
-from ocp.domain.errors import ConcurrentModification, OrderExists, UnmappableDocument
+from ocp.domain.errors import (
+    ChannelApiRejected,
+    ChannelNotConfigured,
+    ConcurrentModification,
+    OrderExists,
+    UnmappableDocument,
+)
 from ocp.domain.ingest import apply_channel_update, first_capture
+from ocp.domain.inventory_planning import cancel_before_dispatch
 from ocp.domain.order import Order
-from ocp.ports import InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
-from ocp.services.intake import delivery_from_envelope
+from ocp.ports import ChannelApis, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
+from ocp.services.intake import POLLED_PREFIX, delivery_from_envelope
+from ocp.services.reservation import StockDeps, write_order
 
 _WRITE_ATTEMPTS = 3
 
@@ -33,6 +42,11 @@ class ProcessingDeps:
     archive: RawArchive
     quarantine: Quarantine
     now: Callable[[], datetime]
+    channel_apis: ChannelApis | None = None
+    """Where thin messages' full orders are pulled from (issue #3); None: pulls are not configured."""
+    stock: StockDeps | None = None
+    """Inventory (issue #4): reserve/release stock in the order's own write. None only in tests of ingestion
+    alone: orders are then stored as captured, never reserved."""
 
 
 @dataclass(frozen=True)
@@ -43,21 +57,71 @@ class Processed:
 
 
 def process_message(message: InboxMessage, adapter: ChannelAdapter, deps: ProcessingDeps) -> Processed:
-    document = message.document if message.document is not None else _document_from_archive(message, adapter, deps)
+    """Obtain the full channel document (pulling it when the message is thin), map it, store it.
+
+    Raises `ChannelApiUnavailable` when a pull may succeed later (the queue redelivers the message); a pull
+    the channel refuses for good, or a document that cannot be mapped, is quarantined with the reason.
+    """
+    try:
+        document = _full_document(message, adapter, deps)
+    except (ChannelApiRejected, ChannelNotConfigured) as exc:
+        return _quarantine(message, deps, "pull", "the full order could not be pulled from the channel", [exc.message])
     try:
         incoming = adapter.to_order(document)
     except UnmappableDocument as exc:
-        deps.quarantine.put(QuarantineRecord(
-            delivery_id=message.delivery_id, message_id=message.message_id, channel=message.channel,
-            stage="mapping", reason="document cannot be mapped to an order", details=exc.reasons,
-            archive_key=message.archive_key, at=iso(deps.now()),
-        ))
-        return Processed(Outcome.quarantined, None)
+        return _quarantine(message, deps, "mapping", "document cannot be mapped to an order", exc.reasons)
     return _store(incoming, parse_instant(message.received_at), deps)
 
 
+def _full_document(message: InboxMessage, adapter: ChannelAdapter, deps: ProcessingDeps) -> dict[str, Any]:
+    document = message.document if message.document is not None else _document_from_archive(message, adapter, deps)
+    if not adapter.is_thin(document):
+        return document
+    if deps.channel_apis is None:
+        raise ChannelNotConfigured(f"pulls from {message.channel} are not configured")
+    try:
+        reference = adapter.order_ref(document)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ChannelApiRejected(f"the thin message names no order: {exc}") from None
+    return deps.channel_apis.api(message.channel).fetch_order(reference)
+
+
+def _quarantine(message: InboxMessage, deps: ProcessingDeps, stage: str, reason: str, details: list[str]) -> Processed:
+    deps.quarantine.put(QuarantineRecord(
+        delivery_id=message.delivery_id, message_id=message.message_id, channel=message.channel,
+        stage=stage, reason=reason, details=details, archive_key=message.archive_key, at=iso(deps.now()),
+    ))
+    return Processed(Outcome.quarantined, None)
+
+
 def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Processed:
+    """Create the order, or merge a newer channel view into it; either way with its stock effects in the same
+    transaction (`write_order`). A new order costs one conditional write and no read: only when it exists
+    already is it read, merged and written at the revision that was read."""
     captured = first_capture(incoming, received_at, deps.now())
+    if deps.stock is None:
+        return _store_without_stock(incoming, captured, deps)
+    stored = write_order(None, captured, deps.stock)
+    if stored is not None:
+        return Processed(Outcome.created, stored.order_id, stored)
+    for _ in range(_WRITE_ATTEMPTS):
+        existing = deps.orders.get(incoming.order_id)
+        if existing is None:  # pragma: no cover - orders are never deleted
+            raise ConcurrentModification(f"order {incoming.order_id} vanished")
+        merged = apply_channel_update(existing, incoming, deps.now())
+        if merged is None:
+            return Processed(Outcome.duplicate, existing.order_id, existing)
+        stored = write_order(existing, cancel_before_dispatch(merged, incoming, deps.now()), deps.stock)
+        if stored is not None:
+            return Processed(Outcome.updated, stored.order_id, stored)
+    raise ConcurrentModification(f"order {incoming.order_id} kept changing; will retry")
+
+
+store_order = _store
+"""Public name for storing an already-mapped order (load and race tests drive it directly)."""
+
+
+def _store_without_stock(incoming: Order, captured: Order, deps: ProcessingDeps) -> Processed:
     try:
         deps.orders.create(captured)
         return Processed(Outcome.created, captured.order_id, captured)
@@ -79,7 +143,11 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
 
 
 def _document_from_archive(message: InboxMessage, adapter: ChannelAdapter, deps: ProcessingDeps) -> dict[str, Any]:
-    delivery = delivery_from_envelope(deps.archive.get(message.archive_key))
+    raw = deps.archive.get(message.archive_key)
+    if message.archive_key.startswith(f"{POLLED_PREFIX}/"):
+        polled: dict[str, Any] = json.loads(raw)  # a poller archives the channel document itself
+        return polled
+    delivery = delivery_from_envelope(raw)
     for candidate in adapter.messages(delivery):
         if candidate.message_id == message.message_id:
             return candidate.document

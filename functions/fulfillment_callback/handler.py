@@ -1,0 +1,44 @@
+"""POST /fulfillment/events: WMS and TMS callbacks onto the order state machine and its timeline."""
+# No `from __future__ import annotations`: powertools reads the route signatures at runtime.
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocp import composition
+from ocp.api.errors import register_error_handlers
+from ocp.api.fulfillment_models import CallbackAnswer
+from ocp.domain.fulfillment import FulfillmentEvent, Outcome
+from ocp.observability import instruments
+from ocp.services.fulfillment import record_callback
+
+logger, tracer, metrics = instruments("fulfillment_callback")
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@app.post("/fulfillment/events")
+@tracer.capture_method(capture_response=False)
+def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer:
+    logger.set_correlation_id(event.order_id)
+    result = record_callback(event, composition.callback_deps())
+    metrics.add_metric(name=f"Callbacks_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    facts = {"event": event.event.value, "event_id": event.event_id, "outcome": result.outcome.value,
+             "status": result.status.value}
+    if result.outcome == Outcome.impossible:
+        logger.warning("impossible fulfillment event recorded as an issue on the order", extra=facts)
+    else:
+        logger.info("fulfillment event", extra=facts)
+    return CallbackAnswer(order_id=result.order_id, status=result.status, applied=result.applied,
+                          outcome=result.outcome)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

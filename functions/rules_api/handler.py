@@ -1,0 +1,96 @@
+"""Rule documents (`GET/PUT /rules/{kind}`, `POST /rules/{kind}:simulate`) and the catalog (`/catalog…`)."""
+# No `from __future__ import annotations`: powertools reads the route signatures at runtime.
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ocp import composition
+from ocp.api.errors import register_error_handlers
+from ocp.domain.catalog import CatalogItem
+from ocp.domain.clock import utc_now
+from ocp.domain.errors import InvalidQuery
+from ocp.domain.rules import json_schema
+from ocp.observability import instruments
+from ocp.services import catalog, rules
+from ocp.services.catalog import BulkResult
+from ocp.services.rules import RulesView, Simulation
+
+logger, tracer, metrics = instruments("rules_api")
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+Kind = Annotated[str, Path(min_length=1, max_length=32)]
+Sku = Annotated[str, Path(min_length=1, max_length=128)]
+JsonObject = Annotated[dict[str, Any], Body()]
+
+
+@app.get("/rules/<kind>")
+@tracer.capture_method(capture_response=False)
+def get_rules(kind: Kind, version: Annotated[int | None, Query(ge=0)] = None) -> RulesView:
+    return rules.current_rules(composition.rules_store(), kind, version)
+
+
+@app.put("/rules/<kind>")
+@tracer.capture_method(capture_response=False)
+def put_rules(kind: Kind, document: JsonObject) -> RulesView:
+    """Validate and store as the next version; `If-Match: <version>` refuses (409) if another was stored since."""
+    stored = rules.put_rules(composition.rules_store(), kind, document, utc_now(), _if_match())
+    logger.info("rules stored", extra={"kind": stored.kind, "version": stored.version})
+    metrics.add_metric(name="RulesPublished", unit=MetricUnit.Count, value=1)
+    return stored
+
+
+@app.get("/rules/<kind>/schema")
+def get_schema(kind: Kind) -> dict[str, Any]:
+    return dict(json_schema(kind))
+
+
+@app.post("/rules/<kind>:simulate")
+@tracer.capture_method(capture_response=False)
+def simulate(kind: Kind, body: JsonObject) -> Simulation:
+    return rules.simulate(kind, body, store=composition.rules_store(), catalog=composition.catalog_store(),
+                          now=utc_now())
+
+
+@app.get("/catalog/<sku>")
+def get_catalog_item(sku: Sku) -> CatalogItem:
+    return catalog.get_item(composition.catalog_store(), sku)
+
+
+@app.put("/catalog/<sku>")
+@tracer.capture_method(capture_response=False)
+def put_catalog_item(sku: Sku, body: JsonObject) -> CatalogItem:
+    return catalog.put_item(composition.catalog_store(), sku, body, utc_now())
+
+
+@app.post("/catalog:bulk")
+@tracer.capture_method(capture_response=False)
+def bulk_catalog(body: JsonObject) -> BulkResult:
+    result = catalog.bulk_put(composition.catalog_store(), body.get("items"), utc_now())
+    metrics.add_metric(name="CatalogItemsStored", unit=MetricUnit.Count, value=result.stored)
+    return result
+
+
+def _if_match() -> int | None:
+    value = app.current_event.headers.get("If-Match")  # powertools v3 headers: case-insensitive
+    if value is None:
+        return None
+    text = value.strip().strip('"')
+    if not text.isdigit():
+        raise InvalidQuery("If-Match takes the version number the edit is based on", details={"If-Match": value})
+    return int(text)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A client may percent-encode the colon of `/rules/routing:simulate`; the routes are written with it plain.
+    if isinstance(event.get("path"), str) and "%3a" in event["path"].lower():
+        event = {**event, "path": event["path"].replace("%3A", ":").replace("%3a", ":")}
+    return app.resolve(event, context)

@@ -1,0 +1,150 @@
+"""A stock laboratory on any DynamoDB endpoint (DynamoDB Local, moto's server): the inventory tables under a
+unique prefix, the real adapters and services over them, synthetic orders, and a request counter.
+
+The concurrency tests and `make bench` drive the real reservation code through it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from infra import wiring
+from infra.local.provision import table_definition
+from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb_stock import DynamoStockStore, StockTables
+from ocp.adapters.dynamodb_tx import RetryPolicy, TransactStats
+from ocp.adapters.memory import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory_inventory import MemoryWarehouses
+from ocp.domain.clock import utc_now
+from ocp.domain.inventory import StockPush
+from ocp.domain.order import Order
+from ocp.services.inventory import InventoryDeps, push_stock
+from ocp.services.processing import ProcessingDeps
+from ocp.services.reservation import StockDeps
+from ocp.services.stock_catalog import StockCatalog
+
+LAB_TABLES = (wiring.ORDERS, wiring.STOCK, wiring.STOCK_LEDGER, wiring.INVENTORY)
+READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+class RequestCounter:
+    """Counts DynamoDB HTTP requests per operation (every attempt, retries included) on the clients it watches."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def watch(self, client: Any) -> Any:
+        client.meta.events.register("before-send.dynamodb", self._count)
+        return client
+
+    def _count(self, request: Any = None, event_name: str = "", **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            self.counts[operation] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+    @property
+    def reads(self) -> int:
+        return sum(n for op, n in self.counts.items() if op in READS)
+
+    @property
+    def writes(self) -> int:
+        return sum(n for op, n in self.counts.items() if op in WRITES)
+
+
+@dataclass
+class StockLab:
+    make_client: Callable[[], Any]
+    make_resource: Callable[[], Any]
+    prefix: str = field(default_factory=lambda: f"lab{uuid.uuid4().hex[:8]}-")
+    counter: RequestCounter = field(default_factory=RequestCounter)
+    stats: TransactStats = field(default_factory=TransactStats)
+    warehouses: tuple[str, ...] = ("WH-GZ", "WH-SH", "WH-BJ")
+    wrap_client: Callable[[Any], Any] = field(default=lambda client: client)
+    """Wraps the transaction client of each order store (tests inject conflicts and throttling here)."""
+    retry: Callable[[], RetryPolicy] = field(default=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        self.names = {table.id: f"{self.prefix}{table.id}" for table in LAB_TABLES}
+        self.tables = StockTables(stock=self.names["stock"], ledger=self.names["stock-ledger"],
+                                  inventory=self.names["inventory"])
+        self.client = self.counter.watch(self.make_client())
+        self.stock = DynamoStockStore(self.client, self.tables)
+        self.catalog = StockCatalog(self.stock)
+        self.inventory = InventoryDeps(stock=self.stock, warehouses=MemoryWarehouses(set(self.warehouses)),
+                                       now=utc_now)
+
+    def create_tables(self) -> StockLab:
+        for table in LAB_TABLES:
+            definition = table_definition(table)
+            definition["TableName"] = self.names[table.id]
+            definition.pop("StreamSpecification", None)
+            self.client.create_table(**definition)
+        return self
+
+    def drop_tables(self) -> None:
+        for name in self.names.values():
+            self.client.delete_table(TableName=name)
+
+    def orders_store(self) -> DynamoOrderStore:
+        """An order store with its own clients (one per worker thread, as one per Lambda container)."""
+        resource = self.make_resource()
+        self.counter.watch(resource.meta.client)
+        client = self.wrap_client(self.counter.watch(self.make_client()))
+        return DynamoOrderStore(resource.Table(self.names["orders"]), stock=self.tables, client=client,
+                                retry=self.retry(), stats=self.stats)
+
+    def processing(self, orders: DynamoOrderStore | None = None) -> ProcessingDeps:
+        orders = orders or self.orders_store()
+        return ProcessingDeps(orders=orders, archive=MemoryRawArchive(), quarantine=MemoryQuarantine(), now=utc_now,
+                              stock=StockDeps(orders=orders, catalog=self.catalog, now=utc_now, peek=self.stock))
+
+    def push(self, warehouse: str, sku: str, on_hand: int, version: int = 1, safety_stock: int | None = None) -> None:
+        result = push_stock(warehouse, sku, StockPush(on_hand=on_hand, version=version, safety_stock=safety_stock),
+                            self.inventory)
+        if not result.applied:
+            raise RuntimeError(result.message)
+
+    def scan(self, table_id: str) -> list[dict[str, Any]]:
+        from ocp.adapters.dynamodb_tx import from_item
+
+        items, kwargs = [], {"TableName": self.names[table_id], "ConsistentRead": True}
+        while True:
+            response = self.client.scan(**kwargs)
+            items += [from_item(item) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def synthetic_order(number: int, sku: str, quantity: int = 1, *, buyer_id: str | None = None,
+                    status: str = "received", channel: str = "shopify", unit_price: int = 1990,
+                    lines: list[tuple[str, int]] | None = None) -> Order:
+    """A valid, paid (by default) unified order for load and race tests."""
+    at = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
+    pairs = lines or [(sku, quantity)]
+    order_lines: list[dict[str, Any]] = [
+        {"line_id": f"{number}-{i}", "sku": line_sku, "quantity": line_quantity, "unit_price": unit_price,
+         "paid": unit_price * line_quantity}
+        for i, (line_sku, line_quantity) in enumerate(pairs)
+    ]
+    total = unit_price * sum(line_quantity for _, line_quantity in pairs)
+    return Order.model_validate({
+        "order_id": f"{channel}-{number}", "channel": channel, "channel_order_id": str(number),
+        "status": status, "status_since": at, "created_at": at,
+        "paid_at": at if status == "received" else None, "channel_updated_at": at, "currency": "CNY",
+        "amounts": {"items": total, "discount": 0, "shipping": 0, "paid": total},
+        "address": {"country": "CN", "province": "广东省", "city": "广州市"},
+        "buyer_id": buyer_id, "lines": order_lines,
+    })

@@ -1,0 +1,43 @@
+"""Channel API clients built from configuration: base URL + credentials + the urllib transport."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from ocp.channels.base import ApiConfig, ChannelApi, HttpTransport
+from ocp.channels.registry import adapter_for
+from ocp.domain.errors import ChannelNotConfigured
+from ocp.ports import CredentialsProvider
+
+
+def api_url_var(channel: str) -> str:
+    return f"OCP_CHANNEL_API_URL_{channel.upper()}"
+
+
+class ConfiguredChannelApis:
+    """`api(channel)`: the base URL from `OCP_CHANNEL_API_URL_<CH>` (else the `api_url` stored with the
+    channel's credentials), read on every call so a changed setting applies without a restart."""
+
+    def __init__(
+        self,
+        credentials: CredentialsProvider,
+        transport: HttpTransport,
+        now: Callable[[], datetime],
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._transport = transport
+        self._now = now
+        self._environ = environ
+
+    def api(self, channel: str) -> ChannelApi:
+        adapter = adapter_for(channel)
+        credentials = self._credentials.credentials(channel)
+        environ = os.environ if self._environ is None else self._environ
+        base_url = environ.get(api_url_var(channel)) or credentials.api_url
+        if not base_url:
+            raise ChannelNotConfigured(f"no API URL configured for channel {channel!r} ({api_url_var(channel)})")
+        return adapter.api(ApiConfig(base_url=base_url, credentials=credentials, transport=self._transport,
+                                     now=self._now))

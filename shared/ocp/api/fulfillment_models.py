@@ -1,0 +1,45 @@
+"""Request and response models of the fulfilment routes (they drive the OpenAPI document)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ocp.domain.fulfillment import Outcome
+from ocp.domain.order import OrderStatus
+
+
+class CallbackAnswer(BaseModel):
+    """`POST /fulfillment/events`: where the order stands and what the callback did."""
+
+    order_id: str
+    status: OrderStatus
+    applied: bool = Field(description="True when the event was new and legal and took effect")
+    outcome: Outcome
+
+
+class RedispatchBody(BaseModel):
+    """`POST /orders:redispatch`: name the orders, or a hop of the stuck report (`dispatch`, `wms_acceptance`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_ids: list[str] = Field(default=[], max_length=500)
+    hop: str | None = Field(default=None, max_length=48)
+    limit: int = Field(default=500, ge=1, le=500, description="At most this many orders are queued")
+    actor: str | None = Field(default=None, max_length=128, description="Who asks: recorded on each order's timeline")
+
+    @model_validator(mode="after")
+    def _names_something(self) -> RedispatchBody:
+        if not self.order_ids and not self.hop:
+            raise ValueError("give order_ids or hop")
+        return self
+
+
+class SkippedOrder(BaseModel):
+    order_id: str
+    reason: str
+
+
+class RedispatchAnswer(BaseModel):
+    queued: list[str] = Field(description="A new instruction version is queued for these (dispatched asynchronously)")
+    skipped: list[SkippedOrder] = Field(description="Not re-dispatchable: the warehouse accepted them, or they left")
+    not_found: list[str]

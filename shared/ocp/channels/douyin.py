@@ -1,0 +1,434 @@
+"""Douyin 抖店 (doudian): thin message pushes, pulled through `order.orderDetail`; amounts in fen, times in
+Unix seconds, PII as ciphertext plus masked display values. Formats and signatures: CHANNELS.md §3.
+
+Push: `POST /webhooks/douyin` with a JSON array of `{tag, msg_id, data}` (`data` is JSON inside JSON),
+headers `app-id` (our app key) and `event-sign` = md5_hex(app_key + raw body + app_secret). Tag "0" is the
+platform's URL check. Every order message is thin: the full order is fetched with `order.orderDetail`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+from datetime import datetime
+from typing import Any
+
+from ocp.channels.base import (
+    Ack,
+    ApiConfig,
+    ChannelCredentials,
+    ChannelMessage,
+    Delivery,
+    HttpRequest,
+    OrderPage,
+    body_digest,
+    parse_json,
+)
+from ocp.channels.common import (
+    CNY,
+    Unmappable,
+    epoch_seconds,
+    fen,
+    id_text,
+    int_value,
+    json_body,
+    map_document,
+    require,
+    required_time,
+    split_paid,
+    text,
+)
+from ocp.channels.regions import normalise_city, normalise_province
+from ocp.channels.signing import china_time_text, same
+from ocp.domain.errors import (
+    ChannelApiRejected,
+    ChannelApiUnavailable,
+    ChannelNotConfigured,
+    MalformedDelivery,
+    SignatureInvalid,
+    UnmappableDocument,
+)
+from ocp.domain.order import (
+    Address,
+    Amounts,
+    Channel,
+    CrossBorder,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Presale,
+    order_id_for,
+)
+
+URL_CHECK_TAG = "0"
+TOPICS = {
+    "100": "doudian_trade_TradeCreate",
+    "101": "doudian_trade_TradePaid",
+    "102": "doudian_trade_TradeSellerShip",
+    "103": "doudian_trade_TradeSuccess",
+    "104": "doudian_trade_TradeLogisticsChanged",
+    "105": "doudian_trade_TradeAddressChanged",
+    "106": "doudian_trade_TradeCanceled",
+    "108": "doudian_trade_TradePartlySellerShip",
+    "109": "doudian_trade_TradeAmountChanged",
+    "110": "doudian_trade_TradePending",
+    "111": "doudian_trade_TradeAddressChangeApplied",
+    "113": "doudian_trade_TradeMemoModify",
+    "200": "doudian_refund_RefundCreated",
+    "201": "doudian_refund_RefundAgreed",
+    "206": "doudian_refund_RefundSuccess",
+    "207": "doudian_refund_RefundClosed",
+}
+SUCCESS_CODE = 10000
+API_VERSION = "2"
+PAGE_SIZE = 100
+
+_PENDING_STATUS = {1}
+_PENDING_MAIN_STATUS = {1, 103}  # 103: 部分支付, a pre-sale deposit paid and the balance not yet
+_CANCELLED_STATUS = {4}
+_CANCELLED_MAIN_STATUS = {4, 21}  # 21: refunded in full before shipping
+_CASH_ON_DELIVERY = 0
+_REFUND_STARTED = {6, 7, 11, 12}  # after_sale_status: applied, returning, returned, refunded
+_DEPOSIT_PRESALE, _DEPOSIT_PRESALE_GIFT = 2, 102
+_CROSS_BORDER_BIZ = {21: "bbc", 22: "bc", 23: "cc"}
+
+
+def event_sign(app_key: str, app_secret: str, body: bytes) -> str:
+    """`event-sign` of a push: md5 hex of app_key + raw body + app_secret."""
+    return hashlib.md5(app_key.encode() + body + app_secret.encode()).hexdigest()  # noqa: S324
+
+
+def param_json(params: dict[str, Any]) -> str:
+    """Business parameters as the SDKs serialise them: keys sorted, no spaces."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def api_sign(app_key: str, app_secret: str, method: str, params_json: str, timestamp: str) -> str:
+    """md5 request signature: hex(MD5(secret + app_key… method… param_json… timestamp… v2 + secret))."""
+    pattern = f"app_key{app_key}method{method}param_json{params_json}timestamp{timestamp}v{API_VERSION}"
+    return hashlib.md5(f"{app_secret}{pattern}{app_secret}".encode()).hexdigest()  # noqa: S324
+
+
+class DouyinAdapter:
+    channel = Channel.douyin
+
+    def verify(self, delivery: Delivery, credentials: ChannelCredentials) -> None:
+        if not credentials.app_key:
+            raise ChannelNotConfigured("no app key configured for channel 'douyin'")
+        app_id, received = delivery.header("app-id"), delivery.header("event-sign")
+        if not app_id or not received:
+            raise SignatureInvalid("missing app-id or event-sign header")
+        if not same(credentials.app_key, app_id.strip()):
+            raise SignatureInvalid("app-id is not our app key")
+        expected = event_sign(credentials.app_key, credentials.secret, delivery.body)
+        if not same(expected, received.strip().lower()):
+            raise SignatureInvalid("event-sign does not match the body")
+
+    def delivery_id(self, delivery: Delivery) -> str:
+        return body_digest(delivery.body)
+
+    def messages(self, delivery: Delivery) -> list[ChannelMessage]:
+        parsed = parse_json(delivery.body)
+        if isinstance(parsed, dict):
+            parsed = [parsed]  # one event object, as the SKIT SDK models it
+        if not isinstance(parsed, list):
+            raise MalformedDelivery(f"body is JSON {type(parsed).__name__}, expected an array of messages")
+        digest = self.delivery_id(delivery)
+        found = (_message(raw, f"{digest}#{index}") for index, raw in enumerate(parsed))
+        return [message for message in found if message is not None]
+
+    def ack(self) -> Ack:
+        return Ack(status_code=200, body={"code": 0, "msg": "success"})
+
+    def is_thin(self, document: dict[str, Any]) -> bool:
+        return "tag" in document and "data" in document
+
+    def order_ref(self, document: dict[str, Any]) -> str:
+        if self.is_thin(document):
+            return id_text(document["data"].get("p_id"), "p_id")
+        return id_text(_shop_order(document).get("order_id"), "order_id")
+
+    def to_order(self, document: dict[str, Any]) -> Order:
+        if self.is_thin(document):
+            raise UnmappableDocument([
+                f"this is a thin push message (tag {document.get('tag')}) naming order "
+                f"{document['data'].get('p_id') if isinstance(document.get('data'), dict) else '?'}; "
+                "the full order comes from order.orderDetail"
+            ])
+        return map_document(_map_order, _shop_order(document))
+
+    def api(self, config: ApiConfig) -> DouyinApi:
+        return DouyinApi(config)
+
+
+def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
+    if not isinstance(raw, dict):
+        return ChannelMessage(message_id=fallback_id, problem=f"message is JSON {type(raw).__name__}, not an object")
+    tag = text(raw.get("tag"))
+    message_id = text(raw.get("msg_id") if raw.get("msg_id") is not None else raw.get("msgId")) or fallback_id
+    if tag is None:
+        return ChannelMessage(message_id=message_id, problem="message has no tag")
+    if tag == URL_CHECK_TAG:
+        return None
+    data = raw.get("data")
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError:
+            return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="data is not JSON")
+    if not isinstance(data, dict):
+        return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="data is not a JSON object")
+    if data.get("p_id") is None:
+        return None  # not about an order (product, logistics-only topics): archived, nothing to do
+    if not str(data["p_id"]).strip().isdigit():
+        return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="p_id is not an order id")
+    return ChannelMessage(
+        message_id=message_id,
+        topic=TOPICS.get(tag, f"doudian_tag_{tag}"),
+        document={"tag": tag, "msg_id": message_id, "data": data},
+    )
+
+
+def _shop_order(document: dict[str, Any]) -> dict[str, Any]:
+    """Accept the API envelope, `{"shop_order_detail": …}`, or the shop order itself."""
+    if "code" in document and "data" in document:
+        code = document.get("code")
+        if code is not None and str(code) != str(SUCCESS_CODE):
+            reason = document.get("sub_msg") or document.get("msg")
+            raise UnmappableDocument([f"order.orderDetail error {code}: {reason}"])
+        document = document.get("data") or {}
+    detail = document.get("shop_order_detail")
+    return detail if isinstance(detail, dict) else document
+
+
+# ---- mapping ---------------------------------------------------------------------------------------------
+
+
+def _map_order(d: dict[str, Any], reasons: list[str]) -> Order | None:
+    require(d, ("order_id", "create_time", "update_time", "pay_amount"), reasons)
+    raw_lines = d.get("sku_order_list") or []
+    if not isinstance(raw_lines, list) or not raw_lines:
+        reasons.append("sku_order_list is empty")
+    if reasons:
+        return None
+    channel_order_id = id_text(d["order_id"], "order_id")
+    paid = fen(d["pay_amount"], "pay_amount", None)
+    shipping = fen(d.get("post_amount"), "post_amount")
+    lines = _map_lines(raw_lines, target=paid - shipping)
+    items = sum(line.unit_price * line.quantity for line in lines)
+    tax = sum(line.tax for line in lines)
+    status = _status(d)
+    created_at = required_time(d["create_time"], "create_time", epoch_seconds)
+    updated_at = required_time(d["update_time"], "update_time", epoch_seconds)
+    pay_time = epoch_seconds(d.get("pay_time"), "pay_time")
+    return Order(
+        order_id=order_id_for(Channel.douyin, channel_order_id),
+        channel=Channel.douyin,
+        channel_order_id=channel_order_id,
+        status=status,
+        status_since=created_at,
+        created_at=created_at,
+        paid_at=pay_time if status != OrderStatus.pending_payment else None,
+        cancelled_at=updated_at if status == OrderStatus.cancelled else None,
+        channel_updated_at=updated_at,
+        currency=CNY,
+        amounts=Amounts(items=items, discount=items + shipping + tax - paid, shipping=shipping, paid=paid, tax=tax),
+        address=_address(d),
+        buyer_id=text(d.get("doudian_open_id")) or text(d.get("open_id")),
+        buyer_note=text(d.get("buyer_words")),
+        seller_note=text(d.get("seller_words")),
+        channel_status=text(d.get("order_status")),
+        seller_flag=int_value(d.get("seller_remark_stars"), "seller_remark_stars", default=0)
+        if text(d.get("seller_remark_stars")) is not None else None,
+        cash_on_delivery=int_value(d.get("pay_type"), "pay_type", default=-1) == _CASH_ON_DELIVERY,
+        presale=_presale(d, raw_lines),
+        cross_border=_cross_border(d, tax),
+        lines=tuple(lines),
+    )
+
+
+def _map_lines(raw_lines: list[dict[str, Any]], target: int) -> list[OrderLine]:
+    """Douyin apportions discounts itself: each SKU order's `pay_amount` is its share. Depending on the
+    order it may include the line's share of postage; whichever reading reconciles with the shop order is
+    used, and any remaining difference is spread by largest remainder so lines + shipping == paid exactly."""
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            raise Unmappable(f"sku_order_list[{index}] is not an object")
+        for name in ("order_id", "item_num", "origin_amount"):
+            if raw.get(name) in (None, ""):
+                raise Unmappable(f"missing field 'sku_order_list[{index}].{name}'")
+    quantities = [int_value(raw["item_num"], "item_num") for raw in raw_lines]
+    unit_prices = [fen(raw["origin_amount"], "origin_amount", None) for raw in raw_lines]
+    values = [q * p for q, p in zip(quantities, unit_prices, strict=True)]
+    figures: list[int] | None = None
+    if all(raw.get("pay_amount") not in (None, "") for raw in raw_lines):
+        pays = [fen(raw["pay_amount"], "pay_amount") for raw in raw_lines]
+        without_post = [p - fen(raw.get("post_amount"), "post_amount") for p, raw in zip(pays, raw_lines, strict=True)]
+        figures = without_post if sum(pays) != target and sum(without_post) == target else pays
+    paid = split_paid(target, values, figures)
+    lines = []
+    for raw, quantity, unit_price, value, share in zip(raw_lines, quantities, unit_prices, values, paid, strict=True):
+        # 包税 (has_tax): the seller bears the tax inside the price, so none is charged on top.
+        tax = 0 if _truthy(raw.get("has_tax")) else fen(raw.get("tax_amount"), "tax_amount")
+        gift = raw.get("given_product_type") == "FREE" or _int(raw.get("trade_type")) == _DEPOSIT_PRESALE_GIFT
+        masters = raw.get("master_sku_order_id_list") or (
+            [raw["master_sku_order_id"]] if gift and text(raw.get("master_sku_order_id")) else []
+        )
+        after_sale = raw.get("after_sale_info") or {}
+        lines.append(OrderLine(
+            line_id=id_text(raw["order_id"], "sku_order_list.order_id"),
+            sku=text(raw.get("out_sku_id")) or text(raw.get("code")) or "",
+            channel_sku_id=text(raw.get("sku_id")),
+            title=text(raw.get("product_name")),
+            quantity=quantity,
+            unit_price=unit_price,
+            discount=value + tax - share,
+            paid=share,
+            gift=gift,
+            gift_for=tuple(str(m) for m in masters) if gift else (),
+            refund_requested=_int(after_sale.get("after_sale_status")) in _REFUND_STARTED,
+            tax=tax,
+            channel_status=text(raw.get("order_status")),
+        ))
+    return lines
+
+
+def _status(d: dict[str, Any]) -> OrderStatus:
+    order_status, main_status = _int(d.get("order_status")), _int(d.get("main_status"))
+    if order_status in _CANCELLED_STATUS or main_status in _CANCELLED_MAIN_STATUS:
+        return OrderStatus.cancelled
+    if order_status in _PENDING_STATUS or main_status in _PENDING_MAIN_STATUS:
+        return OrderStatus.pending_payment
+    return OrderStatus.received
+
+
+def _address(d: dict[str, Any]) -> Address:
+    """Naming trap: Douyin's `town` is the district (区/县) and its `street` is the town (街道)."""
+    post = d.get("post_addr") or {}
+    masked = d.get("mask_post_addr") or {}
+    province = normalise_province(_name(post.get("province")))
+    return Address(
+        country="CN",
+        province=province,
+        city=normalise_city(_name(post.get("city")), province),
+        district=_name(post.get("town")),
+        town=_name(post.get("street")),
+        detail=text(post.get("encrypt_detail")) or text(post.get("detail")),
+        recipient=text(d.get("encrypt_post_receiver")) or text(d.get("post_receiver")),
+        phone=text(d.get("encrypt_post_tel")) or text(d.get("post_tel")),
+        masked_recipient=text(d.get("mask_post_receiver")),
+        masked_phone=text(d.get("mask_post_tel")),
+        masked_detail=text(masked.get("detail")) if isinstance(masked, dict) else None,
+    )
+
+
+def _presale(d: dict[str, Any], raw_lines: list[dict[str, Any]]) -> Presale | None:
+    trade_types = {_int(raw.get("trade_type")) for raw in raw_lines}
+    presale_types = {_int(raw.get("pre_sale_type")) for raw in raw_lines}
+    phases = [p for p in d.get("order_phase_list") or [] if isinstance(p, dict)]
+    if _DEPOSIT_PRESALE in trade_types or phases:
+        kind = "deposit"
+    elif 1 in presale_types:
+        kind = "full_payment"
+    elif 2 in presale_types:
+        kind = "stepped"
+    else:
+        return None
+    stage, deposit = None, None
+    if phases:
+        total = max(_int(p.get("total_phase")) or 0 for p in phases)
+        paid_phases = {_int(p.get("current_phase")) for p in phases if _truthy(p.get("pay_success"))}
+        stage = f"{len(paid_phases)}/{total} phases paid"
+        first = [p for p in phases if _int(p.get("current_phase")) == 1 and _truthy(p.get("pay_success"))]
+        deposit = sum(fen(p.get("phase_pay_amount"), "phase_pay_amount") for p in first) if first else None
+    ship_by = epoch_seconds(d.get("exp_ship_time"), "exp_ship_time") or epoch_seconds(
+        d.get("appointment_ship_time"), "appointment_ship_time"
+    )
+    return Presale(kind=kind, stage=stage, deposit=deposit, ship_by=ship_by)
+
+
+def _cross_border(d: dict[str, Any], tax: int) -> CrossBorder | None:
+    kind = _CROSS_BORDER_BIZ.get(_int(d.get("biz")) or -1)
+    if kind is None:
+        return None
+    identity = d.get("user_id_info") or {}
+    return CrossBorder(
+        kind=kind,
+        tax=fen(d.get("tax_amount"), "tax_amount") or tax,
+        id_card_name=text(identity.get("encrypt_id_card_name")) or text(identity.get("id_card_name")),
+        id_card_no=text(identity.get("encrypt_id_card_no")) or text(identity.get("id_card_no")),
+    )
+
+
+def _name(level: Any) -> str | None:
+    return text(level.get("name")) if isinstance(level, dict) else text(level)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int_value(value, "value", default=None) if value not in (None, "") else None
+    except Unmappable:
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+# ---- the API ---------------------------------------------------------------------------------------------
+
+
+class DouyinApi:
+    """doudian open API: `POST {base}/{method with slashes}?app_key&method&access_token&timestamp&v&sign_method&sign`
+    with `param_json` as the body (CHANNELS.md §3.2)."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        if not config.credentials.app_key:
+            raise ChannelNotConfigured("no app key configured for channel 'douyin'")
+        self._config = config
+        self._app_key: str = config.credentials.app_key
+
+    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
+        data = self._call("order.orderDetail", {"shop_order_id": channel_order_id})
+        detail = data.get("shop_order_detail")
+        if not isinstance(detail, dict):
+            raise ChannelApiRejected(f"order.orderDetail returned no shop_order_detail for {channel_order_id}")
+        return detail
+
+    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
+        number = int(page or 0)
+        data = self._call("order.searchList", {
+            "update_time_start": int(start.timestamp()), "update_time_end": int(end.timestamp()),
+            "page": number, "size": PAGE_SIZE, "order_by": "update_time", "order_asc": True,
+        })
+        orders = [o for o in data.get("shop_order_list") or [] if isinstance(o, dict)]
+        total = int_value(data.get("total"), "total", default=0)
+        more = (number + 1) * PAGE_SIZE < total and bool(orders)
+        return OrderPage(documents=orders, next_page=str(number + 1) if more else None)
+
+    def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        credentials = self._config.credentials
+        body = param_json(params)
+        timestamp = china_time_text(self._config.now())
+        query = {
+            "app_key": self._app_key, "method": method, "timestamp": timestamp, "v": API_VERSION,
+            "sign_method": "md5", "sign": api_sign(self._app_key, credentials.secret, method, body, timestamp),
+        }
+        if credentials.access_token:
+            query["access_token"] = credentials.access_token
+        url = f"{self._config.base_url.rstrip('/')}/{method.replace('.', '/')}?{urllib.parse.urlencode(query)}"
+        response = self._config.transport.send(HttpRequest(
+            "POST", url, headers={"Content-Type": "application/json;charset=UTF-8"}, body=body.encode("utf-8"),
+        ))
+        envelope = json_body(response, method)
+        code = envelope.get("code")
+        if str(code) != str(SUCCESS_CODE):
+            detail = (f"{method} error {code} {envelope.get('sub_code') or ''}: "
+                      f"{envelope.get('sub_msg') or envelope.get('msg')}")
+            # 4xxxx codes are the caller's fault (bad parameters, no such order, no permission); others may pass.
+            if str(code).startswith("4"):
+                raise ChannelApiRejected(detail)
+            raise ChannelApiUnavailable(detail)
+        data = envelope.get("data")
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,333 @@
+"""JD (JOS): no public order webhook, so the poller (`jingdong.pop.order.search` by modification time) is the
+main path; relays may also push `orderInfo` documents. Formats and signatures: CHANNELS.md §4.
+
+Push: `POST /webhooks/jd` signed with the SPI scheme OCP also uses for Taobao (`verify_spi`); the body is
+one `orderInfo`, an array of them, or a `jingdong_pop_order_get_responce` (JD's spelling). Money and
+quantities are text, times are GMT+8 with "0001-01-01 00:00:00" meaning unset, PII is encrypted or masked.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from datetime import datetime
+from typing import Any
+
+from ocp.channels.base import (
+    Ack,
+    ApiConfig,
+    ChannelCredentials,
+    ChannelMessage,
+    Delivery,
+    HttpRequest,
+    OrderPage,
+    body_digest,
+    parse_json,
+)
+from ocp.channels.common import (
+    CNY,
+    Unmappable,
+    china_time,
+    id_text,
+    int_value,
+    json_body,
+    map_document,
+    require,
+    split_paid,
+    text,
+    yuan,
+)
+from ocp.channels.regions import normalise_city, normalise_province
+from ocp.channels.signing import china_time_text, top_md5, verify_spi
+from ocp.domain.errors import (
+    ChannelApiRejected,
+    ChannelApiUnavailable,
+    ChannelNotConfigured,
+    MalformedDelivery,
+)
+from ocp.domain.money import apportion
+from ocp.domain.order import (
+    Address,
+    Amounts,
+    Channel,
+    CrossBorder,
+    Order,
+    OrderLine,
+    OrderStatus,
+    order_id_for,
+)
+
+GET_METHOD = "jingdong.pop.order.get"
+SEARCH_METHOD = "jingdong.pop.order.search"
+CANCELLED = frozenset({"TRADE_CANCELED"})
+LOCKED = "LOCKED"
+"""JD locks an order while a buyer's cancellation (refund) request is pending."""
+ORDER_STATES = ",".join((
+    "WAIT_SELLER_STOCK_OUT", "WAIT_GOODS_RECEIVE_CONFIRM", "WAIT_SELLER_DELIVERY", "PAUSE", "POP_ORDER_PAUSE",
+    "FINISHED_L", "TRADE_CANCELED", "LOCKED", "WAIT_SEND_CODE",
+))
+OPTIONAL_FIELDS = ",".join((
+    "orderId", "venderId", "orderType", "payType", "orderTotalPrice", "orderSellerPrice", "orderPayment",
+    "freightPrice", "sellerDiscount", "balanceUsed", "serviceFee", "taxFee", "orderState", "orderStateRemark",
+    "orderStartTime", "paymentConfirmTime", "orderEndTime", "modified", "consigneeInfo", "itemInfoList",
+    "couponDetailList", "orderRemark", "venderRemark", "customs", "customsModel", "pin", "open_id",
+    "open_id_buyer",
+))
+SEARCH_PAGE_SIZE = 100
+_CASH_ON_DELIVERY = 1
+_SINGLE_ITEM_PROMOTION = 30
+"""couponType 30 (单品促销) names the SKU it applies to; every other coupon type is order-level."""
+
+
+class JdAdapter:
+    channel = Channel.jd
+
+    def verify(self, delivery: Delivery, credentials: ChannelCredentials) -> None:
+        verify_spi(delivery, credentials)
+
+    def delivery_id(self, delivery: Delivery) -> str:
+        return body_digest(delivery.body)
+
+    def messages(self, delivery: Delivery) -> list[ChannelMessage]:
+        parsed = parse_json(delivery.body)
+        if not isinstance(parsed, dict | list):
+            raise MalformedDelivery(f"body is JSON {type(parsed).__name__}, expected an object or an array")
+        items = parsed if isinstance(parsed, list) else [parsed]
+        digest = self.delivery_id(delivery)
+        return [_message(raw, f"{digest}#{index}") for index, raw in enumerate(items)]
+
+    def ack(self) -> Ack:
+        return Ack(status_code=200, body={"response": {"flag": "success", "code": "0", "message": "accepted"}})
+
+    def is_thin(self, document: dict[str, Any]) -> bool:
+        return False  # every JD document OCP takes is a full orderInfo
+
+    def order_ref(self, document: dict[str, Any]) -> str:
+        return id_text(_order_info(document).get("orderId"), "orderId")
+
+    def to_order(self, document: dict[str, Any]) -> Order:
+        return map_document(_map_order, _order_info(document))
+
+    def api(self, config: ApiConfig) -> JdApi:
+        return JdApi(config)
+
+
+def _message(raw: Any, fallback_id: str) -> ChannelMessage:
+    if not isinstance(raw, dict):
+        return ChannelMessage(message_id=fallback_id, problem=f"message is JSON {type(raw).__name__}, not an object")
+    info = _order_info(raw)
+    if info.get("orderId") in (None, ""):
+        return ChannelMessage(message_id=fallback_id, problem="not an orderInfo document (no orderId)")
+    message_id = f"{text(info['orderId'])}@{text(info.get('modified')) or fallback_id}"
+    return ChannelMessage(message_id=message_id, topic="orderInfo", document=raw)
+
+
+def _order_info(document: dict[str, Any]) -> dict[str, Any]:
+    """Accept `{"jingdong_pop_order_get_responce": {"orderDetailInfo": {"orderInfo": …}}}` (either spelling),
+    `{"orderInfo": …}` or the orderInfo itself."""
+    for key in ("jingdong_pop_order_get_responce", "jingdong_pop_order_get_response"):
+        if isinstance(document.get(key), dict):
+            document = document[key].get("orderDetailInfo") or {}
+            break
+    info = document.get("orderInfo")
+    return info if isinstance(info, dict) else document
+
+
+# ---- mapping ---------------------------------------------------------------------------------------------
+
+
+def _map_order(d: dict[str, Any], reasons: list[str]) -> Order | None:
+    require(d, ("orderId", "orderStartTime", "orderPayment", "orderState"), reasons)
+    raw_lines = d.get("itemInfoList") or []
+    if not isinstance(raw_lines, list) or not raw_lines:
+        reasons.append("itemInfoList is empty")
+    if reasons:
+        return None
+    channel_order_id = id_text(d["orderId"], "orderId")
+    # orderPayment is what the buyer still owed after paying part with JD balance (余额): both were paid.
+    paid = yuan(d["orderPayment"], "orderPayment", None) + yuan(d.get("balanceUsed"), "balanceUsed")
+    shipping = yuan(d.get("freightPrice"), "freightPrice")
+    tax = yuan(d.get("taxFee"), "taxFee")
+    lines = _map_lines(raw_lines, d.get("couponDetailList") or [], target=paid - shipping)
+    items = sum(line.unit_price * line.quantity for line in lines)
+    state = str(d["orderState"]).strip()
+    pay_type = _code(d.get("payType"))
+    paid_at = china_time(d.get("paymentConfirmTime"), "paymentConfirmTime")
+    created_at = china_time(d["orderStartTime"], "orderStartTime")
+    if created_at is None:
+        raise Unmappable("orderStartTime is not set")
+    # `modified` is optional in JOS responses; without it the order's latest known event time stands in.
+    updated_at = china_time(d.get("modified"), "modified") or paid_at or created_at
+    if state in CANCELLED:
+        status = OrderStatus.cancelled
+    elif paid_at is not None or pay_type == _CASH_ON_DELIVERY:
+        status = OrderStatus.received
+    else:
+        status = OrderStatus.pending_payment
+    return Order(
+        order_id=order_id_for(Channel.jd, channel_order_id),
+        channel=Channel.jd,
+        channel_order_id=channel_order_id,
+        status=status,
+        status_since=created_at,
+        created_at=created_at,
+        paid_at=paid_at,
+        cancelled_at=(china_time(d.get("orderEndTime"), "orderEndTime") or updated_at)
+        if status == OrderStatus.cancelled else None,
+        channel_updated_at=updated_at,
+        currency=CNY,
+        amounts=Amounts(items=items, discount=items + shipping + tax - paid, shipping=shipping, paid=paid, tax=tax),
+        address=_address(d.get("consigneeInfo") or {}),
+        buyer_id=text(d.get("open_id_buyer")) or text(d.get("open_id")) or text(d.get("pin")),
+        buyer_note=text(d.get("orderRemark")),
+        seller_note=text(d.get("venderRemark")),
+        channel_status=state,
+        cash_on_delivery=pay_type == _CASH_ON_DELIVERY,
+        cross_border=_cross_border(d, tax),
+        lines=tuple(_locked(lines) if state == LOCKED else lines),
+    )
+
+
+def _map_lines(raw_lines: list[Any], coupons: list[Any], target: int) -> list[OrderLine]:
+    """JD gives no per-line paid figure. Single-item promotions (couponType 30) name their SKU and come off
+    that SKU's lines; what the buyer paid for goods is then spread over the lines by their value after those,
+    largest remainder, so every order-level coupon lands on lines in proportion."""
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            raise Unmappable(f"itemInfoList[{index}] is not an object")
+        for name in ("skuId", "jdPrice", "itemTotal"):
+            if raw.get(name) in (None, ""):
+                raise Unmappable(f"missing field 'itemInfoList[{index}].{name}'")
+    quantities = [int_value(raw["itemTotal"], "itemTotal") for raw in raw_lines]
+    unit_prices = [yuan(raw["jdPrice"], "jdPrice", None) for raw in raw_lines]
+    values = [q * p for q, p in zip(quantities, unit_prices, strict=True)]
+    sku_ids = [id_text(raw["skuId"], "skuId") for raw in raw_lines]
+    line_discounts = [0] * len(raw_lines)
+    for coupon in coupons:
+        if not isinstance(coupon, dict) or _code(coupon.get("couponType")) != _SINGLE_ITEM_PROMOTION:
+            continue
+        sku = text(coupon.get("skuId"))
+        targets = [i for i, s in enumerate(sku_ids) if s == sku]
+        if targets:
+            amount = yuan(coupon.get("couponPrice"), "couponPrice")
+            for i, part in zip(targets, apportion(amount, [values[i] for i in targets]), strict=True):
+                line_discounts[i] += part
+    after_line = [v - x for v, x in zip(values, line_discounts, strict=True)]
+    paid = split_paid(target, after_line)
+    return [
+        OrderLine(
+            line_id=f"{sku}-{index + 1}",
+            sku=text(raw.get("outerSkuId")) or "",
+            channel_sku_id=sku,
+            title=text(raw.get("skuName")),
+            quantity=quantity,
+            unit_price=unit_price,
+            discount=value - share,
+            paid=share,
+            # JD does not flag free gifts (赠品) in orderInfo; a line given away at ¥0.00 is one.
+            gift=unit_price == 0,
+        )
+        for index, (raw, sku, quantity, unit_price, value, share) in enumerate(
+            zip(raw_lines, sku_ids, quantities, unit_prices, values, paid, strict=True)
+        )
+    ]
+
+
+def _locked(lines: list[OrderLine]) -> list[OrderLine]:
+    return [line.model_copy(update={"refund_requested": True}) for line in lines]
+
+
+def _address(c: dict[str, Any]) -> Address:
+    """JD's four levels are province / city / county (区县) / town (街道); province may lack its 省/市."""
+    province = normalise_province(text(c.get("province")))
+    return Address(
+        country="CN",
+        province=province,
+        city=normalise_city(text(c.get("city")), province),
+        district=text(c.get("county")),
+        town=text(c.get("town")),
+        detail=text(c.get("fullAddress")),
+        recipient=text(c.get("fullname")),
+        # JD sends the mobile masked ("136*******5"); `desen_mobile` is a search hash, not a phone: not kept.
+        phone=text(c.get("mobile")) or text(c.get("telephone")),
+    )
+
+
+def _cross_border(d: dict[str, Any], tax: int) -> CrossBorder | None:
+    customs = text(d.get("customs")) or text(d.get("customsModel"))
+    if customs is None:
+        return None
+    return CrossBorder(kind="customs", tax=tax, customs=customs)
+
+
+def _code(value: Any) -> int | None:
+    """JD's code-label strings: "4-在线支付" → 4; plain numbers pass."""
+    head = str(value).strip().split("-", 1)[0] if value is not None else ""
+    return int(head) if head.isdigit() else None
+
+
+# ---- the API ---------------------------------------------------------------------------------------------
+
+
+class JdApi:
+    """JOS: `POST {base}` (e.g. https://api.jd.com/routerjson) with the system parameters and
+    `360buy_param_json` form-encoded, md5-signed over all of them (CHANNELS.md §4.2)."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        if not config.credentials.app_key:
+            raise ChannelNotConfigured("no app key configured for channel 'jd'")
+        self._config = config
+        self._app_key: str = config.credentials.app_key
+
+    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
+        result = self._call(GET_METHOD, {"order_id": channel_order_id, "optional_fields": OPTIONAL_FIELDS})
+        info = (result.get("orderDetailInfo") or {}).get("orderInfo")
+        if not isinstance(info, dict):
+            raise ChannelApiRejected(f"{GET_METHOD} returned no orderInfo for {channel_order_id}")
+        return info
+
+    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
+        number = int(page or 1)
+        result = self._call(SEARCH_METHOD, {
+            "start_date": china_time_text(start), "end_date": china_time_text(end), "order_state": ORDER_STATES,
+            "optional_fields": OPTIONAL_FIELDS, "page": str(number), "page_size": str(SEARCH_PAGE_SIZE),
+            "dateType": 0, "sortType": 0,  # by modification time, ascending
+        })
+        found = result.get("searchorderinfo_result") or {}
+        orders = [o for o in found.get("orderInfoList") or [] if isinstance(o, dict)]
+        total = int_value(found.get("orderTotal"), "orderTotal", default=0)
+        more = number * SEARCH_PAGE_SIZE < total and bool(orders)
+        return OrderPage(documents=orders, next_page=str(number + 1) if more else None)
+
+    def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        credentials = self._config.credentials
+        signed = {
+            "method": method, "app_key": self._app_key, "timestamp": china_time_text(self._config.now()),
+            "v": "2.0", "sign_method": "md5",
+            "360buy_param_json": json.dumps(params, separators=(",", ":"), ensure_ascii=False),
+        }
+        if credentials.access_token:
+            signed["access_token"] = credentials.access_token
+        signed["sign"] = top_md5(credentials.secret, signed)
+        response = self._config.transport.send(HttpRequest(
+            "POST", self._config.base_url,
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            body=urllib.parse.urlencode(signed).encode("utf-8"),
+        ))
+        body = json_body(response, method)
+        if "error_response" in body:
+            error = body["error_response"] or {}
+            # JOS publishes no retryable/final split of its codes. JD is pulled only by the poller, which keeps
+            # its high-water mark on any failure and tries again next tick, so every error counts as passing.
+            raise ChannelApiUnavailable(
+                f"{method} error {error.get('code')}: {error.get('zh_desc') or error.get('en_desc')}"
+            )
+        stem = method.replace(".", "_")
+        result = body.get(f"{stem}_responce", body.get(f"{stem}_response"))
+        if not isinstance(result, dict):
+            raise ChannelApiUnavailable(f"{method} answered without {stem}_responce")
+        api_result = (result.get("searchorderinfo_result") or result.get("orderDetailInfo") or {}).get("apiResult")
+        if isinstance(api_result, dict) and api_result.get("success") is False:
+            reason = api_result.get("chineseErrCode") or api_result.get("englishErrCode")
+            raise ChannelApiRejected(f"{method}: {reason}")
+        return result

@@ -1,0 +1,386 @@
+"""Taobao / Tmall (TOP): relayed TMC messages (thin, pulled through `taobao.trade.fullinfo.get`) or full
+`trade_fullinfo_get_response` documents. Formats and signatures: CHANNELS.md §2.
+
+Push: `POST /webhooks/taobao` signed like Taobao's SPI/奇门 inbound calls (`ocp.channels.signing.verify_spi`).
+The body is one TMC message `{"topic", "id", "content" (JSON text), ...}`, an array of them, or a full
+trade document. Money is yuan text, times are GMT+8 without an offset, ids exceed 2^53 (`tid_str`, `oid_str`).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from datetime import datetime
+from typing import Any
+
+from ocp.channels.base import (
+    Ack,
+    ApiConfig,
+    ChannelCredentials,
+    ChannelMessage,
+    Delivery,
+    HttpRequest,
+    OrderPage,
+    body_digest,
+    parse_json,
+)
+from ocp.channels.common import (
+    CNY,
+    Unmappable,
+    china_time,
+    id_text,
+    int_value,
+    json_body,
+    listed,
+    map_document,
+    require,
+    required_time,
+    split_paid,
+    text,
+    yuan,
+)
+from ocp.channels.regions import normalise_city, normalise_province
+from ocp.channels.signing import china_time_text, top_md5, verify_spi
+from ocp.domain.errors import (
+    ChannelApiRejected,
+    ChannelApiUnavailable,
+    ChannelNotConfigured,
+    MalformedDelivery,
+    UnmappableDocument,
+)
+from ocp.domain.order import (
+    Address,
+    Amounts,
+    Channel,
+    CrossBorder,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Presale,
+    order_id_for,
+)
+
+ENVELOPE = "trade_fullinfo_get_response"
+PENDING = frozenset({"TRADE_NO_CREATE_PAY", "WAIT_BUYER_PAY", "PAY_PENDING", "WAIT_PRE_AUTH_CONFIRM"})
+PAID = frozenset({
+    "WAIT_SELLER_SEND_GOODS", "SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED",
+    "TRADE_FINISHED", "PAID_FORBID_CONSIGN",
+})
+CLOSED = frozenset({"TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO"})
+REFUND_STARTED = frozenset({"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS", "SUCCESS"})
+FULLINFO_FIELDS = ",".join((
+    "tid", "tid_str", "type", "status", "created", "modified", "pay_time", "end_time", "consign_time",
+    "payment", "total_fee", "post_fee", "discount_fee", "adjust_fee", "order_tax_fee", "step_trade_status",
+    "step_paid_fee", "new_presell", "send_time", "est_con_time", "cross_bonded_declare", "post_gate_declare",
+    "trade_attr", "buyer_open_uid", "buyer_nick", "buyer_message", "seller_memo", "seller_flag", "oaid",
+    "receiver_name", "receiver_country", "receiver_state", "receiver_city", "receiver_district", "receiver_town",
+    "receiver_address", "receiver_zip", "receiver_mobile", "receiver_phone", "promotion_details", "orders",
+))
+INCREMENT_PAGE_SIZE = 100
+_TRANSIENT_CODES = {"7", "10", "520"}  # App Call Limited, Service Currently Unavailable, remote service error
+
+
+class TaobaoAdapter:
+    channel = Channel.taobao
+
+    def verify(self, delivery: Delivery, credentials: ChannelCredentials) -> None:
+        verify_spi(delivery, credentials)
+
+    def delivery_id(self, delivery: Delivery) -> str:
+        # A relay retrying a delivery re-signs it with a new timestamp: the body identifies it.
+        return body_digest(delivery.body)
+
+    def messages(self, delivery: Delivery) -> list[ChannelMessage]:
+        parsed = parse_json(delivery.body)
+        if not isinstance(parsed, dict | list):
+            raise MalformedDelivery(f"body is JSON {type(parsed).__name__}, expected an object or an array")
+        items = parsed if isinstance(parsed, list) else [parsed]
+        digest = self.delivery_id(delivery)
+        found = (_message(raw, f"{digest}#{index}") for index, raw in enumerate(items))
+        return [message for message in found if message is not None]
+
+    def ack(self) -> Ack:
+        # The SPI/奇门 success response.
+        return Ack(status_code=200, body={"response": {"flag": "success", "code": "0", "message": "accepted"}})
+
+    def is_thin(self, document: dict[str, Any]) -> bool:
+        return "topic" in document and "content" in document
+
+    def order_ref(self, document: dict[str, Any]) -> str:
+        if self.is_thin(document):
+            content = document["content"]
+            return id_text(content.get("tid_str") or content.get("tid"), "content.tid")
+        trade = _trade(document)
+        return id_text(trade.get("tid_str") or trade.get("tid"), "tid")
+
+    def to_order(self, document: dict[str, Any]) -> Order:
+        if self.is_thin(document):
+            raise UnmappableDocument([
+                f"this is a thin TMC message ({document.get('topic')}); the full order comes from "
+                "taobao.trade.fullinfo.get"
+            ])
+        return map_document(_map_trade, _trade(document))
+
+    def api(self, config: ApiConfig) -> TaobaoApi:
+        return TaobaoApi(config)
+
+
+def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
+    if not isinstance(raw, dict):
+        return ChannelMessage(message_id=fallback_id, problem=f"message is JSON {type(raw).__name__}, not an object")
+    if "topic" in raw:
+        message_id = text(raw.get("id")) or fallback_id
+        content = raw.get("content")
+        if isinstance(content, str):
+            try:
+                content = json.loads(content)
+            except json.JSONDecodeError:
+                return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not JSON")
+        if not isinstance(content, dict):
+            return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not an object")
+        if content.get("tid") is None and content.get("tid_str") is None:
+            return None  # not about a trade (items, logistics-only topics): archived, nothing to do
+        return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), document={**raw, "content": content})
+    if "error_response" in raw:
+        return ChannelMessage(message_id=fallback_id, problem="the relayed document is a TOP error_response")
+    trade = _trade(raw)
+    if trade.get("tid") is None and trade.get("tid_str") is None:
+        return ChannelMessage(message_id=fallback_id, problem="neither a TMC message nor a trade document")
+    tid = text(trade.get("tid_str")) or text(trade.get("tid"))
+    message_id = f"{tid}@{text(trade.get('modified')) or fallback_id}"
+    return ChannelMessage(message_id=message_id, topic=ENVELOPE, document=raw)
+
+
+def _trade(document: dict[str, Any]) -> dict[str, Any]:
+    """Accept `{"trade_fullinfo_get_response": {"trade": …}}`, `{"trade": …}` or the trade itself."""
+    if "error_response" in document:
+        error = document["error_response"] or {}
+        raise UnmappableDocument([f"TOP error {error.get('code')} {error.get('sub_code') or ''}: "
+                                  f"{error.get('sub_msg') or error.get('msg')}"])
+    inner = document.get(ENVELOPE, document)
+    trade = inner.get("trade") if isinstance(inner, dict) else None
+    return trade if isinstance(trade, dict) else inner
+
+
+# ---- mapping ---------------------------------------------------------------------------------------------
+
+
+def _map_trade(t: dict[str, Any], reasons: list[str]) -> Order | None:
+    require(t, ("created", "modified", "payment", "status"), reasons)
+    if t.get("tid") is None and t.get("tid_str") is None:
+        reasons.append("missing field 'tid'")
+    raw_lines = listed(t.get("orders"), "order")
+    if not raw_lines:
+        reasons.append("orders is empty")
+    status_text = text(t.get("status"))
+    if status_text and status_text not in PENDING | PAID | CLOSED:
+        reasons.append(f"unknown trade status {status_text!r}")
+    if reasons:
+        return None
+    channel_order_id = id_text(t.get("tid_str") or t["tid"], "tid")
+    paid = yuan(t["payment"], "payment", None)
+    shipping = yuan(t.get("post_fee"), "post_fee")
+    lines = _map_lines(raw_lines, target=paid - shipping, shipping=shipping)
+    items = sum(line.unit_price * line.quantity for line in lines)
+    tax = yuan(t.get("order_tax_fee"), "order_tax_fee")
+    status = _status(status_text or "")
+    created_at = required_time(t["created"], "created", china_time)
+    updated_at = required_time(t["modified"], "modified", china_time)
+    return Order(
+        order_id=order_id_for(Channel.taobao, channel_order_id),
+        channel=Channel.taobao,
+        channel_order_id=channel_order_id,
+        status=status,
+        status_since=created_at,
+        created_at=created_at,
+        paid_at=china_time(t.get("pay_time"), "pay_time") if status != OrderStatus.pending_payment else None,
+        cancelled_at=(china_time(t.get("end_time"), "end_time") or updated_at)
+        if status == OrderStatus.cancelled else None,
+        channel_updated_at=updated_at,
+        currency=CNY,
+        amounts=Amounts(items=items, discount=items + shipping + tax - paid, shipping=shipping, paid=paid, tax=tax),
+        address=_address(t),
+        buyer_id=text(t.get("buyer_open_uid")) or text(t.get("buyer_nick")),
+        buyer_note=text(t.get("buyer_message")),
+        seller_note=text(t.get("seller_memo")),
+        channel_status=status_text,
+        seller_flag=int_value(t.get("seller_flag"), "seller_flag") if text(t.get("seller_flag")) else None,
+        cash_on_delivery=t.get("type") == "cod",
+        presale=_presale(t),
+        cross_border=_cross_border(t, tax),
+        lines=tuple(lines),
+    )
+
+
+def _map_lines(raw_lines: list[Any], target: int, shipping: int) -> list[OrderLine]:
+    """Taobao apportions order-level discounts itself: `divide_order_fee` is each line's share of what the
+    buyer paid for goods. Without it, a line's `payment` is used (it holds the postage when the trade has a
+    single line); without either, the trade's payment is spread by line value."""
+    for index, raw in enumerate(raw_lines):
+        if not isinstance(raw, dict):
+            raise Unmappable(f"orders[{index}] is not an object")
+        for name in ("num", "price"):
+            if raw.get(name) in (None, ""):
+                raise Unmappable(f"missing field 'orders[{index}].{name}'")
+        if raw.get("oid") is None and raw.get("oid_str") is None:
+            raise Unmappable(f"missing field 'orders[{index}].oid'")
+    quantities = [int_value(raw["num"], "num") for raw in raw_lines]
+    unit_prices = [yuan(raw["price"], "price", None) for raw in raw_lines]
+    values = [q * p for q, p in zip(quantities, unit_prices, strict=True)]
+    taxes = [yuan(raw.get("sub_order_tax_fee"), "sub_order_tax_fee") for raw in raw_lines]
+    figures: list[int] | None = None
+    if all(raw.get("divide_order_fee") not in (None, "") for raw in raw_lines):
+        figures = [yuan(raw["divide_order_fee"], "divide_order_fee") for raw in raw_lines]
+    elif all(raw.get("payment") not in (None, "") for raw in raw_lines):
+        figures = [yuan(raw["payment"], "payment") for raw in raw_lines]
+        if len(figures) == 1:
+            figures[0] -= shipping
+    paid = split_paid(target, values, figures)
+    lines = []
+    for raw, quantity, unit_price, value, tax, share in zip(
+        raw_lines, quantities, unit_prices, values, taxes, paid, strict=True
+    ):
+        gift = raw.get("is_free_gift") is True or str(raw.get("is_free_gift")).lower() == "true"
+        lines.append(OrderLine(
+            line_id=id_text(raw.get("oid_str") or raw["oid"], "oid"),
+            sku=text(raw.get("outer_sku_id")) or text(raw.get("outer_iid")) or "",
+            channel_sku_id=text(raw.get("sku_id")) or text(raw.get("num_iid")),
+            title=text(raw.get("title")),
+            quantity=quantity,
+            unit_price=unit_price,
+            discount=value + tax - share,
+            paid=share,
+            gift=gift,
+            gift_for=tuple(m for m in (text(raw.get("gift_mids")) or "").split(",") if m) if gift else (),
+            refund_requested=text(raw.get("refund_status")) in REFUND_STARTED,
+            tax=tax,
+            channel_status=text(raw.get("status")),
+        ))
+    return lines
+
+
+def _status(status: str) -> OrderStatus:
+    if status in CLOSED:
+        return OrderStatus.cancelled
+    if status in PENDING:
+        return OrderStatus.pending_payment
+    return OrderStatus.received
+
+
+def _address(t: dict[str, Any]) -> Address:
+    province = normalise_province(text(t.get("receiver_state")))
+    city, district = text(t.get("receiver_city")), text(t.get("receiver_district"))
+    if city is None and district is not None:
+        # 省直辖县级行政区 (e.g. 河南济源): "如果返回值里面只有receiver_district参数，该参数作为城市".
+        city, district = district, None
+    country = text(t.get("receiver_country"))
+    return Address(
+        country="CN" if country in (None, "中国", "CN") else country,
+        province=province,
+        city=normalise_city(city, province),
+        district=district,
+        town=text(t.get("receiver_town")),
+        detail=text(t.get("receiver_address")),
+        postal_code=text(t.get("receiver_zip")),
+        recipient=text(t.get("receiver_name")),
+        phone=text(t.get("receiver_mobile")) or text(t.get("receiver_phone")),
+        pii_token=text(t.get("oaid")),
+    )
+
+
+def _presale(t: dict[str, Any]) -> Presale | None:
+    stage = text(t.get("step_trade_status"))
+    flagged = str(t.get("new_presell")).lower() == "true" or t.get("type") == "step"
+    if stage is None and not flagged:
+        return None
+    ship_by = None
+    for name in ("send_time", "est_con_time"):
+        try:
+            ship_by = ship_by or china_time(t.get(name), name)
+        except Unmappable:
+            continue  # sometimes prose ("付款后15天内发货"), not a time
+    return Presale(
+        kind="deposit" if stage else "presale",
+        stage=stage,
+        deposit=yuan(t.get("step_paid_fee"), "step_paid_fee") if text(t.get("step_paid_fee")) else None,
+        ship_by=ship_by,
+    )
+
+
+def _cross_border(t: dict[str, Any], tax: int) -> CrossBorder | None:
+    bonded = str(t.get("cross_bonded_declare")).lower() == "true"
+    direct = str(t.get("post_gate_declare")).lower() == "true"
+    if not (bonded or direct):
+        return None
+    attributes = {
+        key: value
+        for key, _, value in (part.partition(":") for part in (text(t.get("trade_attr")) or "").split(";"))
+        if value
+    }
+    return CrossBorder(
+        kind="bonded" if bonded else "direct_mail", tax=tax, presentment_currency=attributes.get("payCurrency"),
+    )
+
+
+# ---- the API ---------------------------------------------------------------------------------------------
+
+
+class TaobaoApi:
+    """TOP: `POST {base}` (e.g. https://eco.taobao.com/router/rest) with every parameter form-encoded and
+    the md5 signature over all of them (CHANNELS.md §2.3)."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        if not config.credentials.app_key:
+            raise ChannelNotConfigured("no app key configured for channel 'taobao'")
+        self._config = config
+        self._app_key: str = config.credentials.app_key
+
+    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
+        response = self._call("taobao.trade.fullinfo.get", {
+            "tid": channel_order_id, "fields": FULLINFO_FIELDS, "include_oaid": "true",
+        })
+        trade = response.get("trade")
+        if not isinstance(trade, dict):
+            raise ChannelApiRejected(f"taobao.trade.fullinfo.get returned no trade for {channel_order_id}")
+        return trade
+
+    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
+        """`taobao.trades.sold.increment.get` lists what changed; each trade is then read in full."""
+        number = int(page or 1)
+        response = self._call("taobao.trades.sold.increment.get", {
+            "start_modified": china_time_text(start), "end_modified": china_time_text(end),
+            "page_no": str(number), "page_size": str(INCREMENT_PAGE_SIZE), "use_has_next": "true",
+            "fields": "tid,tid_str,modified",
+        })
+        trades = [t for t in listed(response.get("trades"), "trade") if isinstance(t, dict)]
+        documents = [self.fetch_order(id_text(t.get("tid_str") or t.get("tid"), "tid")) for t in trades]
+        more = str(response.get("has_next")).lower() == "true" and bool(trades)
+        return OrderPage(documents=documents, next_page=str(number + 1) if more else None)
+
+    def _call(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+        credentials = self._config.credentials
+        signed = {
+            "method": method, "app_key": self._app_key, "timestamp": china_time_text(self._config.now()),
+            "format": "json", "v": "2.0", "sign_method": "md5", **params,
+        }
+        if credentials.access_token:
+            signed["session"] = credentials.access_token
+        signed["sign"] = top_md5(credentials.secret, signed)
+        response = self._config.transport.send(HttpRequest(
+            "POST", self._config.base_url,
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            body=urllib.parse.urlencode(signed).encode("utf-8"),
+        ))
+        body = json_body(response, method)
+        if "error_response" in body:
+            error = body["error_response"] or {}
+            detail = (f"{method} error {error.get('code')} {error.get('sub_code') or ''}: "
+                      f"{error.get('sub_msg') or error.get('msg')}")
+            if str(error.get("code")) in _TRANSIENT_CODES or str(error.get("sub_code") or "").startswith("isp."):
+                raise ChannelApiUnavailable(detail)
+            raise ChannelApiRejected(detail)
+        key = method.removeprefix("taobao.").replace(".", "_") + "_response"
+        result = body.get(key)
+        if not isinstance(result, dict):
+            raise ChannelApiUnavailable(f"{method} answered without {key}")
+        return result

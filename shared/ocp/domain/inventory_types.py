@@ -1,0 +1,67 @@
+"""What an order carries about its stock: the lock strategy, and the reservation it holds (pure).
+
+Kept apart from `inventory.py` so the order model can import it without importing the order model back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from ocp.domain.clock import iso
+
+UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+
+
+class LockStrategy(StrEnum):
+    reserve_on_order = "reserve_on_order"
+    """Reserve as soon as the order is captured, paid or not; an unpaid order holds stock until cancelled."""
+    reserve_on_payment = "reserve_on_payment"
+    """Reserve only once the order is paid; unpaid orders never hold stock."""
+    pre_reserve = "pre_reserve"
+    """Reserve on capture, but an order still unpaid after the expiry releases its stock (the sweeper does)."""
+
+
+class ReservationState(StrEnum):
+    active = "active"
+    released = "released"
+    shipped = "shipped"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StockAllocation(_Model):
+    """Units of one SKU reserved on one stock shard of the order's warehouse."""
+
+    sku: str
+    shard: int = Field(default=0, ge=0)
+    quantity: int = Field(gt=0)
+
+
+class PurchaseClaim(_Model):
+    """Units counted against the buyer's per-SKU purchase limit by this reservation."""
+
+    sku: str
+    quantity: int = Field(gt=0)
+
+
+class Reservation(_Model):
+    seq: int = Field(ge=1, description="1 for the order's first reservation, +1 for each later one")
+    state: ReservationState
+    strategy: LockStrategy
+    warehouse: str
+    allocations: tuple[StockAllocation, ...] = Field(min_length=1)
+    purchase_claims: tuple[PurchaseClaim, ...] = ()
+    reserved_at: UtcTime
+    expires_at: UtcTime | None = Field(
+        default=None, description="pre_reserve only: when an unpaid order's stock goes back on sale"
+    )
+    ended_at: UtcTime | None = Field(default=None, description="When it was released or shipped")
+
+    def quantity(self, sku: str) -> int:
+        return sum(a.quantity for a in self.allocations if a.sku == sku)

@@ -1,0 +1,99 @@
+"""Behavioural suites for the fulfilment ports `OrderQueries` and `WatchdogState`, run against the in-memory
+twins and the DynamoDB adapters (moto, tables as wiring declares them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra import wiring
+from infra.local.provision import provision
+from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
+from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.fulfillment_aws import DynamoWatchdogState
+from ocp.adapters.memory_fulfillment import MemoryFulfillmentOrders, MemoryWatchdogState, summary
+from ocp.domain.order import Channel, Order, OrderStatus
+from ocp.ports import OrderQueries, OrderStore, WatchdogState
+from tests.fulfillment_support import T0, order_at
+
+
+@dataclass
+class Twin:
+    store: OrderStore
+    queries: OrderQueries
+    state: WatchdogState
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    if request.param == "memory":
+        memory = MemoryFulfillmentOrders()
+        yield Twin(memory, memory, MemoryWatchdogState())
+        return
+    with mock_aws():
+        resources = provision(None, {})
+        dynamodb = boto3.resource("dynamodb")
+        orders = dynamodb.Table(resources.resolve(wiring.Ref(wiring.ORDERS.id)))
+        # A small page size, so the adapter's pagination is exercised.
+        yield Twin(DynamoOrderStore(orders), DynamoOrderQueries(orders, page_size=2),
+                   DynamoWatchdogState(dynamodb.Table(resources.resolve(wiring.Ref(wiring.WATCHDOG_STATE.id)))))
+
+
+def _order(suffix: str, status: OrderStatus, minutes: int, channel: Channel = Channel.shopify, **changes: Any) -> Order:
+    return order_at(status, since=T0 + timedelta(minutes=minutes), order_id=f"{channel.value}-{suffix}",
+                    channel=channel, channel_order_id=suffix, **changes)
+
+
+def test_in_status_lists_one_status_up_to_a_time_oldest_first_over_every_page(twin: Twin) -> None:
+    # Given five dispatched orders at minutes 5, 1, 4, 2, 9, and an accepted one
+    for suffix, minutes in (("e", 5), ("a", 1), ("d", 4), ("b", 2), ("z", 9)):
+        twin.store.create(_order(suffix, OrderStatus.dispatched, minutes))
+    twin.store.create(_order("acc", OrderStatus.accepted, 0))
+    # When the dispatched ones up to minute 5 are listed
+    found = list(twin.queries.in_status(OrderStatus.dispatched, T0 + timedelta(minutes=5)))
+    # Then they come oldest first, the boundary included, with their summary
+    assert [s.order_id for s in found] == ["shopify-a", "shopify-b", "shopify-d", "shopify-e"]
+    assert found[0] == summary(_order("a", OrderStatus.dispatched, 1))
+    assert list(twin.queries.in_status(OrderStatus.delivered, T0 + timedelta(days=1))) == []
+
+
+def test_writeback_pending_lists_only_open_write_backs_across_channels_oldest_first(twin: Twin) -> None:
+    # Given orders with open write-backs on two channels, one too recent, and one with none (sparse index)
+    twin.store.create(_order("s1", OrderStatus.shipped, 0, writeback_pending_since=T0 + timedelta(minutes=3)))
+    twin.store.create(_order("j1", OrderStatus.shipped, 0, Channel.jd, writeback_pending_since=T0))
+    twin.store.create(_order("j2", OrderStatus.delivered, 0, Channel.jd,
+                             writeback_pending_since=T0 + timedelta(minutes=7)))
+    twin.store.create(_order("s2", OrderStatus.shipped, 0, writeback_pending_since=T0 + timedelta(minutes=30)))
+    twin.store.create(_order("s3", OrderStatus.shipped, 0))
+    # When those pending since up to minute 10 are listed
+    found = list(twin.queries.writeback_pending(T0 + timedelta(minutes=10)))
+    # Then
+    assert [(s.order_id, s.writeback_pending_since) for s in found] == [
+        ("jd-j1", T0), ("shopify-s1", T0 + timedelta(minutes=3)), ("jd-j2", T0 + timedelta(minutes=7))]
+
+
+def test_an_order_leaves_the_pending_list_once_its_write_back_is_acknowledged(twin: Twin) -> None:
+    # Given an order with an open write-back
+    order = _order("s1", OrderStatus.shipped, 0, writeback_pending_since=T0)
+    twin.store.create(order)
+    # When it is stored without one
+    twin.store.replace(order.model_copy(update={"writeback_pending_since": None, "revision": 2}), expected_revision=1)
+    # Then it is no longer listed
+    assert list(twin.queries.writeback_pending(T0 + timedelta(days=1))) == []
+
+
+def test_watchdog_state_keeps_the_last_counts_per_check(twin: Twin) -> None:
+    # Given nothing saved
+    assert twin.state.last_counts("stuck_orders") == {}
+    # When counts are saved twice
+    twin.state.save_counts("stuck_orders", {"wms_acceptance": 3, "dispatch": 0}, T0)
+    twin.state.save_counts("stuck_orders", {"wms_acceptance": 4}, T0 + timedelta(minutes=5))
+    # Then the last ones come back as ints
+    assert twin.state.last_counts("stuck_orders") == {"wms_acceptance": 4}
+    assert twin.state.last_counts("other") == {}

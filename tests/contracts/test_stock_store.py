@@ -1,0 +1,183 @@
+"""One behavioural suite for the stock ports (StockStore, SignalStore, the order transaction), run against the
+in-memory twin and the DynamoDB adapters (moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra import wiring
+from infra.local.provision import local_name, table_definition
+from infra.local.stock_lab import synthetic_order
+from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb_stock import DynamoSignalStore, DynamoStockStore, StockTables
+from ocp.adapters.memory import MemoryOrderStore
+from ocp.adapters.memory_inventory import MemoryInventory
+from ocp.domain.inventory import MovementKind, StockHead, StockMovement, ledger_entry, plan_adjustment
+from ocp.domain.inventory_commit import CounterChange, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory_policy import SkuPolicy, StockPolicy
+from ocp.domain.inventory_signals import SignalState
+from ocp.domain.inventory_types import LockStrategy, Reservation, ReservationState, StockAllocation
+from ocp.domain.order import Order, OrderStatus
+
+AT = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Stores:
+    stock: Any
+    orders: Any
+    signals: Any
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "memory":
+        inventory = MemoryInventory()
+        yield Stores(stock=inventory, orders=MemoryOrderStore(inventory), signals=inventory)
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        for table in (wiring.ORDERS, wiring.STOCK, wiring.STOCK_LEDGER, wiring.INVENTORY):
+            client.create_table(**table_definition(table))  # only what these ports touch: fast
+
+        def name(resource_id: str) -> str:
+            return local_name(resource_id)
+
+        tables = StockTables(stock=name("stock"), ledger=name("stock-ledger"), inventory=name("inventory"))
+        orders = DynamoOrderStore(boto3.resource("dynamodb").Table(name("orders")), stock=tables, client=client)
+        yield Stores(stock=DynamoStockStore(client, tables), orders=orders,
+                     signals=DynamoSignalStore(client, name("inventory")))
+
+
+def _push(stores: Stores, sku: str, on_hand: int, *, version: int = 1, shards: int = 1,
+          warehouse: str = "WH-GZ") -> bool:
+    head, current = stores.stock.shards(warehouse, sku)
+    adjustment = plan_adjustment(
+        MovementKind.push, warehouse, sku, current=current, total_on_hand=on_hand,
+        head=StockHead(version=version, shards=shards, slots=max(shards, head.slots if head else 1), updated_at=AT),
+        actor="wms", reason="push", at=AT, entry_prefix=f"push#{warehouse}#{version}#{sku}", version_guard=version,
+    )
+    ok: bool = stores.stock.adjust(adjustment)
+    return ok
+
+
+def _reserve(order: Order, *moves: StockMovement, counters: tuple[CounterChange, ...] = (),
+             expected: int | None = None) -> OrderCommit:
+    return OrderCommit(
+        order=order, expected_revision=expected, movements=moves,
+        ledger=tuple(ledger_entry(m, f"order#{order.order_id}#1#reserve#{m.warehouse}#{m.shard}#{m.sku}",
+                                  actor="t", reason="r", at=AT, order_id=order.order_id) for m in moves),
+        counters=counters,
+    )
+
+
+def test_a_push_creates_shards_and_a_stale_version_or_moved_stock_is_refused(stores: Stores) -> None:
+    # Given a first push over 3 shards
+    assert _push(stores, "A", 10, shards=3)
+    head, shards = stores.stock.shards("WH-GZ", "A")
+    assert head.version == 1 and head.shards == 3
+    assert [(s.shard, s.on_hand, s.available) for s in shards] == [(0, 4, 4), (1, 3, 3), (2, 3, 3)]
+    # When the same version comes again, or a plan made from an old read is applied
+    assert not _push(stores, "A", 12, version=1)
+    stale_plan = plan_adjustment(
+        MovementKind.push, "WH-GZ", "A", current=shards, total_on_hand=5, head=head.model_copy(update={"version": 3}),
+        actor="wms", reason="p", at=AT, entry_prefix="push#WH-GZ#3#A", version_guard=3)
+    assert _push(stores, "A", 7, version=2, shards=3)
+    # Then neither applies, the newer one did, and the registry and levels agree
+    assert not stores.stock.adjust(stale_plan)
+    assert stores.stock.locations("A") == {"WH-GZ": 3}
+    [level] = stores.stock.levels("A")
+    assert (level.on_hand, level.available, level.version, level.shards) == (7, 7, 2, 3)
+    assert stores.stock.availability("WH-GZ", "A", [1, 2, 7]) == {1: 2, 2: 2, 7: 0}
+    assert stores.stock.levels("nothing") == [] and stores.stock.shards("WH-GZ", "nothing") == (None, [])
+
+
+def test_a_reservation_commits_order_stock_and_ledger_together(stores: Stores) -> None:
+    _push(stores, "A", 5)
+    order = synthetic_order(1, "A", 2)
+    assert stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 2))) is None
+    assert stores.orders.get(order.order_id) == order
+    [level] = stores.stock.levels("A")
+    assert (level.on_hand, level.reserved, level.available) == (5, 2, 3)
+    assert sorted((e.kind.value, e.delta_reserved, e.order_id or "") for e in stores.stock.ledger("A")) == [
+        ("push", 0, ""), ("reserve", 2, order.order_id)]
+
+
+def test_every_failed_condition_is_reported_and_nothing_is_written(stores: Stores) -> None:
+    # Given A with 1 left on shard 0, nothing of B, a buyer who already has 2 of a limit of 2, and order 1 stored
+    _push(stores, "A", 1)
+    stores.orders.commit(_reserve(synthetic_order(1, "A"), counters=(CounterChange("b", "A", 2, 2),)))
+    # When an order wants 2 of A, 1 of B (never stocked) and 1 more for the buyer
+    rejected = stores.orders.commit(_reserve(
+        synthetic_order(2, "A", lines=[("A", 2), ("B", 1)]),
+        StockMovement.reserve("WH-GZ", "A", 0, 2), StockMovement.reserve("WH-GZ", "B", 0, 1),
+        counters=(CounterChange("b", "A", 1, 2),)))
+    # Then each failure comes back, with what the item held, and no part of it happened
+    assert rejected is not None and not rejected.order_conflict
+    assert set(rejected.shortages) == {Shortage("WH-GZ", "A", 0, 1), Shortage("WH-GZ", "B", 0, 0)}
+    assert rejected.over_limit == (LimitBreach("A", 2, 2),)
+    assert stores.orders.get("shopify-2") is None
+    assert stores.stock.levels("A")[0].reserved == 0
+    # and a second create of order 1 is an order conflict
+    again = stores.orders.commit(_reserve(synthetic_order(1, "A")))
+    assert again is not None and again.order_conflict
+
+
+def test_release_and_ship_update_at_the_expected_revision_only(stores: Stores) -> None:
+    _push(stores, "A", 5)
+    order = synthetic_order(1, "A", 3)
+    stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 3)))
+    newer = order.model_copy(update={"revision": order.revision + 1})
+    ship = OrderCommit(order=newer, expected_revision=order.revision,
+                       movements=(StockMovement.ship("WH-GZ", "A", 0, 2),),
+                       ledger=(ledger_entry(StockMovement.ship("WH-GZ", "A", 0, 2), "ship-1", actor="wms",
+                                            reason="shipped", at=AT),))
+    assert stores.orders.commit(ship) is None
+    stale = stores.orders.commit(ship)
+    assert stale is not None and stale.order_conflict
+    [level] = stores.stock.levels("A")
+    assert (level.on_hand, level.reserved, level.available) == (3, 1, 2)
+
+
+def test_unpaid_pre_reservations_are_found_by_expiry(stores: Stores) -> None:
+    _push(stores, "A", 5)
+    for number, minutes, status in [(1, 5, "pending_payment"), (2, 1, "pending_payment"), (3, 1, "received")]:
+        order = synthetic_order(number, "A", status=status)
+        reservation = Reservation(seq=1, state=ReservationState.active, strategy=LockStrategy.pre_reserve,
+                                  warehouse="WH-GZ", allocations=(StockAllocation(sku="A", quantity=1),),
+                                  reserved_at=AT, expires_at=AT + timedelta(minutes=minutes))
+        stores.orders.commit(_reserve(order.model_copy(update={"reservation": reservation}),
+                                      StockMovement.reserve("WH-GZ", "A", 0, 1)))
+    assert stores.orders.expired_reservations(AT + timedelta(minutes=2), 10) == ["shopify-2"]
+    assert stores.orders.expired_reservations(AT + timedelta(minutes=9), 10) == ["shopify-2", "shopify-1"]
+    paid = stores.orders.get("shopify-1").model_copy(update={"status": OrderStatus.reserved, "revision": 1})
+    assert stores.orders.commit(OrderCommit(order=paid, expected_revision=0)) is None
+    assert stores.orders.expired_reservations(AT + timedelta(minutes=9), 10) == ["shopify-2"]
+
+
+def test_the_policy_is_versioned_and_written_only_over_the_version_read(stores: Stores) -> None:
+    assert stores.stock.policy() == StockPolicy()
+    policy = StockPolicy(skus={"A": SkuPolicy(shards=4, purchase_limit=2)})
+    assert stores.stock.put_policy(policy, expected_version=0)
+    assert not stores.stock.put_policy(policy, expected_version=0)
+    stored = stores.stock.policy()
+    assert stored.version == 1 and stored.skus["A"].shards == 4
+    assert stores.stock.put_policy(StockPolicy(), expected_version=1)
+    assert stores.stock.policy().version == 2
+
+
+def test_signal_state_only_moves_forward(stores: Stores) -> None:
+    assert stores.signals.get("k") is None
+    assert stores.signals.put("k", SignalState(value=1, as_of=5, notified=False))
+    assert stores.signals.put("k", SignalState(value=1, as_of=5, notified=True))
+    assert not stores.signals.put("k", SignalState(value=0, as_of=5, notified=False))
+    assert not stores.signals.put("k", SignalState(value=0, as_of=4, notified=False))
+    assert stores.signals.put("k", SignalState(value=0, as_of=6, notified=False))
+    assert stores.signals.get("k") == SignalState(value=0, as_of=6, notified=False)

@@ -1,0 +1,45 @@
+"""Fulfilment's wiring: routes reach the right function locally as in API Gateway, each WMS has its queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import wiring
+from infra.local.apigw import RouteTable
+from ocp.settings import wms_queue_env
+
+
+@pytest.mark.parametrize(("method", "path", "function", "resource"), [
+    ("GET", "/orders/stuck", "fulfillment_ops", "/orders/stuck"),
+    ("GET", "/orders/shopify-1", "operator_api", "/orders/{order_id}"),
+    ("POST", "/orders:redispatch", "fulfillment_ops", "/orders:redispatch"),
+    ("POST", "/orders%3Aredispatch", "fulfillment_ops", "/orders:redispatch"),
+    ("POST", "/fulfillment/events", "fulfillment_callback", "/fulfillment/events"),
+])
+def test_fulfilment_routes_are_matched_literal_first(method: str, path: str, function: str, resource: str) -> None:
+    # Given every declared route / When the path is matched
+    match = RouteTable(wiring.ROUTES).match(method, path)
+    # Then the literal resource wins over `/orders/{order_id}`
+    assert match is not None and (match.route.function, match.route.path) == (function, resource)
+    assert match.route.api_key_required
+
+
+@pytest.mark.parametrize("warehouse", wiring.WMS_WAREHOUSES)
+def test_each_wms_warehouse_has_a_queue_the_dispatcher_can_name_and_send_to(warehouse: str) -> None:
+    # Given the dispatcher's declaration
+    dispatcher = wiring.function("dispatcher")
+    queue_id = wiring.wms_queue_id(warehouse)
+    # Then the warehouse's queue exists with a DLQ, its URL is in the variable the settings read, and it may send
+    assert queue_id in {q.id for q in wiring.QUEUES}
+    assert wiring.wms_queue_env(warehouse) == wms_queue_env(warehouse)
+    assert dispatcher.env[wms_queue_env(warehouse)] == wiring.Ref(queue_id, "url")
+    assert wiring.Grant(queue_id, "send") in dispatcher.grants
+    assert warehouse in str(dispatcher.env["WMS_WAREHOUSES"]).split(",")
+
+
+def test_dispatch_queue_triggers_the_dispatcher_and_the_watchdog_is_scheduled() -> None:
+    # Given / When / Then
+    assert any(t.queue == wiring.DISPATCH_QUEUE.id and t.function == "dispatcher" for t in wiring.QUEUE_TRIGGERS)
+    assert any(s.function == "watchdog" for s in wiring.SCHEDULES)
+    # and the dispatch queue outlives a dispatcher run six times over
+    assert wiring.DISPATCH_QUEUE.visibility_timeout_s >= 6 * wiring.function("dispatcher").timeout_s
