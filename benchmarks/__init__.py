@@ -1,1 +1,1 @@
-"""Benchmarks run by `make bench`; each is a module with a `main()`."""
+"""`make bench`: benchmarks printed as markdown tables (numbers, not pass/fail timing tests)."""

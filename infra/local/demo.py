@@ -103,9 +103,29 @@ def find_order(base_url: str, api_key: str, channel: str, channel_order_id: str)
     return orders[0] if orders else None
 
 
+DEMO_STOCK: dict[str, tuple[str, int]] = {
+    # SKU → (warehouse, units): the demo orders' SKUs, near where each demo buyer lives (inventory, issue #4).
+    "TEA-OOLONG-250": ("WH-GZ", 50), "CUP-CELADON-4": ("WH-GZ", 20),
+    "SCARF-SILK-M": ("WH-SH", 10), "SOCKS-CASH-2P": ("WH-SH", 30), "HANGER-BAMBOO-10": ("WH-SH", 40),
+    "KETTLE-GOOSE-1L": ("WH-BJ", 5), "FILTER-V60-100": ("WH-BJ", 60),
+}
+
+
+def seed_stock(base_url: str, api_key: str) -> list[tuple[str, int]]:
+    """Push the demo stock as WMS version 1 (a second run is a repeated version: counts are kept)."""
+    results = []
+    for sku, (warehouse, units) in DEMO_STOCK.items():
+        body = json.dumps({"on_hand": units, "version": 1, "safety_stock": max(1, units // 10)}).encode()
+        status, _ = http("PUT", f"{base_url}/inventory/{warehouse}/{urllib.parse.quote(sku, safe='')}", body,
+                         {"x-api-key": api_key, "Content-Type": "application/json"})
+        results.append((sku, status))
+    return results
+
+
 def run_demo(base_url: str, secret: str, api_key: str, wait_s: float = 20) -> list[DemoResult]:
-    """Post every demo order, then look each accepted one up until it shows or `wait_s` runs out."""
+    """Seed demo stock, post every demo order, then look each accepted one up until it shows or `wait_s` runs out."""
     base_url = base_url.rstrip("/")
+    seed_stock(base_url, api_key)
     posted = []
     for order in demo_orders():
         status, _ = http("POST", f"{base_url}/webhooks/shopify", order.body, shopify_headers(order.body, secret))

@@ -238,6 +238,22 @@ def test_happy_path_is_one_write_and_no_read(lab: StockLab) -> None:
     assert dict(lab.counter.counts) == {"TransactWriteItems": 1}
 
 
+def test_after_a_sell_out_the_next_orders_are_held_without_touching_the_hot_shards(lab: StockLab) -> None:
+    # Given 8 shards of 1 unit, all sold
+    put_policy(StockPolicy(skus={SKU: SkuPolicy(shards=8)}), lab.inventory)
+    lab.push("WH-GZ", SKU, on_hand=8)
+    deps = lab.processing()
+    for n in range(1, 10):
+        store_order(synthetic_order(n, SKU), utc_now(), deps)
+    assert _books(lab, SKU)["available"] == 0
+    lab.counter.reset()
+    # When another order arrives within a second of finding the SKU sold out
+    result = store_order(synthetic_order(10, SKU), utc_now(), deps)
+    # Then it is held by its one write (the order item) and no read: the shards see no traffic at all
+    assert result.order is not None and result.order.holds[-1].detail == f"{SKU} needs 1, 0 available"
+    assert dict(lab.counter.counts) == {"TransactWriteItems": 1}
+
+
 # ---- the transaction helper's retry rules, on the real engine ----------------------------------------------------
 
 

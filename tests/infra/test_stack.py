@@ -222,7 +222,8 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
     log_group = synth.stack.get_logical_id(cast(CfnElement, function.log_group.node.default_child))
     granted = {synth.logical_id(g.resource): g for g in spec.grants}
     forbidden = {"read": _WRITE_ACTIONS, "consume": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
-                 "write": _READ_ACTIONS, "send": _READ_ACTIONS, "read_write": set()}  # fmt: skip
+                 "write": _READ_ACTIONS, "send": _READ_ACTIONS, "read_write": set(),
+                 "publish": _READ_ACTIONS | _WRITE_ACTIONS}  # fmt: skip
 
     # When its policies are read, statement by statement
     statements = _role_statements(synth, spec.id)
@@ -617,3 +618,72 @@ def test_stack_tags_name_project_and_stage(synth: Synth) -> None:
     # Then resources carry the project and the stage from context
     assert tags == {"project": "ocp", "stage": STAGE, "managed-by": "cdk"}
     assert Stack.of(synth.stack).tags.tag_values() == tags
+
+
+# ---- inventory (issue #4): streams, schedules, buses, topics, routes ---------------------------------------------
+
+
+@pytest.mark.parametrize("trigger", wiring.STREAM_TRIGGERS, ids=lambda t: f"{t.table}->{t.function}")
+def test_stream_trigger_reads_the_tables_stream_in_batches_and_isolates_poison_records(
+    synth: Synth, trigger: wiring.StreamTrigger
+) -> None:
+    # Given the table's stream / Then the mapping joins it to wiring's function, retrying and bisecting
+    table = synth.resources[synth.logical_id(trigger.table)]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [synth.logical_id(trigger.table), "StreamArn"]},
+            "FunctionName": {"Ref": synth.function_logical_id(trigger.function)},
+            "BatchSize": trigger.batch_size,
+            "MaximumBatchingWindowInSeconds": trigger.max_batching_window_s,
+            "MaximumRetryAttempts": trigger.retry_attempts,
+            "BisectBatchOnFunctionError": True,
+            "StartingPosition": "LATEST",
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )
+
+
+def test_only_declared_tables_have_streams(synth: Synth) -> None:
+    streamed = {lid for lid, r in synth.of_type("AWS::DynamoDB::Table").items()
+                if "StreamSpecification" in r["Properties"]}
+    assert streamed == {synth.logical_id(t.id) for t in wiring.TABLES if t.stream}
+
+
+@pytest.mark.parametrize("schedule", wiring.SCHEDULES, ids=lambda s: s.id)
+def test_schedule_is_an_eventbridge_rate_rule_invoking_its_function(synth: Synth, schedule: wiring.Schedule) -> None:
+    # Given the schedule / When its rule is looked up by its target
+    function = synth.function_logical_id(schedule.function)
+    rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()
+             if any(function in _refs(t["Arn"]) for t in r["Properties"].get("Targets", []))]
+    # Then one rule fires at wiring's rate, and the function lets EventBridge invoke it from that rule only
+    unit = "minute" if schedule.rate_minutes == 1 else "minutes"
+    assert [r["ScheduleExpression"] for r in rules] == [f"rate({schedule.rate_minutes} {unit})"]
+    assert rules[0]["State"] == "ENABLED"
+    permissions = [p["Properties"] for p in synth.of_type("AWS::Lambda::Permission").values()
+                   if p["Properties"]["Principal"] == "events.amazonaws.com"
+                   and function in _refs(p["Properties"]["FunctionName"])]
+    assert len(permissions) == 1
+
+
+def test_buses_and_topics_are_the_declared_ones_and_topics_are_tls_only(synth: Synth) -> None:
+    assert sorted(synth.of_type("AWS::Events::EventBus")) == sorted(synth.logical_id(b.id) for b in wiring.EVENT_BUSES)
+    topics = {synth.logical_id(t.id) for t in wiring.TOPICS}
+    assert topics <= set(synth.of_type("AWS::SNS::Topic"))
+    policies = [p["Properties"] for p in synth.of_type("AWS::SNS::TopicPolicy").values()]
+    for topic in topics:
+        statements = [s for p in policies if {"Ref": topic} in p["Topics"] for s in p["PolicyDocument"]["Statement"]]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in statements)
+
+
+def test_no_two_routes_name_one_path_level_differently() -> None:
+    # API Gateway refuses sibling resources with different variable names ({sku} beside {warehouse}).
+    seen: dict[str, str] = {}
+    for route in wiring.ROUTES:
+        parts = route.path.strip("/").split("/")
+        for depth, part in enumerate(parts):
+            if part.startswith("{"):
+                parent = "/".join(parts[:depth])
+                assert seen.setdefault(parent, part) == part, f"{route.path}: {part} beside {seen[parent]}"

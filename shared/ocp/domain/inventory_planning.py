@@ -161,6 +161,11 @@ class ReservationPlanner:
         state = self._state(warehouse, sku)
         return [shard for shard in state.rotation if shard not in state.known]
 
+    def sold_out(self, warehouse: str, sku: str) -> bool:
+        """Every shard of the SKU in this warehouse is known to have nothing available."""
+        state = self._state(warehouse, sku)
+        return len(state.known) == len(state.rotation) and all(v <= 0 for v in state.known.values())
+
     def learn(self, warehouse: str, sku: str, available: Mapping[int, int]) -> None:
         """What a read says the untried shards hold (a hint: a failed condition's own report is kept)."""
         state = self._state(warehouse, sku)

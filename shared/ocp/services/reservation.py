@@ -18,6 +18,7 @@ from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory import MovementKind
 from ocp.domain.inventory_commit import CounterChange, LimitBreach, OrderCommit
 from ocp.domain.inventory_planning import (
+    Need,
     ReservationPlanner,
     StockAction,
     action_for,
@@ -88,14 +89,14 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
         return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded,
                                          _limit_detail([LimitBreach(c.sku, 0, c.limit) for c in over], claims), now))
     skus = [n.sku for n in needs]
-    planner = ReservationPlanner(after.order_id, needs, deps.catalog.locations(skus))
+    planner = _planner(after, needs, deps)
     rechecked = False
     while True:
         plan = planner.next_plan()
         if plan is None:
             if not rechecked and deps.catalog.recheck(skus):
                 rechecked = True
-                planner = ReservationPlanner(after.order_id, needs, deps.catalog.locations(skus))
+                planner = _planner(after, needs, deps)
                 continue
             return _commit(deps, hold_commit(before, after, HoldReason.insufficient_stock, planner.hold_detail(), now))
         if not fits_one_transaction(plan, claims):
@@ -110,12 +111,24 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
             detail = _limit_detail(rejected.over_limit, claims)
             return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now))
         planner.record(rejected.shortages)
-        if deps.peek is not None:
-            for shortage in rejected.shortages:
-                untried = planner.untried(shortage.warehouse, shortage.sku)
-                if untried:
-                    planner.learn(shortage.warehouse, shortage.sku,
-                                  deps.peek.availability(shortage.warehouse, shortage.sku, untried))
+        for shortage in rejected.shortages:
+            untried = planner.untried(shortage.warehouse, shortage.sku)
+            if untried and deps.peek is not None:
+                planner.learn(shortage.warehouse, shortage.sku,
+                              deps.peek.availability(shortage.warehouse, shortage.sku, untried))
+            if planner.sold_out(shortage.warehouse, shortage.sku):
+                deps.catalog.remember_sold_out(shortage.warehouse, shortage.sku)
+
+
+def _planner(order: Order, needs: Sequence[Need], deps: StockDeps) -> ReservationPlanner:
+    """A planner that already knows what this process saw sold out a moment ago (no write to find it again)."""
+    locations = deps.catalog.locations([n.sku for n in needs])
+    planner = ReservationPlanner(order.order_id, needs, locations)
+    for need in needs:
+        for warehouse, shards in locations.get(need.sku, {}).items():
+            if deps.catalog.sold_out(warehouse, need.sku):
+                planner.learn(warehouse, need.sku, dict.fromkeys(range(shards), 0))
+    return planner
 
 
 def _limit_detail(breaches: Sequence[LimitBreach], claims: Sequence[CounterChange]) -> str:

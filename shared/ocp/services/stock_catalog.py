@@ -5,6 +5,11 @@ this cache, refreshed at most every `ttl_s` (like rules, "no database read per o
 first time is loaded once. When an order is about to be held for lack of stock and what the cache knows about
 its SKUs is older than `recheck_after_s`, the caller may `recheck` once: a warehouse or shard added since
 then is found, and no order is held on stale knowledge.
+
+It also remembers, for `sold_out_memo_s` (1 s), that a (warehouse, SKU) was found sold out on every shard. In a
+flash sale after the sell-out, the orders that follow are held without touching the hot stock items at all
+(otherwise each would cost a failed write on a shard and a read of the others). Holding never oversells; at
+worst an order arriving within that second of a restock is held for an operator instead of reserved.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ class StockCatalog:
         ttl_s: float = 30.0,
         recheck_after_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        sold_out_memo_s: float = 1.0,
     ) -> None:
+        self._sold_out_memo_s = sold_out_memo_s
+        self._sold_out: dict[tuple[str, str], float] = {}
         self._source = source
         self._ttl_s = ttl_s
         self._recheck_after_s = recheck_after_s
@@ -73,3 +81,14 @@ class StockCatalog:
         with self._lock:
             self._policy = None
             self._locations.clear()
+            self._sold_out.clear()
+
+    def remember_sold_out(self, warehouse: str, sku: str) -> None:
+        with self._lock:
+            self._sold_out[(warehouse, sku)] = self._clock()
+
+    def sold_out(self, warehouse: str, sku: str) -> bool:
+        """Found sold out on every shard within the last `sold_out_memo_s`."""
+        with self._lock:
+            seen = self._sold_out.get((warehouse, sku))
+            return seen is not None and self._clock() - seen <= self._sold_out_memo_s
