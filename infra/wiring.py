@@ -280,8 +280,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(RAW_ARCHIVE.id, "read"),
             Grant(ORDERS_INBOX.id, "consume"),
             Grant(CHANNEL_SECRETS.id, "read"),
-            # One transaction per order: the order item, stock shards, ledger entries, purchase counters.
-            Grant(STOCK.id, "write"),
+            # One transaction per order: the order item, stock shards, ledger entries, purchase counters (read:
+            # a failed condition returns the shard's values, and a short SKU's other shards are read once).
+            Grant(STOCK.id, "read_write"),
             Grant(STOCK_LEDGER.id, "write"),
             Grant(INVENTORY.id, "read_write"),
         ),

@@ -13,6 +13,7 @@ in memory, on a random port, only for the life of the test session, and is only 
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import socket
 import subprocess
@@ -77,6 +78,7 @@ class DynamoDBLocal:
                 )
             self.endpoint_url = f"http://127.0.0.1:{port}"
             if self._wait_ready():
+                atexit.register(self._terminate)  # a session that dies without teardown still stops Java
                 return self.endpoint_url
             self._terminate()
         output = Path(self._workdir.name, "dynamodb-local.log").read_text(errors="replace")[-2000:]

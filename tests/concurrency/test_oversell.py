@@ -264,6 +264,7 @@ def _tx(lab: StockLab, key: str) -> list[dict[str, Any]]:
 
 
 def test_transact_retries_transient_failures_then_gives_up_as_contention(lab: StockLab) -> None:
+    # Given retries that sleep 1.0 × min(cap, base × 2^n)
     sleeps: list[float] = []
     policy: Callable[[], RetryPolicy] = lambda: RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05,  # noqa: E731
                                                             sleep=sleeps.append, random=lambda: 1.0)

@@ -100,6 +100,7 @@ def test_a_push_creates_shards_and_a_stale_version_or_moved_stock_is_refused(sto
 
 
 def test_a_reservation_commits_order_stock_and_ledger_together(stores: Stores) -> None:
+    # Given 5 units / When an order reserves 2 / Then order, stock and ledger moved together
     _push(stores, "A", 5)
     order = synthetic_order(1, "A", 2)
     assert stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 2))) is None
@@ -131,6 +132,7 @@ def test_every_failed_condition_is_reported_and_nothing_is_written(stores: Store
 
 
 def test_release_and_ship_update_at_the_expected_revision_only(stores: Stores) -> None:
+    # Given a reservation of 3 / When 2 ship at the read revision, then again at a stale one / Then once
     _push(stores, "A", 5)
     order = synthetic_order(1, "A", 3)
     stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 3)))
@@ -147,6 +149,7 @@ def test_release_and_ship_update_at_the_expected_revision_only(stores: Stores) -
 
 
 def test_unpaid_pre_reservations_are_found_by_expiry(stores: Stores) -> None:
+    # Given two unpaid pre-reservations and a paid one / When / Then only expired unpaid ones, oldest first
     _push(stores, "A", 5)
     for number, minutes, status in [(1, 5, "pending_payment"), (2, 1, "pending_payment"), (3, 1, "received")]:
         order = synthetic_order(number, "A", status=status)
@@ -163,6 +166,7 @@ def test_unpaid_pre_reservations_are_found_by_expiry(stores: Stores) -> None:
 
 
 def test_the_policy_is_versioned_and_written_only_over_the_version_read(stores: Stores) -> None:
+    # Given / When / Then
     assert stores.stock.policy() == StockPolicy()
     policy = StockPolicy(skus={"A": SkuPolicy(shards=4, purchase_limit=2)})
     assert stores.stock.put_policy(policy, expected_version=0)
@@ -174,6 +178,7 @@ def test_the_policy_is_versioned_and_written_only_over_the_version_read(stores: 
 
 
 def test_signal_state_only_moves_forward(stores: Stores) -> None:
+    # Given / When / Then: newer as_of wins; the same as_of may only go from stored to published
     assert stores.signals.get("k") is None
     assert stores.signals.put("k", SignalState(value=1, as_of=5, notified=False))
     assert stores.signals.put("k", SignalState(value=1, as_of=5, notified=True))

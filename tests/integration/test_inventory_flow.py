@@ -76,12 +76,14 @@ def test_a_push_creates_an_unknown_sku_and_ignores_repeated_or_stale_versions(aw
     ("WH-NOWHERE", {"on_hand": 3, "version": 1}, "warehouse"),
 ])
 def test_bad_pushes_are_400_naming_the_field(aws: Resources, warehouse: str, body: dict[str, Any], field: str) -> None:
+    # Given / When a push with one bad field / Then 400 naming it
     status, error = _put(warehouse, "SKU-1", body)
     assert status == 400, error
     assert field in {d["field"] for d in error["error"]["details"]}, error
 
 
 def test_a_body_that_is_not_json_is_400(aws: Resources) -> None:
+    # Given / When / Then
     status, error = _put("WH-GZ", "SKU-1", "on_hand=3")
     assert status == 400 and error["error"]["code"] == "invalid_request"
 
@@ -108,6 +110,7 @@ def test_the_board_shows_every_warehouse_the_channels_and_the_ledger_explains_it
 
 
 def test_the_policy_round_trips_with_a_version(aws: Resources) -> None:
+    # Given a policy document / When it is stored and read back, and a bad one sent / Then versioned; 400
     document = {"default_strategy": "reserve_on_payment", "channels": {"douyin": {"strategy": "pre_reserve",
                                                                                   "expiry_minutes": 10}},
                 "skus": {"HOT": {"shards": 4, "purchase_limit": 2}}}

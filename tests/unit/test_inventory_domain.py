@@ -102,6 +102,7 @@ def test_rebalance_moves_units_off_a_retired_shard_and_guards_what_it_takes() ->
 
 
 def test_ids_and_shard_choice_are_stable() -> None:
+    # Given / When / Then: ids round-trip (a SKU may contain #), shard choice is stable and spreads
     assert parse_stock_id(stock_id("WH-GZ", "A#B", 3)) == ("WH-GZ", 3, "A#B")
     assert preferred_shard("shopify-1", 8) == preferred_shard("shopify-1", 8)
     assert len({preferred_shard(f"o-{n}", 8) for n in range(200)}) == 8
@@ -111,6 +112,7 @@ def test_ids_and_shard_choice_are_stable() -> None:
 
 
 def test_sold_out_is_low_even_without_safety_stock() -> None:
+    # Given / When / Then
     assert is_low(0, 0) and is_low(4, 5) and not is_low(5, 5) and not is_low(1, 0)
 
 
@@ -118,6 +120,7 @@ def test_sold_out_is_low_even_without_safety_stock() -> None:
 
 
 def test_candidates_are_the_warehouses_stocking_every_sku_in_order() -> None:
+    # Given an order of A, B, A and where each is stocked / When / Then: needs per SKU, warehouses having both
     needs = needs_of(synthetic_order(1, "A", lines=[("A", 1), ("B", 2), ("A", 2)]))
     assert [(n.sku, n.quantity) for n in needs] == [("A", 3), ("B", 2)]
     locations = {"A": {"WH-SH": 1, "WH-GZ": 1, "WH-BJ": 1}, "B": {"WH-SH": 1, "WH-GZ": 4}}
@@ -154,6 +157,7 @@ def test_planner_splits_a_line_over_shards_that_together_have_enough() -> None:
 
 
 def test_an_unstocked_sku_or_no_common_warehouse_is_explained() -> None:
+    # Given a SKU stocked nowhere, or two SKUs stocked in different warehouses / When / Then
     missing = ReservationPlanner("o", needs_of(synthetic_order(1, "A", lines=[("A", 1), ("Z", 3)])), {"A": {"W": 1}})
     assert missing.next_plan() is None and missing.hold_detail() == "Z needs 3, 0 available"
     apart = ReservationPlanner("o", needs_of(synthetic_order(1, "A", lines=[("A", 1), ("B", 1)])),
@@ -162,6 +166,7 @@ def test_an_unstocked_sku_or_no_common_warehouse_is_explained() -> None:
 
 
 def test_a_commit_may_touch_each_shard_once_and_must_record_every_movement() -> None:
+    # Given one reservation movement / When it is doubled, or left without its ledger entry / Then refused
     order = synthetic_order(1, "A")
     from ocp.domain.inventory import StockMovement, ledger_entry
 
@@ -177,6 +182,7 @@ def test_a_commit_may_touch_each_shard_once_and_must_record_every_movement() -> 
 
 
 def test_sku_policy_beats_channel_policy_beats_the_default() -> None:
+    # Given a default, a douyin rule and a SKU rule / When / Then
     policy = StockPolicy(
         default_strategy=LockStrategy.reserve_on_order,
         channels={Channel.douyin: ChannelPolicy(strategy=LockStrategy.pre_reserve, expiry_minutes=15)},
@@ -188,6 +194,7 @@ def test_sku_policy_beats_channel_policy_beats_the_default() -> None:
 
 
 def test_an_orders_strategy_is_its_eagerest_lines() -> None:
+    # Given lines with different strategies / When / Then the one locking soonest (shortest expiry) wins
     policy = StockPolicy(default_strategy=LockStrategy.reserve_on_payment,
                          skus={"HOT": SkuPolicy(strategy=LockStrategy.pre_reserve, expiry_minutes=10),
                                "WARM": SkuPolicy(strategy=LockStrategy.pre_reserve, expiry_minutes=20)})
@@ -218,12 +225,14 @@ def _reserved(order_status: str) -> object:
 ])
 def test_what_an_order_does_to_stock(before: str | None, status: str, strategy: LockStrategy, holding: bool,
                                      expected: StockAction) -> None:
+    # Given the stored order (or none), the order about to be stored and the strategy / When / Then
     after = _reserved(status) if holding else synthetic_order(1, "A", status=status)
     stored = synthetic_order(1, "A", status="pending_payment") if before else None
     assert action_for(stored, after, strategy) == expected  # type: ignore[arg-type]
 
 
 def test_cash_on_delivery_counts_as_paid() -> None:
+    # Given an unpaid cash-on-delivery order / When / Then it reserves like a paid one, status unchanged
     order = synthetic_order(1, "A", status="pending_payment").model_copy(update={"cash_on_delivery": True})
     assert action_for(None, order, LockStrategy.reserve_on_payment) == StockAction.reserve
     assert order.status == OrderStatus.pending_payment
@@ -249,3 +258,11 @@ def test_signals_per_warehouse_and_per_sku() -> None:
     assert (coupon.kind, coupon.value, coupon.as_of) == (SignalKind.coupon, 0, 13)
     listing = signals["listing#S"]
     assert listing.value == 7 and {e.detail["channel"] for e in listing.events} == {c.value for c in Channel}
+
+
+def test_a_routing_preference_orders_and_filters_the_candidates() -> None:
+    # Given A stocked in three warehouses / When routing prefers WH-SH, then an unknown one, then WH-BJ
+    planner = ReservationPlanner("o", needs_of(synthetic_order(1, "A")), {"A": {"WH-BJ": 1, "WH-GZ": 1, "WH-SH": 1}},
+                                 preference=["WH-SH", "WH-XX", "WH-BJ"])
+    # Then only stocking warehouses the route names are tried, in its order
+    assert planner.warehouses == ["WH-SH", "WH-BJ"]

@@ -98,6 +98,7 @@ def test_a_paid_order_reserves_in_one_write_and_the_ledger_explains_the_board() 
 
 
 def test_no_stock_holds_the_order_with_the_contract_detail() -> None:
+    # Given 1 unit / When an order wants 3 / Then it is held with the API.md detail and nothing moved
     world = World()
     world.push("TEA", 1)
     result = world.store(synthetic_order(1, "TEA", 3))
@@ -108,6 +109,7 @@ def test_no_stock_holds_the_order_with_the_contract_detail() -> None:
 
 
 def test_a_redelivered_order_reserves_nothing_more() -> None:
+    # Given / When the same order arrives twice / Then it reserved once
     world = World()
     world.push("TEA", 5)
     first = world.store(synthetic_order(1, "TEA", 2))
@@ -140,6 +142,7 @@ def test_a_warehouse_stocked_after_the_cache_was_filled_is_found_before_holding(
 
 
 def test_purchase_limit_holds_orders_over_it_and_counts_only_live_reservations() -> None:
+    # Given a limit of 2 per buyer
     world = World()
     world.policy(StockPolicy(skus={"HOT": SkuPolicy(purchase_limit=2)}))
     world.push("HOT", 10)
@@ -204,6 +207,7 @@ def test_payment_confirms_a_pre_reservation_without_moving_stock() -> None:
 
 
 def test_reserve_on_payment_waits_for_payment() -> None:
+    # Given reserve_on_payment / When an unpaid order, then its payment, arrive / Then it reserves on payment
     world = World()
     world.policy(StockPolicy(default_strategy=LockStrategy.reserve_on_payment))
     world.push("TEA", 3)
@@ -240,6 +244,7 @@ def test_channel_cancel_releases_and_shipment_deducts_both() -> None:
 
 
 def test_an_order_too_big_for_one_transaction_is_held_as_unroutable() -> None:
+    # Given 50 stocked SKUs / When one order wants them all (101 items) / Then it is held, nothing reserved
     world = World()
     lines = [(f"SKU-{n:02}", 1) for n in range(50)]
     for sku, _ in lines:
@@ -252,6 +257,7 @@ def test_an_order_too_big_for_one_transaction_is_held_as_unroutable() -> None:
 
 
 def test_wms_pushes_apply_newer_versions_only_and_create_unknown_skus() -> None:
+    # Given / When the WMS pushes a new SKU, repeats and back-dates it, then pushes below what is reserved
     world = World()
     created = push_stock("WH-SH", "NEW", StockPush(on_hand=4, version=7), world.stock)
     assert created.applied and created.created and "created NEW at WH-SH" in created.message
@@ -291,3 +297,52 @@ def test_signals_fire_once_per_crossing_and_listings_coalesce() -> None:
     world.push("HOT", 20)
     assert Counter(publish_stock_signals(["HOT"], world.signals).published) == Counter(
         {"stock.recovered": 1, "coupon.resume": 1, "listing.update": 4})
+
+
+def test_any_later_status_change_commits_its_stock_effect() -> None:
+    from ocp.domain.inventory_planning import status_change_commit
+
+    # Given a reserved order of 2
+    world = World()
+    world.push("TEA", 5)
+    reserved = world.store(synthetic_order(1, "TEA", 2)).order
+    assert reserved is not None
+    # When a fulfilment callback marks it shipped (one commit at the revision it read)
+    shipped = reserved.model_copy(update={"status": OrderStatus.shipped, "revision": reserved.revision + 1})
+    change = status_change_commit(reserved, shipped, actor="fulfillment_callback", at=T0)
+    assert world.orders.commit(change) is None
+    # Then on_hand and reserved dropped together; a plain status change moves no stock
+    assert world.board("TEA") == (3, 0, 3)
+    stored = world.orders.get("shopify-1")
+    assert stored is not None and stored.reservation is not None
+    assert stored.reservation.state == ReservationState.shipped
+    delivered = stored.model_copy(update={"status": OrderStatus.delivered, "revision": stored.revision + 1})
+    assert status_change_commit(stored, delivered, actor="t", at=T0).movements == ()
+
+
+def test_the_sweeper_rebalances_skewed_shards_and_drains_retired_ones() -> None:
+    from ocp.services.inventory import rebalance_sharded
+
+    # Given 4 shards of 3 units, and orders that drained some shards more than others
+    world = World()
+    world.policy(StockPolicy(skus={"HOT": SkuPolicy(shards=4)}))
+    world.push("HOT", 12)
+    for n in range(1, 6):
+        world.store(synthetic_order(n, "HOT"))
+
+    def shards() -> list[int]:
+        head, levels = world.inventory.shards("WH-GZ", "HOT")
+        return [s.available for s in levels]
+
+    assert max(shards()) - min(shards()) > 1
+    # When the sweeper rebalances
+    assert rebalance_sharded(world.stock) == 1
+    # Then available is even again, nothing was created or lost, and the ledger still explains the board
+    assert sorted(shards()) == [1, 2, 2, 2] and world.board("HOT") == (12, 5, 7)
+    assert rebalance_sharded(world.stock) == 0
+    # When the policy shrinks the SKU to 2 shards / Then the retired shards give up what they can sell
+    world.policy(StockPolicy(skus={"HOT": SkuPolicy(shards=2)}))
+    assert rebalance_sharded(world.stock) == 1
+    assert shards()[2:] == [0, 0] and sum(shards()) == 7 and world.board("HOT") == (12, 5, 7)
+    assert world.inventory.locations("HOT") == {"WH-GZ": 2}
+    assert world.explained("HOT")

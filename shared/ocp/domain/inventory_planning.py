@@ -125,10 +125,13 @@ class _SkuState:
 class ReservationPlanner:
     """Successive plans for one order; feed each rejected plan's shortages back with `record`."""
 
-    def __init__(self, order_id: str, needs: Sequence[Need], locations: Locations, max_attempts: int = 64) -> None:
+    def __init__(self, order_id: str, needs: Sequence[Need], locations: Locations, max_attempts: int = 64,
+                 preference: Sequence[str] | None = None) -> None:
+        """`preference`: the routing decision's ordered warehouses (None: every stocking warehouse, by id)."""
         self.order_id = order_id
         self.needs = tuple(needs)
-        self.warehouses = candidate_warehouses(self.needs, locations)
+        stocking = candidate_warehouses(self.needs, locations)
+        self.warehouses = stocking if preference is None else [w for w in preference if w in stocking]
         self._locations = locations
         self._index = 0
         self._states: dict[tuple[str, str], _SkuState] = {}
@@ -338,3 +341,14 @@ def too_large_detail(plan: Plan, claims: Sequence[CounterChange]) -> str:
     items = 1 + 2 * len(plan.allocations) + len(claims)
     return (f"reserving {len(plan.allocations)} stock lines takes {items} writes in one transaction; "
             f"DynamoDB allows {MAX_TRANSACTION_ITEMS}: split the order")
+
+
+def status_change_commit(before: Order, after: Order, *, actor: str, at: datetime) -> OrderCommit:
+    """The commit for any later status change of a stored order (fulfilment callbacks, operator actions): when
+    it ships, its reserved units leave on_hand and reserved together; when it is cancelled, they go back on sale;
+    otherwise only the order is written. Either way at `before`'s revision, in one transaction."""
+    if holds_stock(after) and after.status in (OrderStatus.shipped, OrderStatus.delivered):
+        return end_commit(before, after, MovementKind.ship, actor=actor, reason=f"{after.status.value}", at=at)
+    if holds_stock(after) and after.status == OrderStatus.cancelled:
+        return end_commit(before, after, MovementKind.release, actor=actor, reason="cancelled", at=at)
+    return OrderCommit(order=after, expected_revision=before.revision)

@@ -49,6 +49,9 @@ class StockDeps:
     peek: ShardPeek | None = None
     """After a sharded SKU's first shortage, read its other shards once (one read) instead of trying each of
     them in turn (one write each). Only ever on the unhappy path."""
+    route: Callable[[Order], Sequence[str] | None] | None = None
+    """The routing decision's candidate warehouses, in order (the rules issue plugs in here); None or a None
+    answer: every warehouse stocking all of the order's SKUs, by id."""
 
 
 def write_order(before: Order | None, after: Order, deps: StockDeps) -> Order | None:
@@ -123,7 +126,8 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
 def _planner(order: Order, needs: Sequence[Need], deps: StockDeps) -> ReservationPlanner:
     """A planner that already knows what this process saw sold out a moment ago (no write to find it again)."""
     locations = deps.catalog.locations([n.sku for n in needs])
-    planner = ReservationPlanner(order.order_id, needs, locations)
+    preference = deps.route(order) if deps.route is not None else None
+    planner = ReservationPlanner(order.order_id, needs, locations, preference=preference)
     for need in needs:
         for warehouse, shards in locations.get(need.sku, {}).items():
             if deps.catalog.sold_out(warehouse, need.sku):
