@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi clean
+.PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi compare-openapi clean
 .PHONY: java test-concurrency bench
 
 # ---- setup: Python venv + packages, Node tooling (CDK CLI, DynamoDB Local) -------------------------
@@ -64,6 +64,7 @@ test-concurrency: setup java
 # Benchmarks (not timed tests): round trips per order, reservations/s on one SKU (1 and 8 shards), oversold units.
 bench: setup java
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.bench_decisions
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e
@@ -80,11 +81,18 @@ check: lint typecheck
 build: $(VENV)/.installed
 	$(BIN)/python -m infra.build
 
+nag: setup
+	$(BIN)/pytest tests/infra -k nag
+
 synth: setup build
 	npx cdk synth --quiet
 
+# The OpenAPI document is generated from the handlers' typed routes and committed; CI fails on drift.
 openapi: $(VENV)/.installed
-	$(BIN)/python -m infra.openapi > openapi.json
+	$(BIN)/python -m infra.openapi
+
+compare-openapi: $(VENV)/.installed
+	$(BIN)/python -m infra.openapi --check
 
 clean:
 	rm -rf .build cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

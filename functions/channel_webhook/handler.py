@@ -1,6 +1,5 @@
 """POST /webhooks/{channel}: verify the channel's signature, archive the raw delivery, enqueue, ack."""
 
-from __future__ import annotations
 
 import base64
 from typing import Any
@@ -26,7 +25,7 @@ register_error_handlers(app)
 
 @app.post("/webhooks/<channel>")
 @tracer.capture_method(capture_response=False)
-def receive(channel: str) -> Response:
+def receive(channel: str) -> Response[dict[str, Any]]:
     adapter = adapter_for(channel)
     event = app.current_event
     delivery = Delivery(
