@@ -42,16 +42,32 @@ def path_shape(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
-def _apply_route_auth(document: dict[str, Any]) -> None:
-    """Mark each operation's auth as the wiring declares it (the API Gateway method's `ApiKeyRequired`)."""
-    operations = {
-        (method.upper(), path_shape(path)): operation
+def serves(document_path: str, route_path: str) -> bool:
+    """Whether a handler route serves a deployed API Gateway path.
+
+    Same shape, or a literal deployed path that the handler's template matches: API Gateway cannot declare
+    `/rules/{kind}:simulate`, so the wiring lists `/rules/routing:simulate` and friends literally.
+    """
+    if path_shape(document_path) == path_shape(route_path):
+        return True
+    pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                      for part in re.split(r"(\{[^}]+\})", document_path))
+    return "{" not in route_path and re.fullmatch(pattern, route_path) is not None
+
+
+def operations_for(document: dict[str, Any], route: wiring.Route) -> list[dict[str, Any]]:
+    return [
+        operation
         for path, methods in document["paths"].items()
         for method, operation in methods.items()
-    }
+        if method.upper() == route.method and serves(path, route.path)
+    ]
+
+
+def _apply_route_auth(document: dict[str, Any]) -> None:
+    """Mark each operation's auth as the wiring declares it (the API Gateway method's `ApiKeyRequired`)."""
     for route in wiring.ROUTES:
-        operation = operations.get((route.method, path_shape(route.path)))
-        if operation is not None:
+        for operation in operations_for(document, route):
             operation["security"] = [{"apiKey": []}] if route.api_key_required else []
 
 

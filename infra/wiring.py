@@ -38,6 +38,8 @@ class Table:
     indexes: tuple[Index, ...] = ()
     stream: bool = False
     """A DynamoDB stream with new and old images (consumed through a `StreamTrigger`)."""
+    ttl_attribute: str | None = None
+    """DynamoDB TTL: items whose number attribute of this name (epoch seconds) is past are deleted, eventually."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,9 @@ ORDERS = Table(
         # Fulfillment (issue #6), sparse: orders with a shipment the channel has not acknowledged, per channel,
         # oldest first: the write-back retries and the stuck report's `channel_writeback` hop.
         Index(name="by_writeback_pending", partition_key="channel", sort_key="writeback_pending_since"),
+        # Rules (issue #5), sparse: held orders with a timed hold (pre-sale until its ship date), spread over
+        # buckets, earliest first: the presale release's worklist.
+        Index(name="by_release_due", partition_key="release_bucket", sort_key="release_due_at"),
     ),
 )
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
@@ -198,6 +203,22 @@ CHANNEL_CURSORS = Table(id="channel-cursors", partition_key="channel")
 RULES = Table(id="rules", partition_key="kind", sort_key="version")
 """One item per accepted document: (kind, version zero-padded to 10 digits); a version is never overwritten."""
 CATALOG = Table(id="catalog", partition_key="sku")
+ORDER_FINGERPRINTS = Table(id="order-fingerprints", partition_key="fingerprint", ttl_attribute="expires_at")
+"""The duplicate check's keys (buyer or phone + address + items → the order holding them), claimed in the order's
+own transaction; they expire a day after their window."""
+_RULES_READ_ENV: dict[str, str | Ref] = {
+    "RULES_TABLE": Ref(RULES.id),
+    "CATALOG_TABLE": Ref(CATALOG.id),
+    "WAREHOUSES_TABLE": Ref(WAREHOUSES.id),
+    "KNOWN_WAREHOUSES": KNOWN_WAREHOUSES,
+    "FINGERPRINTS_TABLE": Ref(ORDER_FINGERPRINTS.id),
+}
+_RULES_READ_GRANTS: tuple[Grant, ...] = (
+    Grant(RULES.id, "read"),
+    Grant(CATALOG.id, "read"),
+    Grant(WAREHOUSES.id, "read"),
+    Grant(ORDER_FINGERPRINTS.id, "read_write"),
+)
 RULE_KINDS = ("routing", "anomaly", "gift", "return_policy", "sla")
 """`ocp.domain.rules.RuleKind`: one literal `/rules/<kind>:simulate` resource each (see ROUTES)."""
 
@@ -226,14 +247,18 @@ WMS_QUEUES: tuple[Queue, ...] = tuple(
 # POST /orders:redispatch). Visibility 6× the dispatcher's timeout.
 DISPATCH_QUEUE = Queue(id="dispatch", visibility_timeout_s=720, max_receive_count=5)
 WATCHDOG_STATE = Table(id="watchdog-state", partition_key="check_id")
-"""The watchdog's last stuck counts per hop, to see a backlog grow between runs."""
+"""The watchdog's last stuck counts per hop, to see a backlog grow between runs; also where reconciliation keeps
+its checkpoints (item `reconciliation`)."""
+# `channel-writeback`: one `{"order_id"}` per order with a new shipment to confirm on its channel (from
+# fulfillment_callback). Visibility 6× the channel_writeback timeout.
+WRITEBACK_QUEUE = Queue(id="channel-writeback", visibility_timeout_s=720, max_receive_count=5)
 
 TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE, STOCK, STOCK_LEDGER, INVENTORY, WAREHOUSES, CHANNEL_CURSORS, RULES,
-                             CATALOG, WATCHDOG_STATE)
+                             CATALOG, WATCHDOG_STATE, ORDER_FINGERPRINTS)
 EVENT_BUSES: tuple[EventBus, ...] = (EVENTS_BUS,)
 TOPICS: tuple[Topic, ...] = (STOCK_ALERTS,)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)
-QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES)
+QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES, WRITEBACK_QUEUE)
 SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS,)
 
 _COMMON_ENV: dict[str, str | Ref] = {
@@ -273,6 +298,10 @@ FUNCTIONS: tuple[Function, ...] = (
             # Channels (issue #3): thin pushes are completed by pulling the order from the channel's API.
             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
             **_INVENTORY_ENV,
+            # Rules (issue #5): rules, catalog and warehouses cached per process; duplicate keys in the order's
+            # transaction. Fulfillment (issue #6): a newly reserved order is handed to the dispatcher.
+            **_RULES_READ_ENV,
+            "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
         },
         grants=(
             Grant(ORDERS.id, "read_write"),
@@ -285,6 +314,8 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(STOCK.id, "read_write"),
             Grant(STOCK_LEDGER.id, "write"),
             Grant(INVENTORY.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(DISPATCH_QUEUE.id, "send"),
         ),
         timeout_s=60,
     ),
@@ -380,19 +411,66 @@ FUNCTIONS: tuple[Function, ...] = (
             **_COMMON_ENV,
             "RULES_TABLE": Ref(RULES.id),
             "CATALOG_TABLE": Ref(CATALOG.id),
+            # Warehouses and suppliers (issue #5): PUT/GET /warehouses, and the dry run's warehouse facts.
+            "WAREHOUSES_TABLE": Ref(WAREHOUSES.id),
+            "KNOWN_WAREHOUSES": KNOWN_WAREHOUSES,
         },
         grants=(
             Grant(RULES.id, "read_write"),
             Grant(CATALOG.id, "read_write"),
+            Grant(WAREHOUSES.id, "read_write"),
         ),
+    ),
+    # The held queue's actions (issue #5): they reserve and release stock like the order processor does, so they
+    # get its grants; operator_api keeps read-only access for lookups and the queue listing.
+    Function(
+        id="orders_ops",
+        handler="functions.orders_ops.handler.lambda_handler",
+        description="Operators on held orders: fix, release (checks and reservation again), cancel; one or bulk",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), **_INVENTORY_ENV, **_RULES_READ_ENV,
+             "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url")},
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(DISPATCH_QUEUE.id, "send"),
+        ),
+        timeout_s=60,
+    ),
+    Function(
+        id="presale_release",
+        handler="functions.presale_release.handler.lambda_handler",
+        description="Releases held pre-sale orders whose ship date came: checks and reservation again",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), **_INVENTORY_ENV, **_RULES_READ_ENV,
+             "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url")},
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(DISPATCH_QUEUE.id, "send"),
+        ),
+        timeout_s=300,
     ),
     # ---- fulfillment (issue #6) ----
     Function(
         id="fulfillment_callback",
         handler="functions.fulfillment_callback.handler.lambda_handler",
         description="WMS/TMS callbacks: the order state machine and its timeline",
-        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id)},
-        grants=(Grant(ORDERS.id, "read_write"),),
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), **_INVENTORY_ENV,
+             "WRITEBACK_QUEUE_URL": Ref(WRITEBACK_QUEUE.id, "url")},
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            # A callback that ships (or cancels) the order moves its stock in the same transaction: shard updates,
+            # ledger entries, purchase counters given back on a cancellation.
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
+            Grant(WRITEBACK_QUEUE.id, "send"),
+        ),
     ),
     Function(
         id="dispatcher",
@@ -416,16 +494,59 @@ FUNCTIONS: tuple[Function, ...] = (
         id="fulfillment_ops",
         handler="functions.fulfillment_ops.handler.lambda_handler",
         description="Operators on fulfilment: stuck orders per hop, bulk re-dispatch",
-        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url")},
-        grants=(Grant(ORDERS.id, "read"), Grant(DISPATCH_QUEUE.id, "send")),
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
+             "RULES_TABLE": Ref(RULES.id)},
+        grants=(Grant(ORDERS.id, "read"), Grant(DISPATCH_QUEUE.id, "send"), Grant(RULES.id, "read")),
         timeout_s=30,
+    ),
+    Function(
+        id="channel_writeback",
+        handler="functions.channel_writeback.handler.lambda_handler",
+        description="Writes shipments (tracking number, carrier) back to their channels until acknowledged",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn")},
+        # Recording the channel's answer never changes a status, so it never moves stock: no stock grants.
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(WRITEBACK_QUEUE.id, "consume"),
+            Grant(CHANNEL_SECRETS.id, "read"),
+        ),
+        # A parcel is up to three channel calls of at most 10 s each; the sweep stops 30 s before the end.
+        timeout_s=120,
+    ),
+    Function(
+        id="reconciliation",
+        handler="functions.reconciliation.handler.lambda_handler",
+        description="Orders with a warehouse against their channels: cancelled there → alert, stop the warehouse",
+        env={
+            **_COMMON_ENV,
+            "ORDERS_TABLE": Ref(ORDERS.id),
+            **_INVENTORY_ENV,
+            "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
+            "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id),
+            "EVENT_BUS_NAME": Ref(EVENTS_BUS.id),
+            "WMS_WAREHOUSES": ",".join(WMS_WAREHOUSES),
+            "WMS_HTTP_ENDPOINTS": "{}",
+            **{wms_queue_env(w): Ref(wms_queue_id(w), "url") for w in WMS_WAREHOUSES},
+        },
+        grants=(
+            Grant(ORDERS.id, "read_write"),
+            Grant(CHANNEL_SECRETS.id, "read"),
+            Grant(WATCHDOG_STATE.id, "read_write"),
+            Grant(EVENTS_BUS.id, "publish"),
+            *(Grant(queue.id, "send") for queue in WMS_QUEUES),
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
+            Grant(INVENTORY.id, "read_write"),
+        ),
+        timeout_s=300,
     ),
     Function(
         id="watchdog",
         handler="functions.watchdog.handler.lambda_handler",
         description="Stuck orders per hop as metrics; warns when a hop's backlog grows",
-        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id)},
-        grants=(Grant(ORDERS.id, "read"), Grant(WATCHDOG_STATE.id, "read_write")),
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id),
+             "RULES_TABLE": Ref(RULES.id)},
+        grants=(Grant(ORDERS.id, "read"), Grant(WATCHDOG_STATE.id, "read_write"), Grant(RULES.id, "read")),
         timeout_s=60,
     ),
 )
@@ -453,6 +574,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/catalog/{sku}", "rules_api"),
     Route("PUT", "/catalog/{sku}", "rules_api"),
     Route("POST", "/catalog:bulk", "rules_api"),
+    Route("PUT", "/warehouses/{warehouse}", "rules_api"),
+    Route("GET", "/warehouses", "rules_api"),
+    # The held queue (issue #5): `GET /orders?status=held&reason=` is operator_api's; the actions are orders_ops'.
+    # `/orders:bulk` is a literal resource at the root (like `/orders:redispatch`).
+    Route("PATCH", "/orders/{order_id}", "orders_ops"),
+    Route("POST", "/orders/{order_id}/release", "orders_ops"),
+    Route("POST", "/orders/{order_id}/cancel", "orders_ops"),
+    Route("POST", "/orders:bulk", "orders_ops"),
     # ---- fulfillment (issue #6). `/orders/stuck` is a literal resource beside `/orders/{order_id}` (literal wins
     # in API Gateway and in infra/local/apigw.py); `/orders:redispatch` is a literal resource at the root.
     Route("POST", "/fulfillment/events", "fulfillment_callback"),
@@ -464,6 +593,8 @@ QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
     QueueTrigger(queue=ORDERS_INBOX.id, function="order_processor", batch_size=10),
     # Fulfillment (issue #6): small batches, since an HTTP WMS may take seconds per order when it is slow.
     QueueTrigger(queue=DISPATCH_QUEUE.id, function="dispatcher", batch_size=5),
+    # Each record is a few channel API calls; small batches keep one slow channel from holding many orders.
+    QueueTrigger(queue=WRITEBACK_QUEUE.id, function="channel_writeback", batch_size=3),
 )
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
@@ -476,6 +607,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(id="channel-poll", function="channel_poller", rate_minutes=2),
     # Fulfillment (issue #6): stuck orders per hop; growth vs the previous run raises the monitoring alarm.
     Schedule(id="stuck-watchdog", function="watchdog", rate_minutes=5),
+    # Rules (issue #5): held pre-sale orders whose ship date came go through the checks and reservation again.
+    Schedule(id="presale-release", function="presale_release", rate_minutes=5),
+    # Write-backs not yet acknowledged, retried when their backoff (1, 2, 4 … 60 minutes) is due.
+    Schedule(id="channel-writeback-retry", function="channel_writeback", rate_minutes=1),
+    # Orders with a warehouse against their channels, a bounded slice per run.
+    Schedule(id="reconciliation", function="reconciliation", rate_minutes=10),
 )
 
 

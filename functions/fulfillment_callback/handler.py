@@ -33,8 +33,20 @@ def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer:
         logger.warning("impossible fulfillment event recorded as an issue on the order", extra=facts)
     else:
         logger.info("fulfillment event", extra=facts)
+    if result.writeback_due:
+        _queue_writeback(result.order_id)
     return CallbackAnswer(order_id=result.order_id, status=result.status, applied=result.applied,
                           outcome=result.outcome)
+
+
+def _queue_writeback(order_id: str) -> None:
+    """Ask `channel_writeback` to confirm the new shipment now. The shipment is stored already, so a queue that
+    fails here only delays the write-back until the scheduled sweep (the WMS still gets its answer)."""
+    try:
+        composition.writeback_queue().send([order_id])
+    except Exception:  # noqa: BLE001 - any queue failure: the sweep retries; never a 5xx for a stored callback
+        metrics.add_metric(name="WritebackQueueFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("write-back not queued; the scheduled sweep will retry it", extra={"order_id": order_id})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -1,4 +1,5 @@
-"""Operator and partner API: look orders up (more resources join as routers as they grow)."""
+"""Operator and partner API: look orders up, and page through the held queue (read-only; the held queue's
+actions are `orders_ops`')."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
 from typing import Annotated, Any
@@ -12,9 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.models import OrderList
+from ocp.api.published import openapi_document
 from ocp.domain.errors import InvalidQuery, OrderNotFound
 from ocp.domain.order import Order
 from ocp.observability import instruments
+from ocp.services.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
 
 logger, tracer, metrics = instruments("operator_api")
 app = APIGatewayRestResolver(enable_validation=True)
@@ -37,10 +40,20 @@ def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> O
 def find_orders(
     channel: Annotated[str | None, Query(max_length=32)] = None,
     channel_order_id: Annotated[str | None, Query(max_length=128)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> OrderList:
+    """By the channel's id, or a page of the orders in a status (the held queue: `status=held&reason=…`)."""
+    if status:
+        metrics.add_metric(name="OrderQueuePages", unit=MetricUnit.Count, value=1)
+        page = queue_page(composition.held_queue_queries(), status, reason, limit, next_token)
+        return OrderList(orders=page.orders, next_token=page.next_token)
     if not (channel and channel_order_id):
         raise InvalidQuery(
-            "give both channel and channel_order_id", details={"required": ["channel", "channel_order_id"]}
+            "give both channel and channel_order_id, or a status (and a hold reason) for the queue",
+            details={"required": ["channel", "channel_order_id"], "or": ["status", "reason"]},
         )
     metrics.add_metric(name="OrderLookups", unit=MetricUnit.Count, value=1)
     order = composition.order_store().find_by_channel_order(channel, channel_order_id)
@@ -49,8 +62,8 @@ def find_orders(
 
 @app.get("/openapi.json")
 def openapi() -> dict[str, Any]:
-    schema = app.get_openapi_schema(title="OCP API", version="1")
-    return schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # The whole platform's document (every API function), not just this resolver's routes.
+    return openapi_document()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

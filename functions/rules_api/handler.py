@@ -1,4 +1,5 @@
-"""Rule documents (`GET/PUT /rules/{kind}`, `POST /rules/{kind}:simulate`) and the catalog (`/catalog…`)."""
+"""Rule documents (`GET/PUT /rules/{kind}`, `POST /rules/{kind}:simulate`), the catalog (`/catalog…`) and the
+warehouses (`/warehouses…`): the data the rules decide with."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
 from typing import Annotated, Any
@@ -15,8 +16,9 @@ from ocp.domain.catalog import CatalogItem
 from ocp.domain.clock import utc_now
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.rules import json_schema
+from ocp.domain.warehouses import Warehouse, WarehouseList, directory, routing_facts
 from ocp.observability import instruments
-from ocp.services import catalog, rules
+from ocp.services import catalog, rules, warehouses
 from ocp.services.catalog import BulkResult
 from ocp.services.rules import RulesView, Simulation
 
@@ -53,8 +55,9 @@ def get_schema(kind: Kind) -> dict[str, Any]:
 @app.post("/rules/<kind>:simulate")
 @tracer.capture_method(capture_response=False)
 def simulate(kind: Kind, body: JsonObject) -> Simulation:
+    facts = routing_facts(directory(composition.warehouse_store().all(), composition.known_warehouses()))
     return rules.simulate(kind, body, store=composition.rules_store(), catalog=composition.catalog_store(),
-                          now=utc_now())
+                          now=utc_now(), warehouses=facts)
 
 
 @app.get("/catalog/<sku>")
@@ -74,6 +77,20 @@ def bulk_catalog(body: JsonObject) -> BulkResult:
     result = catalog.bulk_put(composition.catalog_store(), body.get("items"), utc_now())
     metrics.add_metric(name="CatalogItemsStored", unit=MetricUnit.Count, value=result.stored)
     return result
+
+
+@app.put("/warehouses/<warehouse>")
+@tracer.capture_method(capture_response=False)
+def put_warehouse(warehouse: Annotated[str, Path(min_length=1, max_length=64)], body: JsonObject) -> Warehouse:
+    """Register or replace a warehouse or supplier (kind, region, cut-off, active); routing sees it within 30 s."""
+    stored = warehouses.put_warehouse(composition.warehouse_store(), warehouse, body, utc_now())
+    logger.info("warehouse stored", extra={"warehouse": stored.warehouse_id, "kind": stored.kind.value})
+    return stored
+
+
+@app.get("/warehouses")
+def get_warehouses() -> WarehouseList:
+    return warehouses.list_warehouses(composition.warehouse_store(), composition.known_warehouses())
 
 
 def _if_match() -> int | None:

@@ -122,6 +122,9 @@ def _create_tables(client: Any, tables: Iterable[wiring.Table], resources: Resou
         resources.add(table.id, LocalResource(name=description["TableName"], arn=description["TableArn"]))
         if table.stream:
             resources.add(stream_id(table.id), LocalResource(name=table.id, arn=description["LatestStreamArn"]))
+        if table.ttl_attribute:
+            client.update_time_to_live(TableName=description["TableName"], TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": table.ttl_attribute})
 
 
 def _create_buckets(client: Any, buckets: Iterable[wiring.Bucket], resources: Resources) -> None:

@@ -17,19 +17,27 @@ from typing import Any
 from infra import wiring
 from infra.local.provision import table_definition
 from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
 from ocp.adapters.dynamodb_stock import DynamoStockStore, StockTables
 from ocp.adapters.dynamodb_tx import RetryPolicy, TransactStats
+from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
 from ocp.adapters.memory import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory_inventory import MemoryWarehouses
 from ocp.domain.clock import utc_now
 from ocp.domain.inventory import StockPush
 from ocp.domain.order import Order
+from ocp.services.catalog import CachedCatalog
 from ocp.services.inventory import InventoryDeps, push_stock
+from ocp.services.order_decisions import RulesDeps
 from ocp.services.processing import ProcessingDeps
 from ocp.services.reservation import StockDeps
+from ocp.services.rules import RulesCache
 from ocp.services.stock_catalog import StockCatalog
+from ocp.services.warehouses import CachedWarehouses
 
 LAB_TABLES = (wiring.ORDERS, wiring.STOCK, wiring.STOCK_LEDGER, wiring.INVENTORY)
+RULE_TABLES = (wiring.RULES, wiring.CATALOG, wiring.WAREHOUSES, wiring.ORDER_FINGERPRINTS)
+"""With `with_rules`: what the rules in the order path read, and the duplicate keys its transaction writes."""
 READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
@@ -74,9 +82,13 @@ class StockLab:
     wrap_client: Callable[[Any], Any] = field(default=lambda client: client)
     """Wraps the transaction client of each order store (tests inject conflicts and throttling here)."""
     retry: Callable[[], RetryPolicy] = field(default=RetryPolicy)
+    with_rules: bool = False
+    """Orders go through the rules (issue #5) as in the order processor: rules, catalog and warehouses from
+    per-worker caches over their tables, duplicate keys in the order's transaction."""
 
     def __post_init__(self) -> None:
-        self.names = {table.id: f"{self.prefix}{table.id}" for table in LAB_TABLES}
+        self.tables_used = LAB_TABLES + (RULE_TABLES if self.with_rules else ())
+        self.names = {table.id: f"{self.prefix}{table.id}" for table in self.tables_used}
         self.tables = StockTables(stock=self.names["stock"], ledger=self.names["stock-ledger"],
                                   inventory=self.names["inventory"])
         self.client = self.counter.watch(self.make_client())
@@ -86,7 +98,7 @@ class StockLab:
                                        now=utc_now)
 
     def create_tables(self) -> StockLab:
-        for table in LAB_TABLES:
+        for table in self.tables_used:
             definition = table_definition(table)
             definition["TableName"] = self.names[table.id]
             definition.pop("StreamSpecification", None)
@@ -103,12 +115,24 @@ class StockLab:
         self.counter.watch(resource.meta.client)
         client = self.wrap_client(self.counter.watch(self.make_client()))
         return DynamoOrderStore(resource.Table(self.names["orders"]), stock=self.tables, client=client,
-                                retry=self.retry(), stats=self.stats)
+                                retry=self.retry(), stats=self.stats, fingerprints=self.names.get("order-fingerprints"))
+
+    def rules_deps(self) -> RulesDeps:
+        """A worker's rule caches (one per Lambda container), reading the lab's tables through counted clients."""
+        resource = self.make_resource()
+        self.counter.watch(resource.meta.client)
+        return RulesDeps(
+            rules=RulesCache(DynamoRulesStore(resource.Table(self.names["rules"]))),
+            catalog=CachedCatalog(DynamoCatalogStore(resource.Table(self.names["catalog"]))),
+            warehouses=CachedWarehouses(DynamoWarehouseStore(resource.Table(self.names["warehouses"])),
+                                        seed=self.warehouses),
+        )
 
     def processing(self, orders: DynamoOrderStore | None = None) -> ProcessingDeps:
         orders = orders or self.orders_store()
         return ProcessingDeps(orders=orders, archive=MemoryRawArchive(), quarantine=MemoryQuarantine(), now=utc_now,
-                              stock=StockDeps(orders=orders, catalog=self.catalog, now=utc_now, peek=self.stock))
+                              stock=StockDeps(orders=orders, catalog=self.catalog, now=utc_now, peek=self.stock),
+                              rules=self.rules_deps() if self.with_rules else None)
 
     def push(self, warehouse: str, sku: str, on_hand: int, version: int = 1, safety_stock: int | None = None) -> None:
         result = push_stock(warehouse, sku, StockPush(on_hand=on_hand, version=version, safety_stock=safety_stock),
@@ -148,3 +172,12 @@ def synthetic_order(number: int, sku: str, quantity: int = 1, *, buyer_id: str |
         "address": {"country": "CN", "province": "广东省", "city": "广州市"},
         "buyer_id": buyer_id, "lines": order_lines,
     })
+
+
+def checked_order(number: int, sku: str, **changes: Any) -> Order:
+    """A synthetic paid order that passes every built-in check (issue #5): buyer n, a real district, buyer n's
+    mobile. `address` changes merge into the address; other changes replace fields."""
+    order = synthetic_order(number, sku)
+    address = order.address.model_copy(update={"district": "天河区", "detail": "天河路385号",
+                                               "phone": f"139{number % 10**8:08d}", **changes.pop("address", {})})
+    return order.model_copy(update={"buyer_id": f"buyer-{number}", "address": address, **changes})

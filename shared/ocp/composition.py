@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -10,7 +11,9 @@ import boto3
 from ocp.adapters.aws import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
 from ocp.adapters.aws_events import EventBridgePublisher, SnsNotifier
 from ocp.adapters.channel_apis import ConfiguredChannelApis
+from ocp.adapters.channel_writeback import ChannelApiOrders, ChannelApiWriteback
 from ocp.adapters.cursors import DynamoCursorStore
+from ocp.adapters.dynamodb_held_queue import DynamoHeldQueueQueries
 from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
 from ocp.adapters.dynamodb_orders import DynamoOrderStore
 from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
@@ -21,34 +24,48 @@ from ocp.adapters.dynamodb_stock import (
     StockTables,
     seed_from,
 )
-from ocp.adapters.fulfillment_aws import DynamoWatchdogState, SqsDispatchQueue
+from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
+from ocp.adapters.fulfillment_aws import DynamoCheckpoints, DynamoWatchdogState, SqsDispatchQueue, SqsWritebackQueue
 from ocp.adapters.http import UrllibTransport
-from ocp.adapters.sla import StaticSla
 from ocp.adapters.wms import HttpWms, SqsWms, WmsRouter
 from ocp.domain.clock import utc_now
 from ocp.ports import WmsAdapter
+from ocp.services.catalog import CachedCatalog
 from ocp.services.dispatch import DispatchDeps
-from ocp.services.fulfillment import CallbackDeps
+from ocp.services.fulfillment import CallbackDeps, WritebackDeps, WritebackSweepDeps
+from ocp.services.held_queue import HeldQueueDeps
 from ocp.services.intake import IntakeDeps
 from ocp.services.inventory import InventoryDeps, SignalDeps
+from ocp.services.order_decisions import RulesDeps
 from ocp.services.polling import PollingDeps
 from ocp.services.processing import ProcessingDeps
+from ocp.services.reconciliation import ReconcileDeps
 from ocp.services.reservation import StockDeps
+from ocp.services.rules import RulesCache, RulesSlaSource
 from ocp.services.stock_catalog import StockCatalog
 from ocp.services.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
+from ocp.services.warehouses import CachedWarehouses
 from ocp.settings import (
+    CallbackSettings,
+    DecisionSettings,
     DispatcherSettings,
+    DispatchSenderSettings,
     FulfillmentOpsSettings,
+    FulfillmentStoreSettings,
     IntakeSettings,
     InventoryApiSettings,
     OperatorSettings,
     PollerSettings,
     ProcessorSettings,
+    ReconciliationSettings,
     RulesApiSettings,
+    RulesTableSettings,
     StockEventsSettings,
     StockSettings,
     SweeperSettings,
+    WarehousesSettings,
     WatchdogSettings,
+    WritebackSettings,
     load,
 )
 
@@ -77,8 +94,7 @@ def intake_deps() -> IntakeDeps:
 @cache
 def processing_deps() -> ProcessingDeps:
     settings = load(ProcessorSettings)
-    orders = DynamoOrderStore(_dynamodb().Table(settings.orders_table), stock=_stock_tables(),
-                              client=_client("dynamodb"))
+    orders = _deciding_orders(settings.orders_table)
     return ProcessingDeps(
         orders=orders,
         archive=S3RawArchive(_client("s3"), settings.raw_bucket),
@@ -86,7 +102,15 @@ def processing_deps() -> ProcessingDeps:
         now=utc_now,
         channel_apis=_channel_apis(settings.channel_secrets_arn),
         stock=StockDeps(orders=orders, catalog=stock_catalog(), now=utc_now, peek=stock_store()),
+        rules=rules_deps(),
+        dispatch=dispatch_queue(),
     )
+
+
+def _deciding_orders(orders_table: str) -> DynamoOrderStore:
+    """The order store of the functions that place orders through the rules: stock tables and duplicate keys."""
+    return DynamoOrderStore(_dynamodb().Table(orders_table), stock=_stock_tables(), client=_client("dynamodb"),
+                            fingerprints=load(DecisionSettings).fingerprints_table)
 
 
 def _channel_apis(secret_arn: str | None) -> ConfiguredChannelApis:
@@ -185,23 +209,64 @@ def order_queries() -> DynamoOrderQueries:
     return DynamoOrderQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
+def _fulfillment_orders(orders_table: str) -> DynamoOrderStore:
+    """Stock-aware: a status change that ships or cancels an order moves its stock in the same transaction."""
+    return DynamoOrderStore(_dynamodb().Table(orders_table), stock=_stock_tables(), client=_client("dynamodb"))
+
+
 @cache
 def callback_deps() -> CallbackDeps:
-    return CallbackDeps(orders=order_store(), now=utc_now)
+    return CallbackDeps(orders=_fulfillment_orders(load(FulfillmentStoreSettings).orders_table), now=utc_now)
+
+
+@cache
+def writeback_queue() -> SqsWritebackQueue:
+    return SqsWritebackQueue(_client("sqs"), load(CallbackSettings).writeback_queue_url)
+
+
+def _wms(settings: DispatcherSettings) -> WmsRouter:
+    adapters: dict[str, WmsAdapter] = {w: SqsWms(_client("sqs"), url) for w, url in settings.wms_queue_urls().items()}
+    adapters |= {w: HttpWms(url) for w, url in settings.http_endpoints().items()}
+    return WmsRouter(adapters)
 
 
 @cache
 def dispatch_deps() -> DispatchDeps:
-    settings = load(DispatcherSettings)
-    adapters: dict[str, WmsAdapter] = {w: SqsWms(_client("sqs"), url) for w, url in settings.wms_queue_urls().items()}
-    adapters |= {w: HttpWms(url) for w, url in settings.http_endpoints().items()}
-    return DispatchDeps(orders=order_store(), wms=WmsRouter(adapters), now=utc_now)
+    return DispatchDeps(orders=order_store(), wms=_wms(load(DispatcherSettings)), now=utc_now)
+
+
+@cache
+def writeback_deps() -> WritebackDeps:
+    settings = load(WritebackSettings)
+    channel = ChannelApiWriteback(_channel_apis(settings.channel_secrets_arn))
+    # Recording the channel's answer never changes a status, so this store needs no stock tables.
+    orders = DynamoOrderStore(_dynamodb().Table(settings.orders_table), client=_client("dynamodb"))
+    return WritebackDeps(orders=orders, channel=channel, now=utc_now)
+
+
+@cache
+def writeback_sweep_deps() -> WritebackSweepDeps:
+    return WritebackSweepDeps(writeback=writeback_deps(), queries=order_queries())
+
+
+@cache
+def reconcile_deps() -> ReconcileDeps:
+    settings = load(ReconciliationSettings)
+    return ReconcileDeps(
+        orders=_fulfillment_orders(settings.orders_table),
+        queries=order_queries(),
+        channels=ChannelApiOrders(_channel_apis(settings.channel_secrets_arn)),
+        wms=_wms(settings),
+        events=EventBridgePublisher(_client("events"), settings.event_bus_name),
+        checkpoints=DynamoCheckpoints(_dynamodb().Table(settings.watchdog_table)),
+        now=utc_now,
+    )
 
 
 @cache
 def stuck_deps() -> StuckDeps:
-    # The built-in `sla` document until the rules store serves one (then: its cache, read per report).
-    return StuckDeps(queries=order_queries(), sla=StaticSla(), now=utc_now)
+    # The `sla` document in force, from the rules cache (the built-in default until one is stored).
+    return StuckDeps(queries=order_queries(), sla=RulesSlaSource(rules_cache()), now=utc_now)
 
 
 @cache
@@ -216,10 +281,74 @@ def watchdog_deps() -> WatchdogDeps:
     return WatchdogDeps(stuck=stuck_deps(), state=state)
 
 
+# ---- rules in the order path, warehouses, the held queue (issue #5) -----------------------------------------
+
+_log = logging.getLogger("ocp.composition")
+
+
+def _stale(what: str, exc: Exception) -> None:
+    _log.warning("serving the cached %s: refresh failed: %s", what, exc)
+
+
+@cache
+def rules_cache() -> RulesCache:
+    """Compiled rules per kind for the life of the process; a new version is seen within 5 s."""
+    table = _dynamodb().Table(load(RulesTableSettings).rules_table)
+    return RulesCache(DynamoRulesStore(table), ttl_s=5.0, on_error=lambda kind, exc: _stale(f"{kind} rules", exc))
+
+
+@cache
+def cached_catalog() -> CachedCatalog:
+    return CachedCatalog(DynamoCatalogStore(_dynamodb().Table(load(DecisionSettings).catalog_table)))
+
+
+@cache
+def warehouse_store() -> DynamoWarehouseStore:
+    return DynamoWarehouseStore(_dynamodb().Table(load(WarehousesSettings).warehouses_table))
+
+
+def known_warehouses() -> frozenset[str]:
+    return seed_from(load(WarehousesSettings).known_warehouses)
+
+
+@cache
+def cached_warehouses() -> CachedWarehouses:
+    return CachedWarehouses(warehouse_store(), seed=sorted(known_warehouses()),
+                            on_error=lambda exc: _stale("warehouses", exc))
+
+
+@cache
+def rules_deps() -> RulesDeps:
+    return RulesDeps(rules=rules_cache(), catalog=cached_catalog(), warehouses=cached_warehouses())
+
+
+@cache
+def dispatch_queue() -> SqsDispatchQueue:
+    return SqsDispatchQueue(_client("sqs"), load(DispatchSenderSettings).dispatch_queue_url)
+
+
+@cache
+def held_queue_queries() -> DynamoHeldQueueQueries:
+    return DynamoHeldQueueQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
+
+
+@cache
+def held_queue_deps() -> HeldQueueDeps:
+    orders = _deciding_orders(load(OperatorSettings).orders_table)
+    return HeldQueueDeps(
+        orders=orders, queries=held_queue_queries(),
+        stock=StockDeps(orders=orders, catalog=stock_catalog(), now=utc_now, peek=stock_store()),
+        rules=rules_deps(), now=utc_now, dispatch=dispatch_queue(),
+    )
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
     for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
                    stock_store, stock_catalog, inventory_deps, signal_deps, sweeper_orders, sweeper_inventory,
                    rules_store, catalog_store,
-                   order_queries, callback_deps, dispatch_deps, stuck_deps, redispatch_deps, watchdog_deps):
+                   order_queries, callback_deps, dispatch_deps, stuck_deps, redispatch_deps, watchdog_deps,
+                   writeback_queue, writeback_deps, writeback_sweep_deps, reconcile_deps,
+                   rules_cache, cached_catalog, warehouse_store, cached_warehouses, rules_deps, dispatch_queue,
+                   held_queue_queries, held_queue_deps):
         cached.cache_clear()

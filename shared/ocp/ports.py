@@ -15,8 +15,9 @@ from ocp.domain.inventory import LedgerEntry, ShardLevel, StockAdjustment, Stock
 from ocp.domain.inventory_commit import CommitRejected, OrderCommit
 from ocp.domain.inventory_policy import StockPolicy
 from ocp.domain.inventory_signals import DomainEvent, SignalState
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.order import HoldReason, Order, OrderStatus
 from ocp.domain.stuck import OrderSummary, SlaPolicy
+from ocp.domain.warehouses import Warehouse
 
 
 class InboxMessage(BaseModel):
@@ -192,6 +193,11 @@ class OrderQueries(Protocol):
     def writeback_pending(self, until: datetime) -> Iterator[OrderSummary]:
         """Orders with a shipment the channel has not acknowledged since <= `until`, oldest first."""
 
+    def in_status_after(self, status: OrderStatus, after: tuple[datetime, str] | None) -> Iterator[OrderSummary]:
+        """Orders in `status` after the position `after` = (status_since, order_id) of one seen before (None: from
+        the oldest), in index order, read page by page as the caller iterates: reconciliation walks them in bounded
+        slices from a checkpoint. The position need not still be in the index (that order may have moved on)."""
+
 
 class SlaSource(Protocol):
     def current(self) -> SlaPolicy:
@@ -212,6 +218,35 @@ class ChannelWriteback(Protocol):
         """Return once the channel acknowledged the parcel; the parcel's lines are the shipment in
         `order.fulfillment.shipments` with this `tracking_no`. An already-confirmed parcel counts as acknowledged.
         Raise `WritebackUnavailable` when a retry may succeed, `WritebackRejected` when it will not."""
+
+
+class WritebackQueue(Protocol):
+    def send(self, order_ids: Sequence[str]) -> None:
+        """Ask the `channel_writeback` function to confirm these orders' due shipments on their channels."""
+
+
+class ChannelOrderView(BaseModel):
+    """What a channel says about one order now (reconciliation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus
+    """The channel's view mapped to OCP's statuses (`cancelled` when the channel cancelled or closed it)."""
+    channel_status: str | None = None
+
+
+class ChannelOrders(Protocol):
+    def view(self, channel: str, channel_order_id: str) -> ChannelOrderView:
+        """The channel's current view of the order; `ChannelApiUnavailable` (retry later), `ChannelApiRejected`
+        (e.g. no such order), `ChannelNotConfigured` (no API for the channel)."""
+
+
+class Checkpoints(Protocol):
+    """Where a scheduled job resumes: small named positions, last write wins."""
+
+    def get(self, name: str) -> dict[str, str]: ...
+
+    def put(self, name: str, positions: Mapping[str, str], at: datetime) -> None: ...
 
 
 # ---- rules and catalog (issue #5) ---------------------------------------------------------------------------
@@ -250,3 +285,34 @@ class CatalogStore(Protocol):
     def put(self, item: CatalogItem) -> None: ...
 
     def put_many(self, items: Sequence[CatalogItem]) -> None: ...
+
+
+# ---- warehouses and the held queue (issue #5, part 2) --------------------------------------------------------
+
+
+class WarehouseStore(Protocol):
+    """The `warehouses` table: one item per registered warehouse or supplier."""
+
+    def get(self, warehouse_id: str) -> Warehouse | None: ...
+
+    def put(self, warehouse: Warehouse) -> None: ...
+
+    def all(self) -> list[Warehouse]:
+        """Every registered warehouse, by id (the table is small: a scan)."""
+
+
+class OrderPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    orders: list[Order]
+    last_key: dict[str, str] | None = None
+    """Where the next page starts (the index's key of the last order read); None: no more."""
+
+
+class HeldQueueQueries(Protocol):
+    def page(self, status: OrderStatus, reason: HoldReason | None, limit: int,
+             start: Mapping[str, str] | None = None) -> OrderPage:
+        """Orders in `status` (with a hold of `reason`), oldest status first: at most `limit`, from `start`."""
+
+    def release_due(self, until: datetime, limit: int) -> list[str]:
+        """Held orders whose timed hold (pre-sale) ends by `until`, earliest first, at most `limit`."""

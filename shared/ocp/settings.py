@@ -48,6 +48,32 @@ class RulesApiSettings(_Settings):
     catalog_table: str
 
 
+class RulesTableSettings(_Settings):
+    """Readers of the rules cache only (the stuck report's `sla` document)."""
+
+    rules_table: str
+
+
+class WarehousesSettings(_Settings):
+    """The warehouses registry (issue #5): the table, and the warehouses known from configuration."""
+
+    warehouses_table: str
+    known_warehouses: str = ""
+
+
+class DecisionSettings(RulesTableSettings, WarehousesSettings):
+    """What the rules in the order path read (issue #5): rules, catalog, warehouses, and the duplicate keys."""
+
+    catalog_table: str
+    fingerprints_table: str
+
+
+class DispatchSenderSettings(_Settings):
+    """Functions that hand newly reserved orders to the dispatcher (issue #5/#6)."""
+
+    dispatch_queue_url: str
+
+
 S = TypeVar("S", bound=_Settings)
 
 
@@ -118,3 +144,28 @@ class FulfillmentOpsSettings(_Settings):
 class WatchdogSettings(_Settings):
     orders_table: str
     watchdog_table: str
+
+
+class FulfillmentStoreSettings(StockSettings):
+    """Functions that change orders' statuses: the orders table and the stock tables their commits move."""
+
+    orders_table: str
+
+
+class CallbackSettings(FulfillmentStoreSettings):
+    writeback_queue_url: str
+
+
+class WritebackSettings(_Settings):
+    orders_table: str
+    channel_secrets_arn: str | None = None
+
+
+class ReconciliationSettings(DispatcherSettings):
+    stock_table: str
+    stock_ledger_table: str
+    inventory_table: str
+    watchdog_table: str
+    """Where the run's checkpoints are kept (the watchdog's state table)."""
+    event_bus_name: str
+    channel_secrets_arn: str | None = None

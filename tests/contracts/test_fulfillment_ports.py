@@ -1,5 +1,5 @@
-"""Behavioural suites for the fulfilment ports `OrderQueries` and `WatchdogState`, run against the in-memory
-twins and the DynamoDB adapters (moto, tables as wiring declares them)."""
+"""Behavioural suites for the fulfilment ports `OrderQueries`, `WatchdogState` and `Checkpoints`, run against the
+in-memory twins and the DynamoDB adapters (moto, tables as wiring declares them)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ from infra import wiring
 from infra.local.provision import provision
 from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
 from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.fulfillment_aws import DynamoWatchdogState
-from ocp.adapters.memory_fulfillment import MemoryFulfillmentOrders, MemoryWatchdogState, summary
+from ocp.adapters.fulfillment_aws import DynamoCheckpoints, DynamoWatchdogState
+from ocp.adapters.memory_fulfillment import (
+    MemoryCheckpoints,
+    MemoryFulfillmentOrders,
+    MemoryWatchdogState,
+    summary,
+)
 from ocp.domain.order import Channel, Order, OrderStatus
-from ocp.ports import OrderQueries, OrderStore, WatchdogState
+from ocp.ports import Checkpoints, OrderQueries, OrderStore, WatchdogState
 from tests.fulfillment_support import T0, order_at
 
 
@@ -28,21 +33,23 @@ class Twin:
     store: OrderStore
     queries: OrderQueries
     state: WatchdogState
+    checkpoints: Checkpoints
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
 def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
     if request.param == "memory":
         memory = MemoryFulfillmentOrders()
-        yield Twin(memory, memory, MemoryWatchdogState())
+        yield Twin(memory, memory, MemoryWatchdogState(), MemoryCheckpoints())
         return
     with mock_aws():
         resources = provision(None, {})
         dynamodb = boto3.resource("dynamodb")
         orders = dynamodb.Table(resources.resolve(wiring.Ref(wiring.ORDERS.id)))
+        state = dynamodb.Table(resources.resolve(wiring.Ref(wiring.WATCHDOG_STATE.id)))
         # A small page size, so the adapter's pagination is exercised.
-        yield Twin(DynamoOrderStore(orders), DynamoOrderQueries(orders, page_size=2),
-                   DynamoWatchdogState(dynamodb.Table(resources.resolve(wiring.Ref(wiring.WATCHDOG_STATE.id)))))
+        yield Twin(DynamoOrderStore(orders), DynamoOrderQueries(orders, page_size=2), DynamoWatchdogState(state),
+                   DynamoCheckpoints(state))
 
 
 def _order(suffix: str, status: OrderStatus, minutes: int, channel: Channel = Channel.shopify, **changes: Any) -> Order:
@@ -97,3 +104,30 @@ def test_watchdog_state_keeps_the_last_counts_per_check(twin: Twin) -> None:
     # Then the last ones come back as ints
     assert twin.state.last_counts("stuck_orders") == {"wms_acceptance": 4}
     assert twin.state.last_counts("other") == {}
+
+
+def test_in_status_after_resumes_right_after_a_position_even_one_that_left_the_status(twin: Twin) -> None:
+    # Given six dispatched orders, two of them in the same second, and one accepted
+    for suffix, minutes in (("a", 1), ("b", 2), ("c", 2), ("d", 4), ("e", 5), ("f", 9)):
+        twin.store.create(_order(suffix, OrderStatus.dispatched, minutes))
+    twin.store.create(_order("acc", OrderStatus.accepted, 3))
+    everything = [s.order_id for s in twin.queries.in_status_after(OrderStatus.dispatched, None)]
+    # When listing resumes after "b" (a tie at minute 2), and after a position no order holds any more
+    after_b = [s.order_id for s in twin.queries.in_status_after(OrderStatus.dispatched,
+                                                                (T0 + timedelta(minutes=2), "shopify-b"))]
+    after_gone = [s.order_id for s in twin.queries.in_status_after(OrderStatus.dispatched,
+                                                                   (T0 + timedelta(minutes=3), "shopify-acc"))]
+    # Then every order of the status comes in index order, and each resumption starts right after its position
+    assert everything == ["shopify-a", "shopify-b", "shopify-c", "shopify-d", "shopify-e", "shopify-f"]
+    assert after_b == ["shopify-c", "shopify-d", "shopify-e", "shopify-f"]
+    assert after_gone == ["shopify-d", "shopify-e", "shopify-f"]
+    assert list(twin.queries.in_status_after(OrderStatus.dispatched, (T0 + timedelta(minutes=9), "shopify-f"))) == []
+
+
+def test_checkpoints_keep_the_last_positions_per_name(twin: Twin) -> None:
+    # Given nothing saved / When positions are saved twice / Then the last ones come back, per name
+    assert twin.checkpoints.get("reconciliation") == {}
+    twin.checkpoints.put("reconciliation", {"dispatched": "2026-11-11T04:00:00Z|shopify-1"}, T0)
+    twin.checkpoints.put("reconciliation", {"accepted": "2026-11-11T04:05:00Z|shopify-2"}, T0 + timedelta(minutes=1))
+    assert twin.checkpoints.get("reconciliation") == {"accepted": "2026-11-11T04:05:00Z|shopify-2"}
+    assert twin.checkpoints.get("other") == {}

@@ -1,11 +1,19 @@
-"""Small fakes of the four channels' order APIs, for tests that pull orders (thin pushes, pollers).
+"""Small fakes of the four channels' order APIs, for tests that pull orders (thin pushes, pollers), write
+shipments back and reconcile statuses.
 
 One app serves every channel under its own prefix, so each channel's base URL is `<root>/<channel>`:
 
     /douyin/order/orderDetail, /douyin/order/searchList    doudian open API (md5 `sign` in the query)
-    /taobao/router/rest                                    TOP (form body, md5 `sign`)
-    /jd/routerjson                                         JOS (form body, md5 `sign`, `_responce` envelope)
-    /shopify/admin/api/<version>/orders[/<id>].json        Shopify Admin REST (X-Shopify-Access-Token)
+    /douyin/order/logisticsAdd, …/logisticsAddSinglePack   ship the whole order / some sub-orders (request_id)
+    /taobao/router/rest                                    TOP (form body, md5 `sign`): fullinfo, increments,
+                                                           taobao.logistics.offline.send (B04 once shipped/closed)
+    /jd/routerjson                                         JOS (form body, md5 `sign`, `_responce` envelope):
+                                                           order get/search, jingdong.pop.order.shipment
+    /shopify/admin/api/<version>/orders[/<id>].json        Shopify Admin REST (X-Shopify-Access-Token), plus
+    …/orders/<id>/fulfillment_orders.json, …/orders/<id>/fulfillments.json, POST …/fulfillments.json
+
+Write-backs change the stored document the way the channel would (status shipped, waybill) and are kept in
+`shipped`, so a test sees exactly what the channel was told. `cancel()` cancels an order the channel's way.
 
 Every request's signature is checked with code written here from CHANNELS.md, independently of the
 production signers, and a bad one gets the channel's own error. `FakeChannelApis.serve()` runs it on
@@ -48,10 +56,23 @@ class Call:
 
 
 @dataclass
+class Shipped:
+    """A shipment a channel accepted: the channel's order id, carrier code, tracking number, (line id, quantity)."""
+
+    channel: str
+    order_id: str
+    carrier: str
+    tracking_no: str
+    lines: list[tuple[str, int]]
+
+
+@dataclass
 class FakeChannelApis:
     credentials: dict[str, ChannelCredentials]
     orders: dict[str, dict[str, Stored]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    shipped: list[Shipped] = field(default_factory=list)
+    _request_ids: set[str] = field(default_factory=set, repr=False)
     failures: dict[str, list[int]] = field(default_factory=dict)
     """Per channel, HTTP statuses to answer the next calls with (a throttled or failing channel)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -65,6 +86,25 @@ class FakeChannelApis:
         with self._lock:
             self.orders.setdefault(channel, {})[stored.order_id] = stored
         return stored
+
+    def cancel(self, channel: str, order_id: str, at: datetime) -> Stored:
+        """Cancel (close) the order the channel's way, modified at `at`."""
+        stored = self.orders[channel][order_id]
+        document = json.loads(json.dumps(stored.document))
+        local = at.astimezone(GMT8).strftime("%Y-%m-%d %H:%M:%S")
+        if channel == "douyin":
+            document |= {"order_status": 4, "main_status": 4, "update_time": int(at.timestamp())}
+        elif channel == "taobao":
+            document |= {"status": "TRADE_CLOSED", "modified": local}
+        elif channel == "jd":
+            document |= {"orderState": "TRADE_CANCELED", "modified": local}
+        else:
+            document |= {"cancelled_at": at.isoformat(), "updated_at": at.isoformat(), "cancel_reason": "customer"}
+        return self.put_order(channel, document)
+
+    def shipped_to(self, channel: str) -> list[Shipped]:
+        with self._lock:
+            return [s for s in self.shipped if s.channel == channel]
 
     def fail_next(self, channel: str, *statuses: int) -> None:
         self.failures.setdefault(channel, []).extend(statuses)
@@ -151,6 +191,8 @@ class FakeChannelApis:
                 return 200, {}, {"code": 40004, "msg": "业务处理失败", "sub_code": "isv.business-failed:3",
                                  "sub_msg": "订单不存在"}
             return 200, {}, {"code": 10000, "msg": "success", "data": {"shop_order_detail": found.document}}
+        if api_method in ("order.logisticsAdd", "order.logisticsAddSinglePack"):
+            return 200, {}, self._douyin_ship(api_method, params)
         if api_method == "order.searchList":
             start = datetime.fromtimestamp(int(params["update_time_start"]), UTC)
             end = datetime.fromtimestamp(int(params["update_time_end"]), UTC)
@@ -160,6 +202,36 @@ class FakeChannelApis:
             return 200, {}, {"code": 10000, "msg": "success", "data": {
                 "shop_order_list": [s.document for s in chunk], "total": len(matching), "page": page, "size": size}}
         return 200, {}, {"code": 40001, "msg": "unknown method"}
+
+    def _douyin_ship(self, api_method: str, params: dict[str, Any]) -> dict[str, Any]:
+        single = api_method == "order.logisticsAddSinglePack"
+        order_id = str(params["order_id_list"][0] if single else params.get("order_id"))
+        found = self.orders.get("douyin", {}).get(order_id)
+        if single and params.get("request_id") in self._request_ids:
+            return {"code": 10000, "msg": "success", "data": {"pack_id": f"pack-{params['request_id']}"}}
+        if found is None:
+            return _dy_failed("isv.business-failed:60033", "订单不存在，请仔细检查后重试。")
+        if found.document.get("order_status") == 4:
+            return _dy_failed("isv.business-failed:60021", "订单已取消，禁止发货。")
+        lines = {str(s["order_id"]): int(s.get("item_num") or 1) for s in found.document.get("sku_order_list") or []}
+        sent = {line: sum(q for s in self.shipped_to("douyin") if s.order_id == order_id for ln, q in s.lines
+                          if ln == line) for line in lines}
+        if single:
+            wanted = [(str(i["shipped_order_id"]), int(i["shipped_num"])) for i in params["shipped_order_info"]]
+        else:
+            if found.document.get("order_status") == 3 or any(sent.values()):
+                return _dy_failed("isv.business-failed:60110", "订单已发货，不允许再次执行发货。")
+            wanted = list(lines.items())
+        if any(line not in lines or q > lines[line] - sent[line] for line, q in wanted):
+            return _dy_failed("isv.business-failed:70023", "70023:没有能发货的订单，请修改后重试")
+        with self._lock:
+            self.shipped.append(Shipped("douyin", order_id, str(params["company_code"]),
+                                        str(params["logistics_code"]), wanted))
+            if single:
+                self._request_ids.add(str(params["request_id"]))
+            found.document["order_status"] = 3
+        return {"code": 10000, "msg": "success", "data": {"pack_id": f"pack-{params.get('request_id')}"} if single
+                else {}}
 
     # ---- taobao ------------------------------------------------------------------------------------------
 
@@ -179,6 +251,8 @@ class FakeChannelApis:
                 return 200, {}, {"error_response": {"code": 15, "msg": "Remote service error",
                                                     "sub_code": "isv.trade-not-exist", "sub_msg": "交易不存在"}}
             return 200, {}, {"trade_fullinfo_get_response": {"trade": found.document, "request_id": "fake"}}
+        if api_method == "taobao.logistics.offline.send":
+            return 200, {}, self._taobao_ship(params)
         if api_method == "taobao.trades.sold.increment.get":
             start, end = _gmt8(params["start_modified"]), _gmt8(params["end_modified"])
             matching = self._window("taobao", start, end)
@@ -189,6 +263,27 @@ class FakeChannelApis:
             return 200, {}, {"trades_sold_increment_get_response": {
                 "trades": {"trade": trades}, "total_results": len(matching), "has_next": page * size < len(matching)}}
         return 200, {}, {"error_response": {"code": 22, "msg": "Invalid method"}}
+
+    def _taobao_ship(self, params: dict[str, str]) -> dict[str, Any]:
+        found = self.orders.get("taobao", {}).get(params.get("tid", ""))
+        if found is None:
+            return _tb_failed("isv.logistics-offline-service-error:B01", "订单不存在")
+        trade = found.document
+        oids = {str(o.get("oid_str") or o.get("oid")): o for o in (trade.get("orders") or {}).get("order") or []}
+        wanted = params["sub_tid"].split(",") if params.get("is_split") == "1" else list(oids)
+        closed = trade.get("status") in ("TRADE_CLOSED", "TRADE_CLOSED_BY_TAOBAO")
+        if closed or any(oids[oid].get("status") != "WAIT_SELLER_SEND_GOODS" for oid in wanted if oid in oids):
+            return _tb_failed("isv.logistics-offline-service-error:B04", "已经发货或者已关闭，不能重复发货")
+        if any(oid not in oids for oid in wanted):
+            return _tb_failed("isv.logistics-offline-service-error:P38", "拆单校验未通过")
+        with self._lock:
+            self.shipped.append(Shipped("taobao", params["tid"], params["company_code"], params["out_sid"],
+                                        [(oid, int(oids[oid].get("num") or 1)) for oid in wanted]))
+            for oid in wanted:
+                oids[oid]["status"] = "WAIT_BUYER_CONFIRM_GOODS"
+            done = all(o.get("status") == "WAIT_BUYER_CONFIRM_GOODS" for o in oids.values())
+            trade["status"] = "WAIT_BUYER_CONFIRM_GOODS" if done else "SELLER_CONSIGNED_PART"
+        return {"logistics_offline_send_response": {"shipping": {"is_success": True}, "request_id": "fake"}}
 
     # ---- jd ----------------------------------------------------------------------------------------------
 
@@ -209,6 +304,8 @@ class FakeChannelApis:
             if found is not None:
                 info["orderInfo"] = found.document
             return 200, {}, {"jingdong_pop_order_get_responce": {"code": "0", "orderDetailInfo": info}}
+        if api_method == "jingdong.pop.order.shipment":
+            return 200, {}, self._jd_ship(business)
         if api_method == "jingdong.pop.order.search":
             start, end = _gmt8(business["start_date"]), _gmt8(business["end_date"])
             matching = self._window("jd", start, end)
@@ -219,17 +316,43 @@ class FakeChannelApis:
                 "orderTotal": len(matching)}}}
         return 200, {}, {"error_response": {"code": "3", "zh_desc": "方法不存在"}}
 
+    def _jd_ship(self, business: dict[str, Any]) -> dict[str, Any]:
+        found = self.orders.get("jd", {}).get(str(business.get("orderId")))
+        state = found.document.get("orderState") if found else None
+        refusal = {None: "订单不存在", "TRADE_CANCELED": "订单已取消",
+                   "WAIT_GOODS_RECEIVE_CONFIRM": "订单已出库", "FINISHED_L": "订单已完成"}.get(state)
+        if found is None or refusal or not str(business.get("logiCoprId", "")).isdigit():
+            result = {"success": False, "chineseErrCode": refusal or "物流公司不存在", "errorCode": "fake"}
+        else:
+            with self._lock:
+                self.shipped.append(Shipped("jd", str(business["orderId"]), str(business["logiCoprId"]),
+                                            str(business["logiNo"]), []))
+                found.document |= {"orderState": "WAIT_GOODS_RECEIVE_CONFIRM", "waybill": str(business["logiNo"])}
+            result = {"success": True}
+        return {"jingdong_pop_order_shipment_responce": {"code": "0", "sopjosshipment_result": result}}
+
     # ---- shopify -----------------------------------------------------------------------------------------
 
     def _shopify(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
                  body: bytes) -> tuple[int, dict[str, str], Any]:
         token = self.credentials["shopify"].access_token
-        ok = headers.get("x-shopify-access-token") == token and method == "GET"
-        self._record("shopify", path, query, ok)
+        ok = headers.get("x-shopify-access-token") == token
+        self._record("shopify", f"{method} {path}" if method != "GET" else path, query, ok)
         if not ok:
             return 401, {}, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
-        parts = path.strip("/").split("/")  # admin api <version> orders[.json | <id>.json]
+        parts = path.strip("/").split("/")  # admin api <version> orders[.json | <id>.json] | fulfillments.json
         stored = self.orders.get("shopify", {})
+        if method == "POST" and parts[3:] == ["fulfillments.json"]:
+            return self._shopify_fulfil(json.loads(body or b"{}"))
+        if method != "GET":
+            return 404, {}, {"errors": "Not Found"}
+        if len(parts) == 6 and parts[3] == "orders" and parts[5] in ("fulfillment_orders.json", "fulfillments.json"):
+            found = stored.get(parts[4])
+            if found is None:
+                return 404, {}, {"errors": "Not Found"}
+            if parts[5] == "fulfillments.json":
+                return 200, {}, {"fulfillments": self._shopify_fulfillments(parts[4])}
+            return 200, {}, {"fulfillment_orders": [self._shopify_fulfillment_order(found)]}
         if len(parts) == 5 and parts[3] == "orders":
             found = stored.get(parts[4].removesuffix(".json"))
             return (200, {}, {"order": found.document}) if found else (404, {}, {"errors": "Not Found"})
@@ -250,6 +373,56 @@ class FakeChannelApis:
                 extra["link"] = f'<https://fake.myshopify.com{path}?limit={limit}&page_info={info}>; rel="next"'
             return 200, extra, {"orders": [s.document for s in chunk]}
         return 404, {}, {"errors": "Not Found"}
+
+    def _shopify_fulfillments(self, order_id: str) -> list[dict[str, Any]]:
+        return [{"id": i + 1, "order_id": int(order_id), "status": "success", "tracking_company": s.carrier,
+                 "tracking_number": s.tracking_no, "tracking_numbers": [s.tracking_no],
+                 "line_items": [{"id": int(line), "quantity": q} for line, q in s.lines]}
+                for i, s in enumerate(self.shipped_to("shopify")) if s.order_id == order_id]
+
+    def _shopify_fulfillment_order(self, found: Stored) -> dict[str, Any]:
+        """One fulfillment order per order (one location): id = order id + 1; line item ids = line id + 1."""
+        shipped: dict[str, int] = {}
+        for s in self.shipped_to("shopify"):
+            if s.order_id == found.order_id:
+                for line, q in s.lines:
+                    shipped[line] = shipped.get(line, 0) + q
+        lines = [{"id": int(li["id"]) + 1, "line_item_id": int(li["id"]), "quantity": int(li["quantity"]),
+                  "fulfillable_quantity": int(li["quantity"]) - shipped.get(str(li["id"]), 0)}
+                 for li in found.document.get("line_items") or []]
+        cancelled = bool(found.document.get("cancelled_at"))
+        status = "cancelled" if cancelled else "closed" if all(li["fulfillable_quantity"] == 0 for li in lines) \
+            else "in_progress" if shipped else "open"
+        return {"id": int(found.order_id) + 1, "order_id": int(found.order_id), "status": status, "line_items": lines}
+
+    def _shopify_fulfil(self, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        fulfillment = body.get("fulfillment") or {}
+        tracking = fulfillment.get("tracking_info") or {}
+        by_id = {int(s.order_id) + 1: s for s in self.orders.get("shopify", {}).values()}
+        taken: list[tuple[Stored, list[tuple[str, int]]]] = []
+        for group in fulfillment.get("line_items_by_fulfillment_order") or []:
+            found = by_id.get(int(group["fulfillment_order_id"]))
+            if found is None:
+                return 404, {}, {"errors": "Not Found"}
+            current = self._shopify_fulfillment_order(found)
+            left = {li["id"]: li for li in current["line_items"]}
+            if current["status"] not in ("open", "in_progress"):
+                return 422, {}, {"errors": [f"Fulfillment order {current['id']} has an unfulfillable status"]}
+            lines = []
+            for item in group.get("fulfillment_order_line_items") or []:
+                line = left.get(int(item["id"]))
+                if line is None or int(item["quantity"]) > line["fulfillable_quantity"]:
+                    return 422, {}, {"errors": ["Invalid fulfillment order line item quantity requested."]}
+                lines.append((str(line["line_item_id"]), int(item["quantity"])))
+            taken.append((found, lines))
+        if not taken or not tracking.get("number"):
+            return 422, {}, {"errors": ["line_items_by_fulfillment_order and tracking_info.number are required"]}
+        with self._lock:
+            for found, lines in taken:
+                self.shipped.append(Shipped("shopify", found.order_id, str(tracking.get("company") or ""),
+                                            str(tracking["number"]), lines))
+        return 201, {}, {"fulfillment": {"id": len(self.shipped), "status": "success",
+                                         "tracking_number": tracking["number"]}}
 
     # ---- helpers -----------------------------------------------------------------------------------------
 
@@ -286,3 +459,12 @@ class InProcessTransport:
 
 def _gmt8(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=GMT8).astimezone(UTC)
+
+
+def _dy_failed(sub_code: str, sub_msg: str) -> dict[str, Any]:
+    return {"code": 50002, "msg": "业务处理失败", "sub_code": sub_code, "sub_msg": sub_msg}
+
+
+def _tb_failed(sub_code: str, sub_msg: str) -> dict[str, Any]:
+    return {"error_response": {"code": 15, "msg": "Remote service error", "sub_code": sub_code, "sub_msg": sub_msg,
+                               "request_id": "fake"}}

@@ -297,6 +297,9 @@ def test_table_keys_indexes_billing_recovery_and_encryption_follow_wiring(synth:
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert synth.resources[synth.logical_id(spec.id)]["DeletionPolicy"] == "Retain"
+    # and TTL exactly where declared (issue #5: the duplicate check's keys)
+    expected_ttl = {"AttributeName": spec.ttl_attribute, "Enabled": True} if spec.ttl_attribute else None
+    assert props.get("TimeToLiveSpecification") == expected_ttl
 
 
 @pytest.mark.parametrize("spec", wiring.BUCKETS, ids=lambda b: b.id)

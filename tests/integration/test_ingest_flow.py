@@ -131,8 +131,9 @@ def test_same_webhook_three_times_yields_one_order(aws: Resources) -> None:
     [item] = _orders_table_items(aws)
     assert item["order_id"] == "shopify-5840912375611902001"
     assert item["revision"] == 1
-    # (no stock was ever pushed for its SKUs, so the one write also held it: insufficient_stock, issue #4)
-    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "held"]
+    # (no stock was ever pushed for its SKUs, so the one write also held it: insufficient_stock, issue #4; the
+    # default routing document sent it to any warehouse, issue #5)
+    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "routed", "held"]
 
 
 def test_processor_reports_only_the_poison_record_as_failed(aws: Resources) -> None:
@@ -175,8 +176,10 @@ def test_newer_channel_event_applies_and_older_one_never_moves_back(aws: Resourc
     [item] = _orders_table_items(aws)
     assert item["status"] == "reserved"
     assert item["revision"] == 2
-    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "reserved", "paid",
+    # (issue #5: routed on capture, so the pre-reservation landed where the rules say; checked once paid)
+    assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "routed", "reserved", "paid",
                                                       "reservation_confirmed"]
+    assert item["rules_applied"]["versions"] == {"routing": 0, "anomaly": 0, "gift": 0}
 
 
 def test_operator_api_reads_orders_by_id_and_channel_id(aws: Resources) -> None:

@@ -82,6 +82,12 @@ SEQUENCES: list[tuple[str, OrderStatus, list[tuple[str, str, dict[str, Any]]], O
      [("shipped", "p1", {"lines": [{"sku": "NOT-ON-ORDER", "quantity": 1}]})], S.packed, ["impossible"]),
     ("a second full shipment after all shipped is late", S.packed,
      [("shipped", "p1", {}), ("shipped", "p2", {})], S.shipped, ["applied", "late"]),
+    ("the warehouse stops the order; nothing after moves it", S.accepted,
+     [("cancelled", "c1", {}), ("picked", "e2", {}), ("cancelled", "c2", {})],
+     S.cancelled, ["applied", "impossible", "late"]),
+    ("a stop is impossible once a parcel left", S.packed,
+     [("shipped", "p1", {"lines": [{"line_id": TEA, "quantity": 1}]}), ("cancelled", "c1", {})],
+     S.packed, ["applied", "impossible"]),
 ]
 
 

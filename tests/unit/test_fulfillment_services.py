@@ -10,6 +10,7 @@ from ocp.adapters.memory_fulfillment import MemoryFulfillmentOrders, ScriptedWri
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
 from ocp.domain.fulfillment import Outcome
 from ocp.domain.fulfillment_state import WritebackState
+from ocp.domain.inventory_commit import CommitRejected, OrderCommit
 from ocp.domain.order import Order, OrderStatus
 from ocp.services.fulfillment import CallbackDeps, WritebackDeps, record_callback, write_back
 from tests.fulfillment_support import ORDER_ID, T0, TEA, callback, order_at
@@ -50,19 +51,26 @@ def test_a_callback_for_an_unknown_order_is_not_found() -> None:
 
 
 class _RacingStore(MemoryFulfillmentOrders):
-    """Another writer changes the order right before each of our first `races` writes."""
+    """Another writer changes the order right before each of our first `races` writes (plain or transactional)."""
 
     def __init__(self, races: int) -> None:
         super().__init__()
         self.races = races
 
-    def replace(self, order: Order, expected_revision: int) -> None:
+    def _interfere(self, order_id: str) -> None:
         if self.races:
             self.races -= 1
-            current = self.get(order.order_id)
+            current = self.get(order_id)
             assert current is not None
-            super().replace(current.model_copy(update={"revision": current.revision + 1}), current.revision)
+            self.put_unchecked(current.model_copy(update={"revision": current.revision + 1}))
+
+    def replace(self, order: Order, expected_revision: int) -> None:
+        self._interfere(order.order_id)
         super().replace(order, expected_revision)
+
+    def commit(self, change: OrderCommit) -> CommitRejected | None:
+        self._interfere(change.order.order_id)
+        return super().commit(change)
 
 
 def test_a_concurrent_write_is_retried_on_the_fresh_order() -> None:

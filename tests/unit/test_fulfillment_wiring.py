@@ -43,3 +43,36 @@ def test_dispatch_queue_triggers_the_dispatcher_and_the_watchdog_is_scheduled() 
     assert any(s.function == "watchdog" for s in wiring.SCHEDULES)
     # and the dispatch queue outlives a dispatcher run six times over
     assert wiring.DISPATCH_QUEUE.visibility_timeout_s >= 6 * wiring.function("dispatcher").timeout_s
+
+
+def test_write_back_is_queue_fed_by_the_callbacks_and_swept_on_a_schedule() -> None:
+    # Given the declarations
+    callback, writeback = wiring.function("fulfillment_callback"), wiring.function("channel_writeback")
+    # Then the callback may send to the write-back queue, which triggers channel_writeback with a DLQ behind it
+    assert callback.env["WRITEBACK_QUEUE_URL"] == wiring.Ref(wiring.WRITEBACK_QUEUE.id, "url")
+    assert wiring.Grant(wiring.WRITEBACK_QUEUE.id, "send") in callback.grants
+    assert any(t.queue == wiring.WRITEBACK_QUEUE.id and t.function == "channel_writeback"
+               for t in wiring.QUEUE_TRIGGERS)
+    assert wiring.WRITEBACK_QUEUE.visibility_timeout_s >= 6 * writeback.timeout_s
+    # and the retry sweep is scheduled every minute, with the channels' credentials readable
+    assert any(s.function == "channel_writeback" and s.rate_minutes == 1 for s in wiring.SCHEDULES)
+    assert wiring.Grant(wiring.CHANNEL_SECRETS.id, "read") in writeback.grants
+
+
+def test_status_changes_that_move_stock_may_write_the_stock_tables() -> None:
+    # Given the functions whose order writes go through the stock-aware commit
+    for function_id in ("fulfillment_callback", "reconciliation"):
+        spec = wiring.function(function_id)
+        # Then they name the stock tables and may write them
+        assert {spec.env[name] for name in ("STOCK_TABLE", "STOCK_LEDGER_TABLE", "INVENTORY_TABLE")} == {
+            wiring.Ref(wiring.STOCK.id), wiring.Ref(wiring.STOCK_LEDGER.id), wiring.Ref(wiring.INVENTORY.id)}
+        assert wiring.Grant(wiring.STOCK.id, "read_write") in spec.grants
+
+
+def test_reconciliation_is_scheduled_and_may_stop_every_warehouse_and_raise_alerts() -> None:
+    # Given / When / Then
+    spec = wiring.function("reconciliation")
+    assert any(s.function == "reconciliation" for s in wiring.SCHEDULES)
+    assert all(wiring.Grant(wiring.wms_queue_id(w), "send") in spec.grants for w in wiring.WMS_WAREHOUSES)
+    assert {wiring.Grant(wiring.EVENTS_BUS.id, "publish"), wiring.Grant(wiring.WATCHDOG_STATE.id, "read_write"),
+            wiring.Grant(wiring.CHANNEL_SECRETS.id, "read")} <= set(spec.grants)

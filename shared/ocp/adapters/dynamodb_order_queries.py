@@ -30,6 +30,16 @@ class DynamoOrderQueries:
             ExpressionAttributeValues={":status": status.value, ":until": iso(until)},
         )
 
+    def in_status_after(self, status: OrderStatus, after: tuple[datetime, str] | None) -> Iterator[OrderSummary]:
+        query: dict[str, Any] = {
+            "IndexName": "by_status", "KeyConditionExpression": "#status = :status",
+            "ExpressionAttributeValues": {":status": status.value},
+        }
+        if after is not None:
+            # A position in the index (it need not exist any more): DynamoDB resumes right after it.
+            query["ExclusiveStartKey"] = {"status": status.value, "status_since": iso(after[0]), "order_id": after[1]}
+        return self._query(**query)
+
     def writeback_pending(self, until: datetime) -> Iterator[OrderSummary]:
         per_channel = [
             self._query(

@@ -18,16 +18,25 @@ from botocore.exceptions import ClientError
 
 from ocp.adapters.dynamodb_stock import StockTables, counter_update, ledger_put, movement_update
 from ocp.adapters.dynamodb_tx import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, to_item, transact
-from ocp.domain.clock import iso, utc_now
+from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.inventory import EXPIRY_BUCKETS, MovementKind, expiry_bucket
-from ocp.domain.inventory_commit import CommitRejected, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory_commit import (
+    CommitRejected,
+    FingerprintClaim,
+    FingerprintHit,
+    LimitBreach,
+    OrderCommit,
+    Shortage,
+)
 from ocp.domain.inventory_types import ReservationState
 from ocp.domain.order import Order, OrderStatus, channel_key
+from ocp.domain.review import release_bucket, release_due
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-_DERIVED = frozenset({"channel_key", "expiry_bucket", "reservation_expires_at"})
-"""Attributes that exist for the table's indexes only; never part of the order."""
+_DERIVED = frozenset({"channel_key", "expiry_bucket", "reservation_expires_at", "hold_reasons", "release_bucket",
+                      "release_due_at"})
+"""Attributes that exist for the table's indexes (and the held queue's filter) only; never part of the order."""
 
 
 class DynamoOrderStore:
@@ -38,11 +47,14 @@ class DynamoOrderStore:
         retry: RetryPolicy | None = None,
         stats: TransactStats | None = None,
         client: Any = None,
+        fingerprints: str | None = None,
     ) -> None:
         """`table` is a boto3 `dynamodb.Table` resource for the `orders` table; `stock` names the tables that
         `commit` writes stock movements, ledger entries and purchase counters to; `client` is a low-level
-        DynamoDB client for the transaction (the resource's own client re-serialises attribute values)."""
+        DynamoDB client for the transaction (the resource's own client re-serialises attribute values);
+        `fingerprints` names the table of duplicate-check keys that `commit` claims (issue #5)."""
         self._table = table
+        self._fingerprints = fingerprints
         self._client = client if client is not None else _low_level_client(table)
         self._stock = stock
         self._retry = retry or RetryPolicy()
@@ -103,6 +115,8 @@ class DynamoOrderStore:
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         if self._stock is None and (change.movements or change.counters):
             raise ValueError("this order store was built without the stock tables")
+        if self._fingerprints is None and change.fingerprints:
+            raise ValueError("this order store was built without the fingerprints table")
         now = utc_now()
         order_put: dict[str, Any] = {"TableName": self._table.name, "Item": to_item(_to_item(change.order))}
         if change.expected_revision is None:
@@ -115,6 +129,8 @@ class DynamoOrderStore:
             items += [movement_update(self._stock, movement, now) for movement in change.movements]
             items += [ledger_put(self._stock, entry) for entry in change.ledger]
             items += [counter_update(self._stock, counter, now) for counter in change.counters]
+        if self._fingerprints is not None:
+            items += [_fingerprint_put(self._fingerprints, claim) for claim in change.fingerprints]
         reasons = transact(self._client, items, self._retry, self.stats)
         return None if reasons is None else _rejection(change, reasons)
 
@@ -128,8 +144,8 @@ def _low_level_client(table: Any) -> Any:
 
 def _rejection(change: OrderCommit, reasons: list[dict[str, Any]]) -> CommitRejected:
     """Which parts of the transaction failed their condition, in domain terms."""
-    moves, ledger = len(change.movements), len(change.ledger)
-    conflict, shortages, breaches = False, [], []
+    moves, ledger, counters = len(change.movements), len(change.ledger), len(change.counters)
+    conflict, shortages, breaches, duplicates = False, [], [], []
     for index, reason in enumerate(reasons):
         if reason.get("Code") != CONDITION_FAILED:
             continue
@@ -141,10 +157,31 @@ def _rejection(change: OrderCommit, reasons: list[dict[str, Any]]) -> CommitReje
             if movement.kind != MovementKind.reserve:
                 raise ConcurrentModification(f"stock {movement.stock_id} is missing for a {movement.kind.value}")
             shortages.append(Shortage(movement.warehouse, movement.sku, movement.shard, int(old.get("available", 0))))
-        else:
+        elif index < 1 + moves + ledger + counters:
             counter = change.counters[index - 1 - moves - ledger]
             breaches.append(LimitBreach(counter.sku, int(old.get("bought", 0)), counter.limit))
-    return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches))
+        else:
+            claim = change.fingerprints[index - 1 - moves - ledger - counters]
+            held_at = old.get("created_at")
+            duplicates.append(FingerprintHit(claim.key, str(old.get("order_id", "?")),
+                                             parse_instant(str(held_at)) if held_at else None))
+    return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches),
+                          duplicates=tuple(duplicates))
+
+
+def _fingerprint_put(table: str, claim: FingerprintClaim) -> dict[str, Any]:
+    """Remember the order under the key; guarded: unless another order holds it from within the window."""
+    put: dict[str, Any] = {"TableName": table, "Item": to_item({
+        "fingerprint": claim.key, "order_id": claim.order_id, "created_at": iso(claim.created_at),
+        "expires_at": int(claim.expires_at.timestamp()),
+    })}
+    if claim.guard:
+        put["ConditionExpression"] = ("attribute_not_exists(fingerprint) OR order_id = :me "
+                                      "OR created_at < :since OR created_at > :until")
+        put["ExpressionAttributeValues"] = to_item({":me": claim.order_id, ":since": iso(claim.since),
+                                                    ":until": iso(claim.until)})
+        put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return {"Put": put}
 
 
 def _to_item(order: Order) -> dict[str, Any]:
@@ -156,6 +193,13 @@ def _to_item(order: Order) -> dict[str, Any]:
         # Sparse index: only unpaid pre-reservations appear, spread over a few partition keys.
         item["reservation_expires_at"] = iso(reservation.expires_at)
         item["expiry_bucket"] = expiry_bucket(order.order_id)
+    if order.holds:
+        item["hold_reasons"] = sorted({hold.reason.value for hold in order.holds})  # the held queue's filter
+    due = release_due(order)
+    if due is not None:
+        # Sparse index: held orders with a timed hold (pre-sale), for the scheduled release.
+        item["release_due_at"] = iso(due)
+        item["release_bucket"] = release_bucket(order.order_id)
     return item
 
 
@@ -172,3 +216,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+order_from_item = _to_order
+"""An `orders` item (as the resource API returns it, index-only attributes included) → the order."""

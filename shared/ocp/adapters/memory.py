@@ -47,6 +47,9 @@ class MemoryOrderStore:
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         return self.inventory.commit_order(self, change)
 
+    def ids(self) -> list[str]:
+        return list(self._orders)
+
     def put_unchecked(self, order: Order) -> None:
         with self._lock:
             self._orders[order.order_id] = order

@@ -9,9 +9,11 @@ from datetime import datetime
 from ocp.adapters.memory import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.dispatch import DispatchRequest, WarehouseInstruction, WmsRejected, WmsUnavailable
+from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
 from ocp.domain.fulfillment import WritebackRejected, WritebackUnavailable
 from ocp.domain.order import Channel, Order, OrderStatus
 from ocp.domain.stuck import OrderSummary
+from ocp.ports import ChannelOrderView
 
 
 def summary(order: Order) -> OrderSummary:
@@ -27,6 +29,12 @@ class MemoryFulfillmentOrders(MemoryOrderStore):
         found = [o for o in list(self._orders.values())
                  if o.status == status and iso(o.status_since) <= iso(until)]
         return iter([summary(o) for o in sorted(found, key=lambda o: iso(o.status_since))])
+
+    def in_status_after(self, status: OrderStatus, after: tuple[datetime, str] | None) -> Iterator[OrderSummary]:
+        start = (iso(after[0]), after[1]) if after else None
+        found = sorted((o for o in list(self._orders.values()) if o.status == status),
+                       key=lambda o: (iso(o.status_since), o.order_id))
+        return iter([summary(o) for o in found if start is None or (iso(o.status_since), o.order_id) > start])
 
     def writeback_pending(self, until: datetime) -> Iterator[OrderSummary]:
         def channel(name: Channel) -> list[OrderSummary]:
@@ -68,6 +76,45 @@ class MemoryWatchdogState:
 
     def save_counts(self, check: str, counts: Mapping[str, int], at: datetime) -> None:
         self.saved[check] = (dict(counts), at)
+
+
+class MemoryWritebackQueue:
+    def __init__(self) -> None:
+        self.order_ids: list[str] = []
+
+    def send(self, order_ids: Sequence[str]) -> None:
+        self.order_ids.extend(order_ids)
+
+
+class MemoryCheckpoints:
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[dict[str, str], datetime]] = {}
+
+    def get(self, name: str) -> dict[str, str]:
+        return dict(self.saved[name][0]) if name in self.saved else {}
+
+    def put(self, name: str, positions: Mapping[str, str], at: datetime) -> None:
+        self.saved[name] = (dict(positions), at)
+
+
+class ScriptedChannelOrders:
+    """A channel whose orders have the statuses given; unknown ones are not found (`ChannelApiRejected`).
+    `down` channels answer `ChannelApiUnavailable`; `calls` records every lookup."""
+
+    def __init__(self, statuses: Mapping[tuple[str, str], OrderStatus] | None = None,
+                 down: Sequence[str] = ()) -> None:
+        self.statuses = dict(statuses or {})
+        self.down = set(down)
+        self.calls: list[tuple[str, str]] = []
+
+    def view(self, channel: str, channel_order_id: str) -> ChannelOrderView:
+        self.calls.append((channel, channel_order_id))
+        if channel in self.down:
+            raise ChannelApiUnavailable(f"{channel} API timed out")
+        status = self.statuses.get((channel, channel_order_id))
+        if status is None:
+            raise ChannelApiRejected(f"{channel} has no order {channel_order_id}")
+        return ChannelOrderView(status=status, channel_status=f"{channel}:{status.value}")
 
 
 class ScriptedWriteback:

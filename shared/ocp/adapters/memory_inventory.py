@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ocp.domain.inventory import (
@@ -22,7 +23,7 @@ from ocp.domain.inventory import (
     stock_id,
     summarize,
 )
-from ocp.domain.inventory_commit import CommitRejected, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory_commit import CommitRejected, FingerprintHit, LimitBreach, OrderCommit, Shortage
 from ocp.domain.inventory_policy import StockPolicy
 from ocp.domain.inventory_signals import SignalState
 
@@ -47,6 +48,8 @@ class MemoryInventory:
     entries: dict[str, LedgerEntry] = field(default_factory=dict)
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     signals: dict[str, SignalState] = field(default_factory=dict)
+    fingerprints: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    """Duplicate-check key → (order id, created at) of the order that holds it (issue #5)."""
     stored_policy: StockPolicy = field(default_factory=StockPolicy)
     lock: threading.RLock = field(default_factory=threading.RLock)
     calls: int = 0
@@ -172,6 +175,8 @@ class MemoryInventory:
             for counter in change.counters:
                 key = (counter.sku, counter.buyer_id)
                 self.counters[key] = self.counters.get(key, 0) + counter.delta
+            for claim in change.fingerprints:
+                self.fingerprints[claim.key] = (claim.order_id, claim.created_at)
             orders.put_unchecked(change.order)
             return None
 
@@ -194,8 +199,14 @@ class MemoryInventory:
             bought = self.counters.get((counter.sku, counter.buyer_id), 0)
             if counter.delta > 0 and counter.limit is not None and bought + counter.delta > counter.limit:
                 breaches.append(LimitBreach(counter.sku, bought, counter.limit))
-        if conflict or shortages or breaches:
-            return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches))
+        duplicates = []
+        for claim in change.fingerprints:
+            held = self.fingerprints.get(claim.key)
+            if claim.guard and held is not None and held[0] != claim.order_id and claim.since <= held[1] <= claim.until:
+                duplicates.append(FingerprintHit(claim.key, held[0], held[1]))
+        if conflict or shortages or breaches or duplicates:
+            return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches),
+                                  duplicates=tuple(duplicates))
         return None
 
     # ---- for tests ---------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class SqsWms:
                         ("order_id", instruction.order_id),
                         ("warehouse", instruction.warehouse),
                         ("instruction_version", str(instruction.version)),
+                        ("kind", instruction.kind.value),
                     )
                 },
             )

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ocp.domain import catalog, inventory
+from ocp.domain import catalog, inventory, review, warehouses
 from ocp.domain import errors as domain
 from ocp.domain.rules import errors as rules
 
@@ -36,6 +36,11 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     catalog.InvalidCatalogItem: HTTPStatus.BAD_REQUEST,
     catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
     catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
+    # The held queue and warehouses (issue #5): an action the order's status does not allow is a conflict.
+    review.OrderActionRefused: HTTPStatus.CONFLICT,
+    review.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
+    review.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
+    warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
 }
 
 

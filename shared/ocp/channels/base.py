@@ -114,6 +114,29 @@ class OrderPage:
     next_page: str | None = None
 
 
+@dataclass(frozen=True)
+class ShippedItem:
+    line_id: str
+    """The channel's own line id (OCP keeps it as `OrderLine.line_id`)."""
+    quantity: int
+    ordered: int
+    """The line's quantity on the order: a parcel may hold part of it."""
+
+
+@dataclass(frozen=True)
+class ShipmentNotice:
+    """One parcel to confirm on the channel (the write-back of issue #6): the carrier and tracking number the
+    warehouse reported and the channel's lines it holds."""
+
+    channel_order_id: str
+    tracking_no: str
+    carrier: str
+    """OCP's carrier code as the warehouse reported it (e.g. `SF`); each channel maps it to its own code."""
+    items: tuple[ShippedItem, ...]
+    whole_order: bool
+    """The parcel holds every channel line in full: the channel's whole-order ship call applies."""
+
+
 class ChannelApi(Protocol):
     def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
         """The full order document; `ChannelApiRejected` when the channel refuses for good,
@@ -121,6 +144,11 @@ class ChannelApi(Protocol):
 
     def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
         """Orders whose channel modification time lies in [start, end]; `page` continues a previous page."""
+
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        """Tell the channel the parcel left (carrier, tracking number, its lines). Return once acknowledged; a
+        parcel the channel already shows as shipped counts as acknowledged. `ChannelApiUnavailable` when a retry
+        may succeed, `ChannelApiRejected` when it will not (the order is closed there, a carrier it refuses)."""
 
 
 # ---- the adapter ----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ocp.channels.base import HttpResponse
 from ocp.domain.clock import SHANGHAI
-from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, UnmappableDocument
+from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError, UnmappableDocument
 from ocp.domain.money import MoneyError, apportion, to_minor
 from ocp.domain.order import Order
 
@@ -183,3 +183,8 @@ def json_body(response: HttpResponse, api: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ChannelApiUnavailable(f"{api} answered JSON that is not an object")
     return parsed
+
+
+def sub_code(exc: DomainError) -> str | None:
+    """The channel's `sub_code` an API error carries in its details (Taobao, Douyin), else None."""
+    return str(exc.details.get("sub_code")) if isinstance(exc.details, dict) and exc.details.get("sub_code") else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import urllib.parse
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from ocp.channels.base import (
     Delivery,
     HttpRequest,
     OrderPage,
+    ShipmentNotice,
     body_digest,
     parse_json,
 )
@@ -37,6 +39,7 @@ from ocp.channels.common import (
     require,
     required_time,
     split_paid,
+    sub_code,
     text,
 )
 from ocp.channels.regions import normalise_city, normalise_province
@@ -81,6 +84,21 @@ TOPICS = {
     "207": "doudian_refund_RefundClosed",
 }
 SUCCESS_CODE = 10000
+ALREADY_SHIPPED = "isv.business-failed:60110"
+"""订单已发货，不允许再次执行发货 (logisticsAdd / logisticsAddSinglePack)."""
+_FINAL_SUB_CODES = frozenset({
+    "isv.business-failed:60021",  # 订单已取消，禁止发货
+    "isv.business-failed:60113",  # 订单已完结，禁止发货
+    "isv.business-failed:60068",  # 该订单已售前退款成功，不能发货
+    "isv.business-failed:60033",  # 订单不存在
+    "isv.business-failed:60101",  # 非本店铺订单
+    "isv.business-failed:60017",  # 物流单号不符合规则
+    "isv.business-failed:60018",  # 暂不支持该物流公司
+    "isv.business-failed:60127",  # 物流单号校验不通过
+})
+"""Business failures (code 50002) that no retry will fix; other 50002s ("系统繁忙") may pass on retry."""
+CARRIERS = {"SF": "shunfeng"}
+"""OCP carrier code → doudian `company_code` (from `/order/logisticsCompanyList`); others go lower-cased."""
 API_VERSION = "2"
 PAGE_SIZE = 100
 
@@ -407,6 +425,30 @@ class DouyinApi:
         more = (number + 1) * PAGE_SIZE < total and bool(orders)
         return OrderPage(documents=orders, next_page=str(number + 1) if more else None)
 
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        """The whole order in one parcel: `order.logisticsAdd` (whole orders only). Part of it:
+        `order.logisticsAddSinglePack` with the sub-orders and quantities, and a `request_id` derived from the
+        order and tracking number (doudian answers a repeated request_id with the first result). "Already
+        shipped" (60110) counts as acknowledged."""
+        company = CARRIERS.get(notice.carrier, notice.carrier.lower())
+        try:
+            if notice.whole_order:
+                self._call("order.logisticsAdd", {"order_id": notice.channel_order_id, "company_code": company,
+                                                  "logistics_code": notice.tracking_no})
+            else:
+                self._call("order.logisticsAddSinglePack", {
+                    "order_id_list": [notice.channel_order_id],
+                    "shipped_order_info": [{"shipped_order_id": item.line_id, "shipped_num": item.quantity}
+                                           for item in notice.items],
+                    "company_code": company, "logistics_code": notice.tracking_no,
+                    "request_id": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                 f"ocp:douyin:{notice.channel_order_id}:{notice.tracking_no}")),
+                })
+        except (ChannelApiRejected, ChannelApiUnavailable) as exc:
+            if sub_code(exc) == ALREADY_SHIPPED:
+                return
+            raise
+
     def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         credentials = self._config.credentials
         body = param_json(params)
@@ -426,9 +468,10 @@ class DouyinApi:
         if str(code) != str(SUCCESS_CODE):
             detail = (f"{method} error {code} {envelope.get('sub_code') or ''}: "
                       f"{envelope.get('sub_msg') or envelope.get('msg')}")
+            codes = {"code": str(code), "sub_code": str(envelope.get("sub_code") or "")}
             # 4xxxx codes are the caller's fault (bad parameters, no such order, no permission); others may pass.
-            if str(code).startswith("4"):
-                raise ChannelApiRejected(detail)
-            raise ChannelApiUnavailable(detail)
+            if str(code).startswith("4") or codes["sub_code"] in _FINAL_SUB_CODES:
+                raise ChannelApiRejected(detail, details=codes)
+            raise ChannelApiUnavailable(detail, details=codes)
         data = envelope.get("data")
         return data if isinstance(data, dict) else {}

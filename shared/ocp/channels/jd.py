@@ -21,6 +21,7 @@ from ocp.channels.base import (
     Delivery,
     HttpRequest,
     OrderPage,
+    ShipmentNotice,
     body_digest,
     parse_json,
 )
@@ -59,6 +60,12 @@ from ocp.domain.order import (
 
 GET_METHOD = "jingdong.pop.order.get"
 SEARCH_METHOD = "jingdong.pop.order.search"
+SHIPMENT_METHOD = "jingdong.pop.order.shipment"
+SHIPPED_STATES = frozenset({"WAIT_GOODS_RECEIVE_CONFIRM", "FINISHED_L"})
+PAUSED_STATES = frozenset({"LOCKED", "PAUSE", "POP_ORDER_PAUSE"})
+CARRIERS = {"SF": "467", "EMS": "465"}
+"""OCP carrier code → JD `logiCoprId` (JD's numeric id of the logistics company); a numeric code from the
+warehouse is taken as JD's id itself."""
 CANCELLED = frozenset({"TRADE_CANCELED"})
 LOCKED = "LOCKED"
 """JD locks an order while a buyer's cancellation (refund) request is pending."""
@@ -298,6 +305,27 @@ class JdApi:
         total = int_value(found.get("orderTotal"), "orderTotal", default=0)
         more = number * SEARCH_PAGE_SIZE < total and bool(orders)
         return OrderPage(documents=orders, next_page=str(number + 1) if more else None)
+
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        """`jingdong.pop.order.shipment` (出库): JD ships a POP order once, with one waybill, so the first parcel
+        confirms the order and later parcels count as acknowledged once JD shows it shipped. When JD says no, the
+        order is read to tell why: shipped already (acknowledged), cancelled (refused), locked or paused (retry
+        later), or still waiting for stock-out (JD refused the parameters, e.g. the carrier: refused)."""
+        carrier = CARRIERS.get(notice.carrier, notice.carrier)
+        if not carrier.isdigit():
+            raise ChannelApiRejected(f"JD needs its logistics company id (logiCoprId) for carrier {notice.carrier!r}")
+        result = self._call(SHIPMENT_METHOD, {"orderId": notice.channel_order_id, "logiCoprId": carrier,
+                                              "logiNo": notice.tracking_no})
+        outcome = result.get("sopjosshipment_result") or {}
+        if str(outcome.get("success")).lower() == "true":
+            return
+        refusal = f"{SHIPMENT_METHOD}: {outcome.get('chineseErrCode') or outcome.get('englishErrCode') or 'refused'}"
+        state = str(self.fetch_order(notice.channel_order_id).get("orderState") or "")
+        if state in SHIPPED_STATES:
+            return
+        if state in PAUSED_STATES:
+            raise ChannelApiUnavailable(f"{refusal} (order is {state})")
+        raise ChannelApiRejected(f"{refusal} (order is {state or 'unknown'})")
 
     def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         credentials = self._config.credentials

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from ocp.channels.base import (
     Delivery,
     HttpRequest,
     OrderPage,
+    ShipmentNotice,
     body_digest,
     parse_json_object,
 )
@@ -45,6 +47,8 @@ from ocp.domain.order import (
 
 _PAID_STATES = {"paid", "partially_paid", "authorized", "partially_refunded", "refunded"}
 API_VERSION = "2026-04"
+CARRIERS = {"SF": "SF Express", "YTO": "YTO Express", "ZTO": "ZTO Express", "STO": "STO Express"}
+"""OCP carrier code → the tracking company name Shopify shows (others are passed as the warehouse sent them)."""
 PAGE_LIMIT = 250
 _NEXT_PAGE = re.compile(r'<([^>]+)>;\s*rel="next"')
 
@@ -288,12 +292,65 @@ class ShopifyApi:
         orders = [o for o in body.get("orders") or [] if isinstance(o, dict)]
         return OrderPage(documents=orders, next_page=_page_info(link) if orders else None)
 
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        """Fulfillment orders API: a fulfillment already carrying this tracking number is the acknowledgement;
+        else the parcel's lines are matched to the open fulfillment orders' line items and fulfilled in one
+        `POST /fulfillments.json` with the tracking info (one tracking number per fulfillment, as Shopify wants)."""
+        order = f"{self._root}/orders/{urllib.parse.quote(notice.channel_order_id)}"
+        existing, _ = self._get(f"{order}/fulfillments.json")
+        for fulfillment in existing.get("fulfillments") or []:
+            numbers = {*(fulfillment.get("tracking_numbers") or []), fulfillment.get("tracking_number")}
+            if notice.tracking_no in numbers and fulfillment.get("status") != "cancelled":
+                return
+        body, _ = self._get(f"{order}/fulfillment_orders.json")
+        groups, missing = _fulfillment_groups(body.get("fulfillment_orders") or [], notice)
+        if missing:
+            raise ChannelApiRejected(f"Shopify has nothing left to fulfil for line(s) {', '.join(missing)}")
+        self._post(f"{self._root}/fulfillments.json", {"fulfillment": {
+            "line_items_by_fulfillment_order": groups,
+            "tracking_info": {"number": notice.tracking_no, "company": CARRIERS.get(notice.carrier, notice.carrier)},
+            "notify_customer": True,
+        }})
+
     def _get(self, url: str) -> tuple[dict[str, Any], str]:
         token = self._config.credentials.access_token or ""
         response = self._config.transport.send(HttpRequest(
             "GET", url, headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
         ))
         return json_body(response, "Shopify Admin API"), response.headers.get("link", "")
+
+    def _post(self, url: str, document: dict[str, Any]) -> dict[str, Any]:
+        token = self._config.credentials.access_token or ""
+        response = self._config.transport.send(HttpRequest(
+            "POST", url, headers={"X-Shopify-Access-Token": token, "Accept": "application/json",
+                                  "Content-Type": "application/json"},
+            body=json.dumps(document).encode("utf-8"),
+        ))
+        return json_body(response, "Shopify Admin API")
+
+
+_FULFILLABLE = {"open", "in_progress"}
+
+
+def _fulfillment_groups(
+    fulfillment_orders: list[dict[str, Any]], notice: ShipmentNotice
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """`line_items_by_fulfillment_order` for the parcel's lines, and the lines Shopify cannot take (none left)."""
+    wanted = {item.line_id: item.quantity for item in notice.items}
+    groups: list[dict[str, Any]] = []
+    for fulfillment_order in fulfillment_orders:
+        if fulfillment_order.get("status") not in _FULFILLABLE:
+            continue
+        items = []
+        for line in fulfillment_order.get("line_items") or []:
+            line_id = str(line.get("line_item_id"))
+            take = min(wanted.get(line_id, 0), int(line.get("fulfillable_quantity") or 0))
+            if take > 0:
+                items.append({"id": line["id"], "quantity": take})
+                wanted[line_id] -= take
+        if items:
+            groups.append({"fulfillment_order_id": fulfillment_order["id"], "fulfillment_order_line_items": items})
+    return groups, [line_id for line_id, left in wanted.items() if left > 0]
 
 
 def _page_info(link: str) -> str | None:

@@ -21,6 +21,7 @@ from ocp.channels.base import (
     Delivery,
     HttpRequest,
     OrderPage,
+    ShipmentNotice,
     body_digest,
     parse_json,
 )
@@ -36,6 +37,7 @@ from ocp.channels.common import (
     require,
     required_time,
     split_paid,
+    sub_code,
     text,
     yuan,
 )
@@ -78,6 +80,14 @@ FULLINFO_FIELDS = ",".join((
 ))
 INCREMENT_PAGE_SIZE = 100
 _TRANSIENT_CODES = {"7", "10", "520"}  # App Call Limited, Service Currently Unavailable, remote service error
+OFFLINE_SEND = "taobao.logistics.offline.send"
+ALREADY_SENT_OR_CLOSED = "isv.logistics-offline-service-error:B04"
+"""订单状态不对: the trade was shipped already, or it is closed."""
+_TRANSIENT_SUB_CODES = {"isv.logistics-offline-service-error:B150"}  # 发货异常，请稍等后重试
+CONSIGNED = frozenset({"SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED", "TRADE_FINISHED"})
+CARRIERS: dict[str, str] = {"YD": "YUNDA"}
+"""OCP carrier code → TOP `company_code` where they differ (TOP's codes are `SF`, `YTO`, `ZTO`, `STO`, `EMS`, …,
+from `taobao.logistics.companies.get`); others are passed as the warehouse sent them."""
 
 
 class TaobaoAdapter:
@@ -357,6 +367,27 @@ class TaobaoApi:
         more = str(response.get("has_next")).lower() == "true" and bool(trades)
         return OrderPage(documents=documents, next_page=str(number + 1) if more else None)
 
+    def confirm_shipment(self, notice: ShipmentNotice) -> None:
+        """`taobao.logistics.offline.send` (自己联系物流): the trade, or its sub-orders (`sub_tid`, `is_split=1`)
+        when the parcel holds part of it. Taobao answers B04 both for "already shipped" and for "closed": the trade
+        is read to tell which (shipped counts as acknowledged, closed is refused for good)."""
+        params = {"tid": notice.channel_order_id, "out_sid": notice.tracking_no,
+                  "company_code": CARRIERS.get(notice.carrier, notice.carrier)}
+        if not notice.whole_order:
+            params |= {"sub_tid": ",".join(item.line_id for item in notice.items), "is_split": "1"}
+        try:
+            response = self._call(OFFLINE_SEND, params)
+        except ChannelApiRejected as exc:
+            if sub_code(exc) != ALREADY_SENT_OR_CLOSED:
+                raise
+            status = str(self.fetch_order(notice.channel_order_id).get("status") or "")
+            if status in CONSIGNED:
+                return
+            raise ChannelApiRejected(f"{OFFLINE_SEND}: trade {notice.channel_order_id} is {status}, not shippable",
+                                     details=exc.details) from None
+        if not (response.get("shipping") or {}).get("is_success"):
+            raise ChannelApiUnavailable(f"{OFFLINE_SEND} did not confirm the shipment")
+
     def _call(self, method: str, params: dict[str, str]) -> dict[str, Any]:
         credentials = self._config.credentials
         signed = {
@@ -376,9 +407,11 @@ class TaobaoApi:
             error = body["error_response"] or {}
             detail = (f"{method} error {error.get('code')} {error.get('sub_code') or ''}: "
                       f"{error.get('sub_msg') or error.get('msg')}")
-            if str(error.get("code")) in _TRANSIENT_CODES or str(error.get("sub_code") or "").startswith("isp."):
-                raise ChannelApiUnavailable(detail)
-            raise ChannelApiRejected(detail)
+            codes = {"code": str(error.get("code")), "sub_code": str(error.get("sub_code") or "")}
+            if codes["code"] in _TRANSIENT_CODES or codes["sub_code"].startswith("isp.") \
+                    or codes["sub_code"] in _TRANSIENT_SUB_CODES:
+                raise ChannelApiUnavailable(detail, details=codes)
+            raise ChannelApiRejected(detail, details=codes)
         key = method.removeprefix("taobao.").replace(".", "_") + "_response"
         result = body.get(key)
         if not isinstance(result, dict):

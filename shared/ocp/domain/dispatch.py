@@ -42,6 +42,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class InstructionKind(StrEnum):
+    fulfil = "fulfil"
+    """Pick, pack and ship the order."""
+    cancel = "cancel"
+    """Stop: do not ship the order (cancelled on its channel, or cancelled while being handed over). A higher
+    version than every instruction before it, so it supersedes them."""
+
+
 class InstructionLine(_Model):
     line_id: str
     sku: str = Field(description="Merchant SKU: what the warehouse picks")
@@ -55,6 +63,7 @@ class WarehouseInstruction(_Model):
 
     order_id: str
     version: int = Field(gt=0)
+    kind: InstructionKind = InstructionKind.fulfil
     warehouse: str
     channel: str
     channel_order_id: str
@@ -104,6 +113,8 @@ def plan_dispatch(order: Order, request: DispatchRequest, now: datetime) -> Ware
         return Skip(DispatchOutcome.not_dispatchable, f"asked after v{request.after_version}, order is at v{current}")
     if order.status not in DISPATCHABLE:
         return Skip(DispatchOutcome.not_dispatchable, f"order is {order.status.value}")
+    if order.fulfillment.channel_cancel is not None:
+        return Skip(DispatchOutcome.not_dispatchable, "order was cancelled on its channel")
     if not order.warehouse:
         return Skip(DispatchOutcome.not_dispatchable, "order has no warehouse")
     unnamed = [line.line_id for line in order.lines if not line.sku]
@@ -112,11 +123,14 @@ def plan_dispatch(order: Order, request: DispatchRequest, now: datetime) -> Ware
     return instruction_for(order, version=current + 1, now=now)
 
 
-def instruction_for(order: Order, version: int, now: datetime) -> WarehouseInstruction:
+def instruction_for(
+    order: Order, version: int, now: datetime, kind: InstructionKind = InstructionKind.fulfil
+) -> WarehouseInstruction:
     carrier = next((t.removeprefix(CARRIER_TAG_PREFIX) for t in order.tags if t.startswith(CARRIER_TAG_PREFIX)), None)
     return WarehouseInstruction(
         order_id=order.order_id,
         version=version,
+        kind=kind,
         warehouse=order.warehouse or "",
         channel=order.channel.value,
         channel_order_id=order.channel_order_id,
@@ -158,6 +172,27 @@ def mark_dispatched(
         fulfillment = fulfillment.model_copy(update={"issues": (*fulfillment.issues, issue)})
     return order.model_copy(update={
         **update, "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+    })
+
+
+def stop_instruction(order: Order, version: int, now: datetime) -> WarehouseInstruction:
+    """A cancel instruction: the warehouse must not ship the order (it names the lines it must not ship)."""
+    return instruction_for(order, version=version, now=now, kind=InstructionKind.cancel)
+
+
+def mark_stop_sent(order: Order, instruction: WarehouseInstruction, receipt: str, now: datetime) -> Order | None:
+    """The cancel instruction is handed over; None when this version was recorded already. The status stays:
+    the warehouse confirms the stop with a `cancelled` callback (or reports what it shipped meanwhile)."""
+    if order.fulfillment.instruction_version >= instruction.version:
+        return None
+    entry = TimelineEntry(at=now, hop=HOP, event="stop_sent", source="ocp",
+                          detail=f"cancel instruction v{instruction.version} to {instruction.warehouse} ({receipt})")
+    fulfillment = order.fulfillment.model_copy(update={"instruction_version": instruction.version})
+    cancel = fulfillment.channel_cancel
+    if cancel is not None and cancel.stop_version == instruction.version:
+        fulfillment = fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={"stop_sent_at": now})})
+    return order.model_copy(update={
+        "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
     })
 
 

@@ -15,6 +15,9 @@ Rules (API.md, `POST /fulfillment/events`):
   every parcel arrived (or when the carrier reports delivery before any shipment was reported).
 - `exception` never moves the status and puts no hold: the order stays with the warehouse, the reason is
   recorded as an issue, and if the warehouse does not move on the order turns up in the stuck report.
+- `cancelled` is the warehouse confirming it stopped the order (the answer to a cancel instruction, e.g. after the
+  channel cancelled it): the order is `cancelled` and its stock goes back on sale in the same write. Once a parcel
+  left it is impossible (the warehouse reports what it shipped instead); for a cancelled order it is late.
 Every recorded event (all but duplicates) adds exactly one timeline entry.
 """
 
@@ -66,6 +69,8 @@ class FulfillmentEventName(StrEnum):
     shipped = "shipped"
     delivered = "delivered"
     exception = "exception"
+    cancelled = "cancelled"
+    """The warehouse stopped the order and will not ship it (normally at OCP's cancel instruction)."""
 
 
 _STEP_STATUS = {
@@ -158,6 +163,8 @@ def apply_event(order: Order, event: FulfillmentEvent, now: datetime) -> Applied
     """The order after `event`; `now` is when OCP received it (a reporter's clock never sets a time ahead)."""
     if event.event_id in order.fulfillment.event_ids:
         return Applied(Outcome.duplicate, order)
+    if event.event == FulfillmentEventName.cancelled:
+        return _cancel(order, event, now)
     if rank(order.status) < 0:
         return _impossible(order, event, now, f"order is {order.status.value}, not with a warehouse")
     if event.event == FulfillmentEventName.shipped:
@@ -242,6 +249,19 @@ def _deliver(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
                    detail="parcel delivered; the order has more to ship or deliver")
 
 
+def _cancel(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
+    if order.status == OrderStatus.cancelled:
+        return _record(order, event, now, Outcome.late, order.status, detail="late: order already cancelled")
+    if rank(order.status) < 0:
+        return _impossible(order, event, now, f"order is {order.status.value}, not with a warehouse")
+    if order.fulfillment.shipments:
+        return _impossible(order, event, now, "a parcel already left; report what was shipped")
+    requested = order.fulfillment.channel_cancel is not None
+    detail = "stopped as OCP asked" if requested else (event.reason or "stopped by the warehouse")
+    return _record(order, event, now, Outcome.applied, OrderStatus.cancelled, detail=detail,
+                   update={"cancelled_at": order.cancelled_at or min(event.at, now)})
+
+
 def _impossible(order: Order, event: FulfillmentEvent, now: datetime, reason: str) -> Applied:
     issue = FulfillmentIssue(at=now, kind=IssueKind.impossible_event, reason=f"{event.event}: {reason}",
                              event_id=event.event_id)
@@ -259,6 +279,7 @@ def _record(
     detail: str | None = None,
     shipments: tuple[Shipment, ...] | None = None,
     issues: tuple[FulfillmentIssue, ...] | None = None,
+    update: Mapping[str, Any] | None = None,
 ) -> Applied:
     """One timeline entry and the event id recorded; the status moves only forward, at the reported time."""
     entry = TimelineEntry(at=event.at, hop=HOP, event=event.event.value, source=_source(order, event),
@@ -268,11 +289,11 @@ def _record(
         fulfillment["shipments"] = shipments
     if issues is not None:
         fulfillment["issues"] = issues
-    update: dict[str, Any] = {"timeline": (*order.timeline, entry)}
+    changes: dict[str, Any] = {**(update or {}), "timeline": (*order.timeline, entry)}
     if status != order.status:
         # The reporter's time says when the order really got there; never ahead of now, never before the last move.
-        update |= {"status": status, "status_since": max(order.status_since, min(event.at, now))}
-    return Applied(outcome, _with(order, fulfillment, update))
+        changes |= {"status": status, "status_since": max(order.status_since, min(event.at, now))}
+    return Applied(outcome, _with(order, fulfillment, changes))
 
 
 def _source(order: Order, event: FulfillmentEvent) -> str:

@@ -67,6 +67,8 @@ class IssueKind(StrEnum):
     dispatched_after_cancel = "dispatched_after_cancel"
     """The instruction reached the warehouse while the order was being cancelled: stop it there."""
     writeback_rejected = "writeback_rejected"
+    cancelled_on_channel = "cancelled_on_channel"
+    """Reconciliation found the order cancelled on its channel while OCP had it with the warehouse."""
 
 
 class FulfillmentIssue(_Model):
@@ -76,6 +78,24 @@ class FulfillmentIssue(_Model):
     event_id: str | None = None
 
 
+class ChannelCancel(_Model):
+    """The channel cancelled the order after it reached the warehouse (found by reconciliation), and how OCP
+    answered: a cancel instruction to the warehouse ("stop the warehouse") unless a parcel already left, and one
+    alert. Each step is recorded once it is done, so a run that dies half-way is completed by the next one."""
+
+    detected_at: UtcTime
+    channel_status: str | None = Field(default=None, description="The channel's own status, as read")
+    stop_version: int | None = Field(
+        default=None, description="The cancel instruction's version (None: not sent, see `note`)")
+    stop_sent_at: UtcTime | None = None
+    alerted_at: UtcTime | None = None
+    note: str | None = Field(default=None, description="Why the warehouse was not (or could not be) stopped")
+
+    @property
+    def stop_pending(self) -> bool:
+        return self.stop_version is not None and self.stop_sent_at is None
+
+
 class Fulfillment(_Model):
     instruction_version: int = Field(
         default=0, description="The warehouse instruction version last handed over (0: never dispatched)"
@@ -83,6 +103,8 @@ class Fulfillment(_Model):
     event_ids: tuple[str, ...] = Field(default=(), description="Every callback `event_id` recorded, once each")
     shipments: tuple[Shipment, ...] = ()
     issues: tuple[FulfillmentIssue, ...] = ()
+    channel_cancel: ChannelCancel | None = Field(
+        default=None, description="Set when the channel cancelled the order after it reached the warehouse")
 
     def shipped_quantity(self, line_id: str) -> int:
         return sum(line.quantity for s in self.shipments for line in s.lines if line.line_id == line_id)

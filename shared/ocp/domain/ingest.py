@@ -15,8 +15,10 @@ from enum import StrEnum
 
 from ocp.domain.order import Order, OrderStatus, TimelineEntry
 
-# Statuses a channel may still change; past these the order is in the warehouse's hands.
-_CHANNEL_MUTABLE = {OrderStatus.pending_payment, OrderStatus.received, OrderStatus.held}
+# Statuses a channel may still change (a cancellation applies, and the order's write releases its stock). `reserved`
+# is among them: the order has not reached the warehouse. Past these it is in the warehouse's hands: a cancellation
+# is recorded (`cancel_requested_after_dispatch`) and reconciliation alerts and stops the warehouse.
+_CHANNEL_MUTABLE = {OrderStatus.pending_payment, OrderStatus.received, OrderStatus.held, OrderStatus.reserved}
 _CHANNEL_FIELDS = {
     "channel_order_name", "paid_at", "cancelled_at", "channel_updated_at", "currency", "amounts", "address",
     "buyer_id", "buyer_note", "seller_note", "tags", "lines", "channel_status", "seller_flag", "cash_on_delivery",

@@ -9,6 +9,7 @@ fails comes back as a `CommitRejected` naming what failed, never as a generic er
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ocp.domain.inventory import LedgerEntry, StockMovement
 from ocp.domain.order import Order
@@ -25,6 +26,30 @@ class CounterChange:
 
 
 @dataclass(frozen=True)
+class FingerprintClaim:
+    """Remember the order under a duplicate-check key (issue #5) in the same transaction. With `guard`, only if no
+    other order holds the key with a `created_at` within [since, until]; else the commit is rejected with that
+    order (`CommitRejected.duplicates`), and nothing is written. The record expires (TTL) at `expires_at`."""
+
+    key: str
+    order_id: str
+    created_at: datetime
+    since: datetime
+    until: datetime
+    expires_at: datetime
+    guard: bool = True
+
+
+@dataclass(frozen=True)
+class FingerprintHit:
+    """Another order holds the key: the same buyer (or phone), address and items within the window."""
+
+    key: str
+    order_id: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class OrderCommit:
     order: Order
     expected_revision: int | None
@@ -32,6 +57,7 @@ class OrderCommit:
     movements: tuple[StockMovement, ...] = ()
     ledger: tuple[LedgerEntry, ...] = ()
     counters: tuple[CounterChange, ...] = ()
+    fingerprints: tuple[FingerprintClaim, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.movements) != len(self.ledger):
@@ -42,7 +68,7 @@ class OrderCommit:
 
     @property
     def item_count(self) -> int:
-        return 1 + len(self.movements) + len(self.ledger) + len(self.counters)
+        return 1 + len(self.movements) + len(self.ledger) + len(self.counters) + len(self.fingerprints)
 
 
 @dataclass(frozen=True)
@@ -70,3 +96,4 @@ class CommitRejected:
     """The order exists already (create) or changed since the expected revision (update)."""
     shortages: tuple[Shortage, ...] = ()
     over_limit: tuple[LimitBreach, ...] = ()
+    duplicates: tuple[FingerprintHit, ...] = ()

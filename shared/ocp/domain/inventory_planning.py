@@ -133,6 +133,7 @@ class ReservationPlanner:
         stocking = candidate_warehouses(self.needs, locations)
         self.warehouses = stocking if preference is None else [w for w in preference if w in stocking]
         self._locations = locations
+        self._preference = None if preference is None else tuple(preference)
         self._index = 0
         self._states: dict[tuple[str, str], _SkuState] = {}
         self._short: dict[str, int] = {}
@@ -175,12 +176,21 @@ class ReservationPlanner:
         for shard, value in available.items():
             state.known.setdefault(shard, value)
 
+    def blocking_skus(self) -> set[str]:
+        """The SKUs that stopped every plan: found short, or stocked by none of the allowed warehouses."""
+        allowed = None if self._preference is None else set(self._preference)
+        unstocked = {n.sku for n in self.needs
+                     if not (set(self._locations.get(n.sku, {})) & allowed if allowed is not None
+                             else self._locations.get(n.sku))}
+        return set(self._short) | unstocked
+
     def hold_detail(self) -> str:
         """`"SKU needs N, M available"` for each SKU that stopped the order."""
         if not self.warehouses:
-            missing = [n for n in self.needs if not self._locations.get(n.sku)]
+            missing = [n for n in self.needs if n.sku in self.blocking_skus()]
             if missing:
-                return "; ".join(f"{n.sku or '(no SKU)'} needs {n.quantity}, 0 available" for n in missing)
+                where = "" if self._preference is None else f" in {', '.join(self._preference) or 'no warehouse'}"
+                return "; ".join(f"{n.sku or '(no SKU)'} needs {n.quantity}, 0 available{where}" for n in missing)
             return "no single warehouse stocks " + ", ".join(n.sku for n in self.needs) + " together"
         parts = [f"{n.sku} needs {n.quantity}, {self._short.get(n.sku, 0)} available"
                  for n in self.needs if n.sku in self._short]
@@ -255,8 +265,11 @@ def reserve_commit(
         purchase_claims=tuple(PurchaseClaim(sku=c.sku, quantity=c.delta) for c in claims),
         reserved_at=at, expires_at=at + expiry if expiry is not None and not paid else None,
     )
-    movements = tuple(StockMovement.reserve(plan.warehouse, a.sku, a.shard, a.quantity) for a in plan.allocations)
-    summary = ", ".join(f"{a.sku}×{a.quantity}" + (f" (shard {a.shard})" if a.shard else "") for a in plan.allocations)
+    movements = tuple(StockMovement.reserve(a.warehouse or plan.warehouse, a.sku, a.shard, a.quantity)
+                      for a in plan.allocations)
+    summary = ", ".join(f"{a.sku}×{a.quantity}" + (f" (shard {a.shard})" if a.shard else "")
+                        + (f" at {a.warehouse}" if a.warehouse and a.warehouse != plan.warehouse else "")
+                        for a in plan.allocations)
     reason = f"{strategy.value}: {summary}"
     holds = tuple(h for h in after.holds if h.reason not in (HoldReason.insufficient_stock,
                                                                HoldReason.purchase_limit_exceeded))
@@ -297,7 +310,8 @@ def end_commit(
     if reservation is None or reservation.state != ReservationState.active:
         raise ValueError(f"order {after.order_id} holds no stock")
     make = StockMovement.release if kind == MovementKind.release else StockMovement.ship
-    movements = tuple(make(reservation.warehouse, a.sku, a.shard, a.quantity) for a in reservation.allocations)
+    movements = tuple(make(a.warehouse or reservation.warehouse, a.sku, a.shard, a.quantity)
+                      for a in reservation.allocations)
     ended = reservation.model_copy(update={
         "state": ReservationState.released if kind == MovementKind.release else ReservationState.shipped,
         "ended_at": at,

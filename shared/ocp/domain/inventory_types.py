@@ -41,6 +41,9 @@ class StockAllocation(_Model):
     sku: str
     shard: int = Field(default=0, ge=0)
     quantity: int = Field(gt=0)
+    warehouse: str | None = Field(
+        default=None, description="A split order's allocation in another warehouse; None: the reservation's own"
+    )
 
 
 class PurchaseClaim(_Model):
@@ -65,3 +68,7 @@ class Reservation(_Model):
 
     def quantity(self, sku: str) -> int:
         return sum(a.quantity for a in self.allocations if a.sku == sku)
+
+    def warehouses(self) -> tuple[str, ...]:
+        """Every warehouse holding part of it, the reservation's own first (more than one: a split order)."""
+        return tuple(dict.fromkeys([self.warehouse, *(a.warehouse or self.warehouse for a in self.allocations)]))

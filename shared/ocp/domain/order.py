@@ -136,6 +136,9 @@ class CrossBorder(_Model):
 class Hold(_Model):
     reason: HoldReason
     detail: str
+    until: UtcTime | None = Field(
+        default=None, description="Released automatically at this time (a pre-sale order's release before ship-by)"
+    )
 
 
 class TimelineEntry(_Model):
@@ -145,6 +148,23 @@ class TimelineEntry(_Model):
     source: str = Field(description="The system that reported it: a channel, `ocp`, a warehouse, an operator")
     detail: str | None = None
     actor: str | None = None
+
+
+class RulesApplied(_Model):
+    """Which rule versions decided the order (issue #5): kind → version, 0 being the built-in default."""
+
+    versions: dict[str, int]
+    routing_rule: str | None = Field(default=None, description="The routing rule that fired; None: none did")
+    gift_rules: tuple[str, ...] = Field(default=(), description="The gift rules whose lines the order carries")
+    at: UtcTime
+
+
+class OperatorOverrides(_Model):
+    """What operators decided (issue #5), so that the checks a release runs again do not undo it."""
+
+    acknowledged: tuple[HoldReason, ...] = Field(default=(), description="Hold reasons an operator cleared")
+    warehouse: str | None = Field(default=None, description="The warehouse an operator chose: routing is skipped")
+    edited: tuple[str, ...] = Field(default=(), description="Fields an operator changed: address, lines, warehouse")
 
 
 class Order(_Model):
@@ -182,6 +202,11 @@ class Order(_Model):
     # ---- inventory fields (issue #4) ----
     reservation: Reservation | None = Field(
         default=None, description="The stock this order holds (or held): warehouse, shards, quantities, expiry"
+    )
+    # ---- rules (issue #5) ----
+    rules_applied: RulesApplied | None = Field(default=None, description="The rule versions that decided the order")
+    operator_overrides: OperatorOverrides = Field(
+        default_factory=OperatorOverrides, description="Operators' decisions on the held queue, kept across re-checks"
     )
     holds: tuple[Hold, ...] = ()
     # ---- fulfillment (issue #6) ----

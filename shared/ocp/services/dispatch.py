@@ -12,17 +12,23 @@ from ocp.domain.dispatch import (
     DispatchRequest,
     Skip,
     WmsRejected,
+    WmsUnavailable,
     mark_dispatched,
     mark_rejected,
+    mark_stop_sent,
     plan_dispatch,
+    stop_instruction,
 )
-from ocp.ports import OrderStore, WmsAdapter
+from ocp.domain.order import Order, OrderStatus
+from ocp.ports import TransactionalOrderStore, WmsAdapter
 from ocp.services.order_updates import update_order
+
+ACTOR = "dispatcher"
 
 
 @dataclass(frozen=True)
 class DispatchDeps:
-    orders: OrderStore
+    orders: TransactionalOrderStore
     wms: WmsAdapter
     now: Callable[[], datetime]
 
@@ -52,12 +58,30 @@ def dispatch(request: DispatchRequest, deps: DispatchDeps) -> DispatchResult:
     except WmsRejected as exc:
         update_order(deps.orders, order.order_id,
                      partial(mark_rejected, warehouse=plan.warehouse, reason=exc.message, now=deps.now(),
-                             actor=request.actor))
+                             actor=request.actor), actor=ACTOR, at=deps.now())
         return DispatchResult(order.order_id, DispatchOutcome.rejected, plan.version, exc.message)
-    update_order(deps.orders, order.order_id,
-                 partial(mark_dispatched, instruction=plan, receipt=receipt, now=deps.now(), actor=request.actor))
+    stored, _ = update_order(deps.orders, order.order_id,
+                             partial(mark_dispatched, instruction=plan, receipt=receipt, now=deps.now(),
+                                     actor=request.actor), actor=ACTOR, at=deps.now())
+    if stored.status == OrderStatus.cancelled:
+        stop_after_cancel(stored, deps)
     outcome = DispatchOutcome.redispatched if plan.version > 1 else DispatchOutcome.dispatched
     return DispatchResult(order.order_id, outcome, plan.version, receipt)
+
+
+def stop_after_cancel(order: Order, deps: DispatchDeps) -> bool:
+    """The instruction reached the warehouse while the order was being cancelled: send the next version as a
+    cancel instruction straight away. True when handed over; a WMS that is down or refuses leaves the order's
+    `dispatched_after_cancel` issue for an operator (the cancel is not retried here)."""
+    instruction = stop_instruction(order, version=order.fulfillment.instruction_version + 1, now=deps.now())
+    try:
+        receipt = deps.wms.send(instruction)
+    except (WmsUnavailable, WmsRejected):
+        return False
+    update_order(deps.orders, order.order_id,
+                 partial(mark_stop_sent, instruction=instruction, receipt=receipt, now=deps.now()),
+                 actor=ACTOR, at=deps.now())
+    return True
 
 
 def dispatch_now(order_id: str, deps: DispatchDeps, actor: str | None = None) -> DispatchResult:

@@ -21,9 +21,10 @@ from ocp.domain.errors import (
 from ocp.domain.ingest import apply_channel_update, first_capture
 from ocp.domain.inventory_planning import cancel_before_dispatch
 from ocp.domain.order import Order
-from ocp.ports import ChannelApis, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
+from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
 from ocp.services.intake import POLLED_PREFIX, delivery_from_envelope
-from ocp.services.reservation import StockDeps, write_order
+from ocp.services.order_decisions import RulesDeps, place, redispatch_if_never_sent, request_dispatch
+from ocp.services.reservation import StockDeps
 
 _WRITE_ATTEMPTS = 3
 
@@ -47,6 +48,11 @@ class ProcessingDeps:
     stock: StockDeps | None = None
     """Inventory (issue #4): reserve/release stock in the order's own write. None only in tests of ingestion
     alone: orders are then stored as captured, never reserved."""
+    rules: RulesDeps | None = None
+    """Rules (issue #5): checks, gifts and routing from per-process caches. None only in tests of ingestion and
+    inventory alone: every stocking warehouse is then a candidate and nothing is checked."""
+    dispatch: DispatchQueue | None = None
+    """Where a newly reserved order is handed to the dispatcher (issue #6). None: nobody is told."""
 
 
 @dataclass(frozen=True)
@@ -95,14 +101,16 @@ def _quarantine(message: InboxMessage, deps: ProcessingDeps, stage: str, reason:
 
 
 def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Processed:
-    """Create the order, or merge a newer channel view into it; either way with its stock effects in the same
-    transaction (`write_order`). A new order costs one conditional write and no read: only when it exists
-    already is it read, merged and written at the revision that was read."""
+    """Create the order, or merge a newer channel view into it; either way decided by the rules and with its stock
+    effects in the same transaction (`place`). A new order costs one conditional write and no read: only when it
+    exists already is it read, merged and written at the revision that was read. A newly reserved order is then
+    handed to the dispatcher."""
     captured = first_capture(incoming, received_at, deps.now())
     if deps.stock is None:
         return _store_without_stock(incoming, captured, deps)
-    stored = write_order(None, captured, deps.stock)
+    stored = place(None, captured, deps.stock, deps.rules)
     if stored is not None:
+        request_dispatch(None, stored, deps.dispatch)
         return Processed(Outcome.created, stored.order_id, stored)
     for _ in range(_WRITE_ATTEMPTS):
         existing = deps.orders.get(incoming.order_id)
@@ -110,9 +118,11 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
             raise ConcurrentModification(f"order {incoming.order_id} vanished")
         merged = apply_channel_update(existing, incoming, deps.now())
         if merged is None:
+            redispatch_if_never_sent(existing, deps.dispatch)
             return Processed(Outcome.duplicate, existing.order_id, existing)
-        stored = write_order(existing, cancel_before_dispatch(merged, incoming, deps.now()), deps.stock)
+        stored = place(existing, cancel_before_dispatch(merged, incoming, deps.now()), deps.stock, deps.rules)
         if stored is not None:
+            request_dispatch(existing, stored, deps.dispatch)
             return Processed(Outcome.updated, stored.order_id, stored)
     raise ConcurrentModification(f"order {incoming.order_id} kept changing; will retry")
 

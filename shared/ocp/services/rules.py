@@ -199,7 +199,7 @@ def simulate(
         latest = current_rules(store, spec.kind.value)
         ruleset = compile_document(spec.kind.value, latest.document, latest.version)
         version = latest.version
-    items = catalog.get_many(line.sku for line in order.lines)
+    items = catalog.get_many(line.sku for line in order.lines if line.sku)  # DynamoDB keys cannot be ''
     extra = {"return": body["return"]} if isinstance(body.get("return"), dict) else {}
     facts = Facts(order, items, extra)
     fired, trace = ruleset.explain(facts)

@@ -1,0 +1,105 @@
+"""Operators on held orders (issue #5): `PATCH /orders/{id}`, `POST /orders/{id}/release` · `/cancel`, and
+`POST /orders:bulk`. Every action is on the order's timeline with its actor (`x-ocp-actor`, else the API key)."""
+# No `from __future__ import annotations`: powertools reads the route signatures at runtime.
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocp import composition
+from ocp.api.errors import register_error_handlers
+from ocp.api.operators import actor_of, revision_of
+from ocp.domain.errors import InvalidQuery
+from ocp.domain.order import Order
+from ocp.observability import instruments
+from ocp.services import held_queue
+from ocp.services.held_queue import BulkAnswer
+
+logger, tracer, metrics = instruments("orders_ops")
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+OrderId = Annotated[str, Path(min_length=1, max_length=128)]
+JsonObject = Annotated[dict[str, Any], Body()]
+
+
+class ActionBody(BaseModel):
+    """Optional body of release and cancel: a note (the cancel reason) for the timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=300)
+
+
+@app.patch("/orders/<order_id>")
+@tracer.capture_method(capture_response=False)
+def patch_order(order_id: OrderId, body: JsonObject) -> Order:
+    logger.set_correlation_id(order_id)
+    order = held_queue.patch_order(composition.held_queue_deps(), order_id, body, _actor(), _revision())
+    return _done("edited", order)
+
+
+@app.post("/orders/<order_id>/release")
+@tracer.capture_method(capture_response=False)
+def release_order(order_id: OrderId) -> Order:
+    logger.set_correlation_id(order_id)
+    order = held_queue.release_order(composition.held_queue_deps(), order_id, _actor(), _note(), _revision())
+    return _done("released", order)
+
+
+@app.post("/orders/<order_id>/cancel")
+@tracer.capture_method(capture_response=False)
+def cancel_order(order_id: OrderId) -> Order:
+    logger.set_correlation_id(order_id)
+    order = held_queue.cancel_order(composition.held_queue_deps(), order_id, _actor(), _note(), _revision())
+    return _done("cancelled", order)
+
+
+@app.post("/orders:bulk")
+@tracer.capture_method(capture_response=False)
+def bulk(body: JsonObject) -> BulkAnswer:
+    answer = held_queue.bulk(composition.held_queue_deps(), body, _actor())
+    metrics.add_metric(name=f"HeldOrders_bulk_{answer.action.value}", unit=MetricUnit.Count,
+                       value=answer.counts.get("done", 0) + answer.counts.get("held", 0))
+    logger.info("bulk action", extra={"action": answer.action.value, "counts": answer.counts})
+    return answer
+
+
+def _done(action: str, order: Order) -> Order:
+    metrics.add_metric(name=f"HeldOrders_{action}", unit=MetricUnit.Count, value=1)
+    logger.info("operator action", extra={"action": action, "order_id": order.order_id, "status": order.status})
+    return order
+
+
+def _actor() -> str:
+    return actor_of(app.current_event)
+
+
+def _revision() -> int | None:
+    return revision_of(app.current_event)
+
+
+def _note() -> str | None:
+    raw = app.current_event.body
+    if not raw or not raw.strip():
+        return None
+    try:
+        return ActionBody.model_validate(json.loads(raw)).note
+    except (ValueError, ValidationError):
+        raise InvalidQuery('the body is optional: {"note": "..."} (up to 300 characters)',
+                           details={"field": "note"}) from None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A client may percent-encode the colon of `/orders:bulk`; the route is written with it plain.
+    if isinstance(event.get("path"), str) and "%3a" in event["path"].lower():
+        event = {**event, "path": event["path"].replace("%3A", ":").replace("%3a", ":")}
+    return app.resolve(event, context)
