@@ -93,19 +93,6 @@ def action_for(before: Order | None, after: Order, strategy: LockStrategy) -> St
     return StockAction.none
 
 
-def cancel_before_dispatch(merged: Order, incoming: Order, at: datetime) -> Order:
-    """A `reserved` order is not with the warehouse yet: a channel's cancellation applies (and `write_order`
-    then releases its stock). Ingest treats any status past `held` as the warehouse's; this corrects that for
-    `reserved`, the status this issue adds."""
-    if incoming.status != OrderStatus.cancelled or merged.status != OrderStatus.reserved:
-        return merged
-    timeline = list(merged.timeline)
-    if timeline and timeline[-1].event == "cancel_requested_after_dispatch":
-        timeline[-1] = timeline[-1].model_copy(update={
-            "event": "cancelled_by_channel", "detail": f"{OrderStatus.reserved.value} → {OrderStatus.cancelled.value}"})
-    return merged.model_copy(update={"status": OrderStatus.cancelled, "status_since": at, "timeline": tuple(timeline)})
-
-
 # ---- the planner ------------------------------------------------------------------------------------------------
 
 

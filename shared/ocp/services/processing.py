@@ -19,7 +19,6 @@ from ocp.domain.errors import (
     UnmappableDocument,
 )
 from ocp.domain.ingest import apply_channel_update, first_capture
-from ocp.domain.inventory_planning import cancel_before_dispatch
 from ocp.domain.order import Order
 from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
 from ocp.services.intake import POLLED_PREFIX, delivery_from_envelope
@@ -120,7 +119,7 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
         if merged is None:
             redispatch_if_never_sent(existing, deps.dispatch)
             return Processed(Outcome.duplicate, existing.order_id, existing)
-        stored = place(existing, cancel_before_dispatch(merged, incoming, deps.now()), deps.stock, deps.rules)
+        stored = place(existing, merged, deps.stock, deps.rules)
         if stored is not None:
             request_dispatch(existing, stored, deps.dispatch)
             return Processed(Outcome.updated, stored.order_id, stored)
