@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ocp.channels.base import ChannelApi, ChannelCredentials
-from ocp.domain.catalog import CatalogItem
-from ocp.domain.dispatch import DispatchRequest, WarehouseInstruction
-from ocp.domain.inventory import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
-from ocp.domain.inventory_commit import CommitRejected, OrderCommit
-from ocp.domain.inventory_policy import StockPolicy
-from ocp.domain.inventory_signals import DomainEvent, SignalState
 from ocp.domain.order import HoldReason, Order, OrderStatus
-from ocp.domain.stuck import OrderSummary, SlaPolicy
-from ocp.domain.warehouses import Warehouse
+
+if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
+    from ocp.channels.base import ChannelApi, ChannelCredentials
+    from ocp.domain.catalog import CatalogItem
+    from ocp.domain.dispatch import DispatchRequest, WarehouseInstruction
+    from ocp.domain.inventory import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
+    from ocp.domain.inventory_commit import CommitRejected, OrderCommit
+    from ocp.domain.inventory_policy import StockPolicy
+    from ocp.domain.inventory_signals import DomainEvent, SignalState
+    from ocp.domain.stuck import OrderSummary, SlaPolicy
+    from ocp.domain.warehouses import Warehouse
 
 
 class InboxMessage(BaseModel):
