@@ -170,22 +170,42 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
                     return split
             return _commit(deps, hold_commit(before, after, HoldReason.insufficient_stock, planner.hold_detail(), now),
                            guards)
-        if not _fits(plan, claims, guards):
-            return _commit(deps, hold_commit(before, after, HoldReason.unroutable, too_large_detail(plan, claims), now),
-                           guards)
-        change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims,
-                                         at=now), guards)
-        rejected = deps.orders.commit(change)
-        if rejected is None:
-            return change.order
-        if rejected.order_conflict:
-            return None
-        if rejected.duplicates:
-            raise DuplicateSuspected(rejected.duplicates)
-        if rejected.over_limit:
-            detail = _limit_detail(rejected.over_limit, claims)
-            return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
-        _learn(planner, rejected, deps)
+        outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if not isinstance(outcome, CommitRejected):
+            return outcome
+        _learn(planner, outcome, deps)
+
+
+def _try_plan(
+    before: Order | None,
+    after: Order,
+    plan: Plan,
+    claims: Sequence[CounterChange],
+    deps: StockDeps,
+    guards: tuple[FingerprintClaim, ...],
+    *,
+    strategy: LockStrategy,
+    expiry: timedelta | None,
+    now: datetime,
+) -> Order | None | CommitRejected:
+    """Commit one reservation plan: the stored order (reserved, or held for its size or a purchase limit), None
+    when the order changed meanwhile, or the rejection when a shard ran short (the caller re-plans)."""
+    if not _fits(plan, claims, guards):
+        return _commit(deps, hold_commit(before, after, HoldReason.unroutable, too_large_detail(plan, claims), now),
+                       guards)
+    change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims, at=now),
+                      guards)
+    rejected = deps.orders.commit(change)
+    if rejected is None:
+        return change.order
+    if rejected.order_conflict:
+        return None
+    if rejected.duplicates:
+        raise DuplicateSuspected(rejected.duplicates)
+    if rejected.over_limit:
+        detail = _limit_detail(rejected.over_limit, claims)
+        return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
+    return rejected
 
 
 def _fits(plan: Plan, claims: Sequence[CounterChange], guards: tuple[FingerprintClaim, ...]) -> bool:
@@ -255,21 +275,9 @@ def _split(
         plan = split_plan(needs, route.candidates, availability)
         if plan is None:
             return _SHORT
-        if not _fits(plan, claims, guards):
-            return _commit(deps, hold_commit(before, after, HoldReason.unroutable, too_large_detail(plan, claims),
-                                             now), guards)
-        change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims,
-                                         at=now), guards)
-        rejected = deps.orders.commit(change)
-        if rejected is None:
-            return change.order
-        if rejected.order_conflict:
-            return None
-        if rejected.duplicates:
-            raise DuplicateSuspected(rejected.duplicates)
-        if rejected.over_limit:
-            return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded,
-                                             _limit_detail(rejected.over_limit, claims), now), guards)
+        outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if not isinstance(outcome, CommitRejected):
+            return outcome
     return _SHORT
 
 
