@@ -28,15 +28,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ocp.adapters.memory_rules import MemoryCatalogStore
+from ocp.adapters.memory.rules import MemoryCatalogStore
 from ocp.channels.registry import adapter_for
-from ocp.domain.anomalies.duplicates import RecentOrdersWindow
-from ocp.domain.catalog import CatalogItem
-from ocp.domain.decisions import RuleBook, decide
-from ocp.domain.order import Order
-from ocp.domain.routing import RouteAction, WarehouseFacts, WarehouseKind
-from ocp.domain.rules import compile_document
-from ocp.services.catalog import CachedCatalog
+from ocp.domain.decisions.anomalies.duplicates import RecentOrdersWindow
+from ocp.domain.decisions.decide import RuleBook, decide
+from ocp.domain.decisions.routing import RouteAction, WarehouseFacts, WarehouseKind
+from ocp.domain.decisions.rules import compile_document
+from ocp.domain.operations.catalog import CatalogItem
+from ocp.domain.order.model import Order
+from ocp.services.operations.catalog import CachedCatalog
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "channels"
 NOW = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.stock_lab import StockLab, checked_order
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory import ITEM_WCU_PER_S, TRANSACTIONAL_WCU_PER_ITEM, reservations_per_shard, shards_needed
-from ocp.domain.inventory_policy import SkuPolicy, StockPolicy
-from ocp.domain.order import Order
-from ocp.services.inventory import put_policy
-from ocp.services.processing import ProcessingDeps, store_order
+from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
+from ocp.domain.inventory.stock import ITEM_WCU_PER_S, TRANSACTIONAL_WCU_PER_ITEM, reservations_per_shard, shards_needed
+from ocp.domain.order.model import Order
+from ocp.services.inventory.stock import put_policy
+from ocp.services.order.processing import ProcessingDeps, store_order
 
 SKU = "BENCH-HOT-1"
 THREADS = 16

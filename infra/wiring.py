@@ -220,7 +220,7 @@ _RULES_READ_GRANTS: tuple[Grant, ...] = (
     Grant(ORDER_FINGERPRINTS.id, "read_write"),
 )
 RULE_KINDS = ("routing", "anomaly", "gift", "return_policy", "sla")
-"""`ocp.domain.rules.RuleKind`: one literal `/rules/<kind>:simulate` resource each (see ROUTES)."""
+"""`ocp.domain.decisions.rules.RuleKind`: one literal `/rules/<kind>:simulate` resource each (see ROUTES)."""
 
 # ---- fulfillment (issue #6): dispatch to warehouses, WMS/TMS callbacks, stuck orders ------------------------
 WMS_WAREHOUSES: tuple[str, ...] = ("WH-GZ", "WH-SH", "WH-BJ")

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ocp.channels.base import ChannelCredentials, Delivery
-from ocp.domain.order import Channel
+from ocp.domain.order.model import Channel
 from tests.support import fixture_json
 
 GMT8 = ZoneInfo("Asia/Shanghai")

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocp.channels.shopify import ShopifyAdapter
-from ocp.domain.fulfillment import FulfillmentEvent
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.fulfillment.callbacks import FulfillmentEvent
+from ocp.domain.order.model import Order, OrderStatus
 from tests.support import fixture_json
 
 T0 = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)

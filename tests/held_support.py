@@ -8,24 +8,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocp.adapters.memory import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory_fulfillment import MemoryDispatchQueue
-from ocp.adapters.memory_held_queue import MemoryHeldQueue, MemoryWarehouseStore
-from ocp.adapters.memory_inventory import MemoryInventory, MemoryWarehouses
-from ocp.adapters.memory_rules import MemoryCatalogStore, MemoryRulesStore
-from ocp.domain.catalog import CatalogItem
-from ocp.domain.inventory import StockPush
-from ocp.domain.order import Order
-from ocp.domain.warehouses import Warehouse
-from ocp.services.catalog import CachedCatalog
-from ocp.services.held_queue import HeldQueueDeps
-from ocp.services.inventory import InventoryDeps, push_stock
-from ocp.services.order_decisions import RulesDeps
-from ocp.services.processing import Processed, ProcessingDeps, store_order
-from ocp.services.reservation import StockDeps
-from ocp.services.rules import RulesCache, put_rules
-from ocp.services.stock_catalog import StockCatalog
-from ocp.services.warehouses import CachedWarehouses
+from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.fulfillment import MemoryDispatchQueue
+from ocp.adapters.memory.held_queue import MemoryHeldQueue, MemoryWarehouseStore
+from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
+from ocp.domain.inventory.stock import StockPush
+from ocp.domain.operations.catalog import CatalogItem
+from ocp.domain.operations.warehouses import Warehouse
+from ocp.domain.order.model import Order
+from ocp.services.decisions.order_path import RulesDeps
+from ocp.services.decisions.rules import RulesCache, put_rules
+from ocp.services.inventory.reservation import StockDeps
+from ocp.services.inventory.stock import InventoryDeps, push_stock
+from ocp.services.inventory.stock_catalog import StockCatalog
+from ocp.services.operations.catalog import CachedCatalog
+from ocp.services.operations.held_queue import HeldQueueDeps
+from ocp.services.operations.warehouses import CachedWarehouses
+from ocp.services.order.processing import Processed, ProcessingDeps, store_order
 from tests.rules_support import make_order
 
 T0 = datetime(2026, 11, 11, 4, 5, 13, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocp.domain.catalog import CatalogItem
-from ocp.domain.order import Order
+from ocp.domain.operations.catalog import CatalogItem
+from ocp.domain.order.model import Order
 
 NOW_TEXT = "2026-11-11T04:05:13Z"
 

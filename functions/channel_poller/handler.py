@@ -17,7 +17,7 @@ from ocp.channels.registry import adapter_for, known_channels
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelNotConfigured, DomainError
 from ocp.observability import instruments
-from ocp.services.polling import poll_channel
+from ocp.services.order.polling import poll_channel
 
 logger, tracer, metrics = instruments("channel_poller")
 _RESERVE_MS = 20_000

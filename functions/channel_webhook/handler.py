@@ -16,7 +16,7 @@ from ocp.channels.registry import adapter_for
 from ocp.domain.clock import utc_now
 from ocp.domain.errors import DomainError
 from ocp.observability import instruments
-from ocp.services.intake import accept_delivery
+from ocp.services.order.intake import accept_delivery
 
 logger, tracer, metrics = instruments("channel_webhook")
 app = APIGatewayRestResolver()

@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, Json
 
 from ocp import composition
-from ocp.domain.dispatch import DispatchRequest, WmsUnavailable
+from ocp.domain.fulfillment.dispatch import DispatchRequest, WmsUnavailable
 from ocp.observability import instruments
-from ocp.services.dispatch import DispatchResult, dispatch, dispatch_now
+from ocp.services.fulfillment.dispatch import DispatchResult, dispatch, dispatch_now
 
 logger, tracer, metrics = instruments("dispatcher")
 

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import CallbackAnswer
-from ocp.domain.fulfillment import FulfillmentEvent, Outcome
+from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
 from ocp.observability import instruments
-from ocp.services.fulfillment import record_callback
+from ocp.services.fulfillment.callbacks import record_callback
 
 logger, tracer, metrics = instruments("fulfillment_callback")
 app = APIGatewayRestResolver(enable_validation=True)

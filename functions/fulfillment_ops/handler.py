@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import RedispatchAnswer, RedispatchBody, SkippedOrder
-from ocp.domain.stuck import StuckReport
+from ocp.domain.fulfillment.stuck import StuckReport
 from ocp.observability import instruments
-from ocp.services.stuck import DEFAULT_SAMPLE, redispatch, stuck_report
+from ocp.services.fulfillment.stuck import DEFAULT_SAMPLE, redispatch, stuck_report
 
 logger, tracer, metrics = instruments("fulfillment_ops")
 app = APIGatewayRestResolver(enable_validation=True)

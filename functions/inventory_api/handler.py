@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
-from ocp.domain.inventory import PushResult, StockNotFound, StockPush
-from ocp.domain.inventory_policy import StockPolicy
+from ocp.domain.inventory.policy import StockPolicy
+from ocp.domain.inventory.stock import PushResult, StockNotFound, StockPush
 from ocp.observability import instruments
-from ocp.services.inventory import LedgerView, StockBoard, ledger_view, push_stock, put_policy, stock_board
+from ocp.services.inventory.stock import LedgerView, StockBoard, ledger_view, push_stock, put_policy, stock_board
 
 logger, tracer, metrics = instruments("inventory_api")
 app = APIGatewayRestResolver(enable_validation=True)

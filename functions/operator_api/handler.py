@@ -15,9 +15,9 @@ from ocp.api.errors import register_error_handlers
 from ocp.api.models import OrderList
 from ocp.api.published import openapi_document
 from ocp.domain.errors import InvalidQuery, OrderNotFound
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
 from ocp.observability import instruments
-from ocp.services.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
+from ocp.services.operations.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
 
 logger, tracer, metrics = instruments("operator_api")
 app = APIGatewayRestResolver(enable_validation=True)

@@ -15,7 +15,7 @@ from ocp import composition
 from ocp.channels.registry import adapter_for
 from ocp.observability import instruments
 from ocp.ports import InboxMessage
-from ocp.services.processing import process_message
+from ocp.services.order.processing import process_message
 
 logger, tracer, metrics = instruments("order_processor")
 

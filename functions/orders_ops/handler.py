@@ -16,10 +16,10 @@ from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of, revision_of
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
 from ocp.observability import instruments
-from ocp.services import held_queue
-from ocp.services.held_queue import BulkAnswer
+from ocp.services.operations import held_queue
+from ocp.services.operations.held_queue import BulkAnswer
 
 logger, tracer, metrics = instruments("orders_ops")
 app = APIGatewayRestResolver(enable_validation=True)

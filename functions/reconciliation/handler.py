@@ -1,4 +1,4 @@
-"""Scheduled reconciliation: orders with a warehouse against their channels (`ocp.services.reconciliation`).
+"""Scheduled reconciliation: orders with a warehouse against their channels (`ocp.services.fulfillment.reconciliation`).
 
 An order the channel cancelled after it reached the warehouse is recorded once on the order, the warehouse gets a
 cancel instruction unless a parcel left, and one alert goes to the `ocp-events` bus (`order.cancelled_on_channel`)
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.observability import instruments
-from ocp.services.reconciliation import reconcile
+from ocp.services.fulfillment.reconciliation import reconcile
 
 logger, tracer, metrics = instruments("reconciliation")
 CANCELLED_METRIC = "CancelledOnChannelAfterDispatch"

@@ -12,15 +12,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
-from ocp.domain.catalog import CatalogItem
 from ocp.domain.clock import utc_now
+from ocp.domain.decisions.rules import json_schema
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.rules import json_schema
-from ocp.domain.warehouses import Warehouse, WarehouseList, directory, routing_facts
+from ocp.domain.operations.catalog import CatalogItem
+from ocp.domain.operations.warehouses import Warehouse, WarehouseList, directory, routing_facts
 from ocp.observability import instruments
-from ocp.services import catalog, rules, warehouses
-from ocp.services.catalog import BulkResult
-from ocp.services.rules import RulesView, Simulation
+from ocp.services.decisions import rules
+from ocp.services.decisions.rules import RulesView, Simulation
+from ocp.services.operations import catalog, warehouses
+from ocp.services.operations.catalog import BulkResult
 
 logger, tracer, metrics = instruments("rules_api")
 app = APIGatewayRestResolver(enable_validation=True)

@@ -13,9 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
-from ocp.domain.inventory import parse_stock_id
+from ocp.domain.inventory.stock import parse_stock_id
 from ocp.observability import instruments
-from ocp.services.inventory import publish_stock_signals
+from ocp.services.inventory.stock import publish_stock_signals
 
 logger, tracer, metrics = instruments("stock_events")
 

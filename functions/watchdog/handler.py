@@ -12,9 +12,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
-from ocp.domain.stuck import GROWTH_METRIC, OLDEST_METRIC, STUCK_METRIC, HopReport, StuckReport
+from ocp.domain.fulfillment.stuck import GROWTH_METRIC, OLDEST_METRIC, STUCK_METRIC, HopReport, StuckReport
 from ocp.observability import NAMESPACE, instruments
-from ocp.services.stuck import run_watchdog
+from ocp.services.fulfillment.stuck import run_watchdog
 
 SERVICE = "watchdog"
 logger, tracer, metrics = instruments(SERVICE)

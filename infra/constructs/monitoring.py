@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.constructs.lambda_function import OcpFunction
 from infra.constructs.queues import Queues
 from infra.constructs.registry import pascal
-from ocp.domain.stuck import GROWTH_METRIC, STUCK_METRIC
+from ocp.domain.fulfillment.stuck import GROWTH_METRIC, STUCK_METRIC
 from ocp.observability import NAMESPACE
 
 PERIOD = Duration.minutes(5)

@@ -16,24 +16,24 @@ from typing import Any
 
 from infra import wiring
 from infra.local.provision import table_definition
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
-from ocp.adapters.dynamodb_stock import DynamoStockStore, StockTables
-from ocp.adapters.dynamodb_tx import RetryPolicy, TransactStats
-from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
-from ocp.adapters.memory import MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory_inventory import MemoryWarehouses
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
+from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
+from ocp.adapters.dynamodb.stock import DynamoStockStore, StockTables
+from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats
+from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
+from ocp.adapters.memory.core import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.inventory import MemoryWarehouses
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory import StockPush
-from ocp.domain.order import Order
-from ocp.services.catalog import CachedCatalog
-from ocp.services.inventory import InventoryDeps, push_stock
-from ocp.services.order_decisions import RulesDeps
-from ocp.services.processing import ProcessingDeps
-from ocp.services.reservation import StockDeps
-from ocp.services.rules import RulesCache
-from ocp.services.stock_catalog import StockCatalog
-from ocp.services.warehouses import CachedWarehouses
+from ocp.domain.inventory.stock import StockPush
+from ocp.domain.order.model import Order
+from ocp.services.decisions.order_path import RulesDeps
+from ocp.services.decisions.rules import RulesCache
+from ocp.services.inventory.reservation import StockDeps
+from ocp.services.inventory.stock import InventoryDeps, push_stock
+from ocp.services.inventory.stock_catalog import StockCatalog
+from ocp.services.operations.catalog import CachedCatalog
+from ocp.services.operations.warehouses import CachedWarehouses
+from ocp.services.order.processing import ProcessingDeps
 
 LAB_TABLES = (wiring.ORDERS, wiring.STOCK, wiring.STOCK_LEDGER, wiring.INVENTORY)
 RULE_TABLES = (wiring.RULES, wiring.CATALOG, wiring.WAREHOUSES, wiring.ORDER_FINGERPRINTS)
@@ -141,7 +141,7 @@ class StockLab:
             raise RuntimeError(result.message)
 
     def scan(self, table_id: str) -> list[dict[str, Any]]:
-        from ocp.adapters.dynamodb_tx import from_item
+        from ocp.adapters.dynamodb.transactions import from_item
 
         items, kwargs = [], {"TableName": self.names[table_id], "ConsistentRead": True}
         while True:

@@ -13,32 +13,32 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 if TYPE_CHECKING:
-    from ocp.adapters.channel_apis import ConfiguredChannelApis
-    from ocp.adapters.dynamodb_held_queue import DynamoHeldQueueQueries
-    from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
-    from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
-    from ocp.adapters.dynamodb_stock import (
+    from ocp.adapters.aws.fulfillment import SqsDispatchQueue, SqsWritebackQueue
+    from ocp.adapters.channels.apis import ConfiguredChannelApis
+    from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
+    from ocp.adapters.dynamodb.order_queries import DynamoOrderQueries
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
+    from ocp.adapters.dynamodb.stock import (
         DynamoStockStore,
         StockTables,
     )
-    from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
-    from ocp.adapters.fulfillment_aws import SqsDispatchQueue, SqsWritebackQueue
+    from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
     from ocp.adapters.wms import WmsRouter
-    from ocp.services.catalog import CachedCatalog
-    from ocp.services.dispatch import DispatchDeps
-    from ocp.services.fulfillment import CallbackDeps, WritebackDeps, WritebackSweepDeps
-    from ocp.services.held_queue import HeldQueueDeps
-    from ocp.services.intake import IntakeDeps
-    from ocp.services.inventory import InventoryDeps, SignalDeps
-    from ocp.services.order_decisions import RulesDeps
-    from ocp.services.polling import PollingDeps
-    from ocp.services.processing import ProcessingDeps
-    from ocp.services.reconciliation import ReconcileDeps
-    from ocp.services.rules import RulesCache
-    from ocp.services.stock_catalog import StockCatalog
-    from ocp.services.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
-    from ocp.services.warehouses import CachedWarehouses
+    from ocp.services.decisions.order_path import RulesDeps
+    from ocp.services.decisions.rules import RulesCache
+    from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, WritebackSweepDeps
+    from ocp.services.fulfillment.dispatch import DispatchDeps
+    from ocp.services.fulfillment.reconciliation import ReconcileDeps
+    from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
+    from ocp.services.inventory.stock import InventoryDeps, SignalDeps
+    from ocp.services.inventory.stock_catalog import StockCatalog
+    from ocp.services.operations.catalog import CachedCatalog
+    from ocp.services.operations.held_queue import HeldQueueDeps
+    from ocp.services.operations.warehouses import CachedWarehouses
+    from ocp.services.order.intake import IntakeDeps
+    from ocp.services.order.polling import PollingDeps
+    from ocp.services.order.processing import ProcessingDeps
 from ocp.domain.clock import utc_now
 from ocp.ports import WmsAdapter
 from ocp.settings import (
@@ -78,8 +78,8 @@ def _client(service: str) -> Any:
 
 @cache
 def intake_deps() -> IntakeDeps:
-    from ocp.adapters.aws import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
-    from ocp.services.intake import IntakeDeps
+    from ocp.adapters.aws.intake import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
+    from ocp.services.order.intake import IntakeDeps
     settings = load(IntakeSettings)
     return IntakeDeps(
         credentials=ChannelCredentialsSource(settings.channel_secrets_arn),
@@ -91,9 +91,9 @@ def intake_deps() -> IntakeDeps:
 
 @cache
 def processing_deps() -> ProcessingDeps:
-    from ocp.adapters.aws import DynamoQuarantine, S3RawArchive
-    from ocp.services.processing import ProcessingDeps
-    from ocp.services.reservation import StockDeps
+    from ocp.adapters.aws.intake import DynamoQuarantine, S3RawArchive
+    from ocp.services.inventory.reservation import StockDeps
+    from ocp.services.order.processing import ProcessingDeps
     settings = load(ProcessorSettings)
     orders = _deciding_orders(settings.orders_table)
     return ProcessingDeps(
@@ -110,23 +110,23 @@ def processing_deps() -> ProcessingDeps:
 
 def _deciding_orders(orders_table: str) -> DynamoOrderStore:
     """The order store of the functions that place orders through the rules: stock tables and duplicate keys."""
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
     return DynamoOrderStore(_dynamodb().Table(orders_table), stock=_stock_tables(), client=_client("dynamodb"),
                             fingerprints=load(DecisionSettings).fingerprints_table)
 
 
 def _channel_apis(secret_arn: str | None) -> ConfiguredChannelApis:
-    from ocp.adapters.aws import ChannelCredentialsSource
-    from ocp.adapters.channel_apis import ConfiguredChannelApis
-    from ocp.adapters.http import UrllibTransport
+    from ocp.adapters.aws.intake import ChannelCredentialsSource
+    from ocp.adapters.channels.apis import ConfiguredChannelApis
+    from ocp.adapters.channels.http import UrllibTransport
     return ConfiguredChannelApis(ChannelCredentialsSource(secret_arn), UrllibTransport(), utc_now)
 
 
 @cache
 def polling_deps() -> PollingDeps:
-    from ocp.adapters.aws import S3RawArchive, SqsInbox
-    from ocp.adapters.cursors import DynamoCursorStore
-    from ocp.services.polling import PollingDeps
+    from ocp.adapters.aws.intake import S3RawArchive, SqsInbox
+    from ocp.adapters.dynamodb.cursors import DynamoCursorStore
+    from ocp.services.order.polling import PollingDeps
     settings = load(PollerSettings)
     return PollingDeps(
         apis=_channel_apis(settings.channel_secrets_arn),
@@ -139,7 +139,7 @@ def polling_deps() -> PollingDeps:
 
 @cache
 def order_store() -> DynamoOrderStore:
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
     return DynamoOrderStore(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
@@ -147,7 +147,7 @@ def order_store() -> DynamoOrderStore:
 
 
 def _stock_tables() -> StockTables:
-    from ocp.adapters.dynamodb_stock import StockTables
+    from ocp.adapters.dynamodb.stock import StockTables
     settings = load(StockSettings)
     return StockTables(stock=settings.stock_table, ledger=settings.stock_ledger_table,
                        inventory=settings.inventory_table)
@@ -155,21 +155,21 @@ def _stock_tables() -> StockTables:
 
 @cache
 def stock_store() -> DynamoStockStore:
-    from ocp.adapters.dynamodb_stock import DynamoStockStore
+    from ocp.adapters.dynamodb.stock import DynamoStockStore
     return DynamoStockStore(_client("dynamodb"), _stock_tables())
 
 
 @cache
 def stock_catalog() -> StockCatalog:
     """Policy and SKU locations, cached for the life of the process (refreshed every 30 s)."""
-    from ocp.services.stock_catalog import StockCatalog
+    from ocp.services.inventory.stock_catalog import StockCatalog
     return StockCatalog(stock_store())
 
 
 @cache
 def inventory_deps() -> InventoryDeps:
-    from ocp.adapters.dynamodb_stock import DynamoWarehouses, seed_from
-    from ocp.services.inventory import InventoryDeps
+    from ocp.adapters.dynamodb.stock import DynamoWarehouses, seed_from
+    from ocp.services.inventory.stock import InventoryDeps
     settings = load(InventoryApiSettings)
     warehouses = DynamoWarehouses(_client("dynamodb"), settings.warehouses_table, seed_from(settings.known_warehouses))
     return InventoryDeps(stock=stock_store(), warehouses=warehouses, now=utc_now)
@@ -177,9 +177,9 @@ def inventory_deps() -> InventoryDeps:
 
 @cache
 def signal_deps() -> SignalDeps:
-    from ocp.adapters.aws_events import EventBridgePublisher, SnsNotifier
-    from ocp.adapters.dynamodb_stock import DynamoSignalStore
-    from ocp.services.inventory import SignalDeps
+    from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
+    from ocp.adapters.dynamodb.stock import DynamoSignalStore
+    from ocp.services.inventory.stock import SignalDeps
     settings = load(StockEventsSettings)
     return SignalDeps(
         stock=stock_store(), signals=DynamoSignalStore(_client("dynamodb"), settings.inventory_table),
@@ -190,7 +190,7 @@ def signal_deps() -> SignalDeps:
 
 @cache
 def sweeper_orders() -> DynamoOrderStore:
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
     return DynamoOrderStore(_dynamodb().Table(load(SweeperSettings).orders_table), stock=_stock_tables(),
                             client=_client("dynamodb"))
 
@@ -198,7 +198,7 @@ def sweeper_orders() -> DynamoOrderStore:
 @cache
 def sweeper_inventory() -> InventoryDeps:
     # The sweeper rebalances shards it already knows; it never registers warehouses.
-    from ocp.services.inventory import InventoryDeps
+    from ocp.services.inventory.stock import InventoryDeps
     return InventoryDeps(stock=stock_store(), warehouses=_NoNewWarehouses(), now=utc_now)
 
 
@@ -212,13 +212,13 @@ class _NoNewWarehouses:
 
 @cache
 def rules_store() -> DynamoRulesStore:
-    from ocp.adapters.dynamodb_rules import DynamoRulesStore
+    from ocp.adapters.dynamodb.rules import DynamoRulesStore
     return DynamoRulesStore(_dynamodb().Table(load(RulesApiSettings).rules_table))
 
 
 @cache
 def catalog_store() -> DynamoCatalogStore:
-    from ocp.adapters.dynamodb_rules import DynamoCatalogStore
+    from ocp.adapters.dynamodb.rules import DynamoCatalogStore
     return DynamoCatalogStore(_dynamodb().Table(load(RulesApiSettings).catalog_table))
 
 
@@ -227,25 +227,25 @@ def catalog_store() -> DynamoCatalogStore:
 
 @cache
 def order_queries() -> DynamoOrderQueries:
-    from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
+    from ocp.adapters.dynamodb.order_queries import DynamoOrderQueries
     return DynamoOrderQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
 def _fulfillment_orders(orders_table: str) -> DynamoOrderStore:
     """Stock-aware: a status change that ships or cancels an order moves its stock in the same transaction."""
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
     return DynamoOrderStore(_dynamodb().Table(orders_table), stock=_stock_tables(), client=_client("dynamodb"))
 
 
 @cache
 def callback_deps() -> CallbackDeps:
-    from ocp.services.fulfillment import CallbackDeps
+    from ocp.services.fulfillment.callbacks import CallbackDeps
     return CallbackDeps(orders=_fulfillment_orders(load(FulfillmentStoreSettings).orders_table), now=utc_now)
 
 
 @cache
 def writeback_queue() -> SqsWritebackQueue:
-    from ocp.adapters.fulfillment_aws import SqsWritebackQueue
+    from ocp.adapters.aws.fulfillment import SqsWritebackQueue
     return SqsWritebackQueue(_client("sqs"), load(CallbackSettings).writeback_queue_url)
 
 
@@ -258,15 +258,15 @@ def _wms(settings: DispatcherSettings) -> WmsRouter:
 
 @cache
 def dispatch_deps() -> DispatchDeps:
-    from ocp.services.dispatch import DispatchDeps
+    from ocp.services.fulfillment.dispatch import DispatchDeps
     return DispatchDeps(orders=order_store(), wms=_wms(load(DispatcherSettings)), now=utc_now)
 
 
 @cache
 def writeback_deps() -> WritebackDeps:
-    from ocp.adapters.channel_writeback import ChannelApiWriteback
-    from ocp.adapters.dynamodb_orders import DynamoOrderStore
-    from ocp.services.fulfillment import WritebackDeps
+    from ocp.adapters.channels.writeback import ChannelApiWriteback
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.services.fulfillment.callbacks import WritebackDeps
     settings = load(WritebackSettings)
     channel = ChannelApiWriteback(_channel_apis(settings.channel_secrets_arn))
     # Recording the channel's answer never changes a status, so this store needs no stock tables.
@@ -276,16 +276,16 @@ def writeback_deps() -> WritebackDeps:
 
 @cache
 def writeback_sweep_deps() -> WritebackSweepDeps:
-    from ocp.services.fulfillment import WritebackSweepDeps
+    from ocp.services.fulfillment.callbacks import WritebackSweepDeps
     return WritebackSweepDeps(writeback=writeback_deps(), queries=order_queries())
 
 
 @cache
 def reconcile_deps() -> ReconcileDeps:
-    from ocp.adapters.aws_events import EventBridgePublisher
-    from ocp.adapters.channel_writeback import ChannelApiOrders
-    from ocp.adapters.fulfillment_aws import DynamoCheckpoints
-    from ocp.services.reconciliation import ReconcileDeps
+    from ocp.adapters.aws.events import EventBridgePublisher
+    from ocp.adapters.aws.fulfillment import DynamoCheckpoints
+    from ocp.adapters.channels.writeback import ChannelApiOrders
+    from ocp.services.fulfillment.reconciliation import ReconcileDeps
     settings = load(ReconciliationSettings)
     return ReconcileDeps(
         orders=_fulfillment_orders(settings.orders_table),
@@ -301,23 +301,23 @@ def reconcile_deps() -> ReconcileDeps:
 @cache
 def stuck_deps() -> StuckDeps:
     # The `sla` document in force, from the rules cache (the built-in default until one is stored).
-    from ocp.services.rules import RulesSlaSource
-    from ocp.services.stuck import StuckDeps
+    from ocp.services.decisions.rules import RulesSlaSource
+    from ocp.services.fulfillment.stuck import StuckDeps
     return StuckDeps(queries=order_queries(), sla=RulesSlaSource(rules_cache()), now=utc_now)
 
 
 @cache
 def redispatch_deps() -> RedispatchDeps:
-    from ocp.adapters.fulfillment_aws import SqsDispatchQueue
-    from ocp.services.stuck import RedispatchDeps
+    from ocp.adapters.aws.fulfillment import SqsDispatchQueue
+    from ocp.services.fulfillment.stuck import RedispatchDeps
     queue = SqsDispatchQueue(_client("sqs"), load(FulfillmentOpsSettings).dispatch_queue_url)
     return RedispatchDeps(orders=order_store(), stuck=stuck_deps(), queue=queue)
 
 
 @cache
 def watchdog_deps() -> WatchdogDeps:
-    from ocp.adapters.fulfillment_aws import DynamoWatchdogState
-    from ocp.services.stuck import WatchdogDeps
+    from ocp.adapters.aws.fulfillment import DynamoWatchdogState
+    from ocp.services.fulfillment.stuck import WatchdogDeps
     state = DynamoWatchdogState(_dynamodb().Table(load(WatchdogSettings).watchdog_table))
     return WatchdogDeps(stuck=stuck_deps(), state=state)
 
@@ -334,59 +334,59 @@ def _stale(what: str, exc: Exception) -> None:
 @cache
 def rules_cache() -> RulesCache:
     """Compiled rules per kind for the life of the process; a new version is seen within 5 s."""
-    from ocp.adapters.dynamodb_rules import DynamoRulesStore
-    from ocp.services.rules import RulesCache
+    from ocp.adapters.dynamodb.rules import DynamoRulesStore
+    from ocp.services.decisions.rules import RulesCache
     table = _dynamodb().Table(load(RulesTableSettings).rules_table)
     return RulesCache(DynamoRulesStore(table), ttl_s=5.0, on_error=lambda kind, exc: _stale(f"{kind} rules", exc))
 
 
 @cache
 def cached_catalog() -> CachedCatalog:
-    from ocp.adapters.dynamodb_rules import DynamoCatalogStore
-    from ocp.services.catalog import CachedCatalog
+    from ocp.adapters.dynamodb.rules import DynamoCatalogStore
+    from ocp.services.operations.catalog import CachedCatalog
     return CachedCatalog(DynamoCatalogStore(_dynamodb().Table(load(DecisionSettings).catalog_table)))
 
 
 @cache
 def warehouse_store() -> DynamoWarehouseStore:
-    from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
+    from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
     return DynamoWarehouseStore(_dynamodb().Table(load(WarehousesSettings).warehouses_table))
 
 
 def known_warehouses() -> frozenset[str]:
-    from ocp.adapters.dynamodb_stock import seed_from
+    from ocp.adapters.dynamodb.stock import seed_from
     return seed_from(load(WarehousesSettings).known_warehouses)
 
 
 @cache
 def cached_warehouses() -> CachedWarehouses:
-    from ocp.services.warehouses import CachedWarehouses
+    from ocp.services.operations.warehouses import CachedWarehouses
     return CachedWarehouses(warehouse_store(), seed=sorted(known_warehouses()),
                             on_error=lambda exc: _stale("warehouses", exc))
 
 
 @cache
 def rules_deps() -> RulesDeps:
-    from ocp.services.order_decisions import RulesDeps
+    from ocp.services.decisions.order_path import RulesDeps
     return RulesDeps(rules=rules_cache(), catalog=cached_catalog(), warehouses=cached_warehouses())
 
 
 @cache
 def dispatch_queue() -> SqsDispatchQueue:
-    from ocp.adapters.fulfillment_aws import SqsDispatchQueue
+    from ocp.adapters.aws.fulfillment import SqsDispatchQueue
     return SqsDispatchQueue(_client("sqs"), load(DispatchSenderSettings).dispatch_queue_url)
 
 
 @cache
 def held_queue_queries() -> DynamoHeldQueueQueries:
-    from ocp.adapters.dynamodb_held_queue import DynamoHeldQueueQueries
+    from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
     return DynamoHeldQueueQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
 @cache
 def held_queue_deps() -> HeldQueueDeps:
-    from ocp.services.held_queue import HeldQueueDeps
-    from ocp.services.reservation import StockDeps
+    from ocp.services.inventory.reservation import StockDeps
+    from ocp.services.operations.held_queue import HeldQueueDeps
     orders = _deciding_orders(load(OperatorSettings).orders_table)
     return HeldQueueDeps(
         orders=orders, queries=held_queue_queries(),

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ocp.domain.order import HoldReason, Order, OrderStatus
+from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
     from ocp.channels.base import ChannelApi, ChannelCredentials
-    from ocp.domain.catalog import CatalogItem
-    from ocp.domain.dispatch import DispatchRequest, WarehouseInstruction
-    from ocp.domain.inventory import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
-    from ocp.domain.inventory_commit import CommitRejected, OrderCommit
-    from ocp.domain.inventory_policy import StockPolicy
-    from ocp.domain.inventory_signals import DomainEvent, SignalState
-    from ocp.domain.stuck import OrderSummary, SlaPolicy
-    from ocp.domain.warehouses import Warehouse
+    from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction
+    from ocp.domain.fulfillment.stuck import OrderSummary, SlaPolicy
+    from ocp.domain.inventory.commit import CommitRejected, OrderCommit
+    from ocp.domain.inventory.policy import StockPolicy
+    from ocp.domain.inventory.signals import DomainEvent, SignalState
+    from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.domain.operations.warehouses import Warehouse
 
 
 class InboxMessage(BaseModel):

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from infra.local.stock_lab import StockLab, synthetic_order
-from ocp.adapters.dynamodb_tx import RetryPolicy, TransactStats, to_attr, transact
+from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, to_attr, transact
 from ocp.domain.clock import utc_now
-from ocp.domain.ingest import first_capture
-from ocp.domain.inventory import StockContention
-from ocp.domain.inventory_policy import SkuPolicy, StockPolicy
-from ocp.domain.order import Order
-from ocp.services.inventory import put_policy
-from ocp.services.processing import Outcome, ProcessingDeps, store_order
+from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
+from ocp.domain.inventory.stock import StockContention
+from ocp.domain.order.ingest import first_capture
+from ocp.domain.order.model import Order
+from ocp.services.inventory.stock import put_policy
+from ocp.services.order.processing import Outcome, ProcessingDeps, store_order
 from tests.concurrency.conftest import FaultyClient
 
 pytestmark = pytest.mark.concurrency

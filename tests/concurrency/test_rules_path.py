@@ -12,7 +12,7 @@ import pytest
 
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.stock_lab import StockLab, checked_order
-from ocp.domain.order import HoldReason, Order
+from ocp.domain.order.model import HoldReason, Order
 from tests.concurrency.test_oversell import _burst
 
 pytestmark = pytest.mark.concurrency

@@ -11,8 +11,8 @@ from moto import mock_aws
 
 from infra import wiring
 from infra.local.provision import table_definition
-from ocp.adapters.cursors import DynamoCursorStore
-from ocp.adapters.memory import MemoryCursorStore
+from ocp.adapters.dynamodb.cursors import DynamoCursorStore
+from ocp.adapters.memory.core import MemoryCursorStore
 from ocp.domain.errors import ConcurrentModification
 from ocp.ports import CursorStore, PollCursor
 

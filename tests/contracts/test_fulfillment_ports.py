@@ -14,16 +14,16 @@ from moto import mock_aws
 
 from infra import wiring
 from infra.local.provision import provision
-from ocp.adapters.dynamodb_order_queries import DynamoOrderQueries
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.fulfillment_aws import DynamoCheckpoints, DynamoWatchdogState
-from ocp.adapters.memory_fulfillment import (
+from ocp.adapters.aws.fulfillment import DynamoCheckpoints, DynamoWatchdogState
+from ocp.adapters.dynamodb.order_queries import DynamoOrderQueries
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
+from ocp.adapters.memory.fulfillment import (
     MemoryCheckpoints,
     MemoryFulfillmentOrders,
     MemoryWatchdogState,
     summary,
 )
-from ocp.domain.order import Channel, Order, OrderStatus
+from ocp.domain.order.model import Channel, Order, OrderStatus
 from ocp.ports import Checkpoints, OrderQueries, OrderStore, WatchdogState
 from tests.fulfillment_support import T0, order_at
 

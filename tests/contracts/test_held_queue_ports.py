@@ -14,17 +14,17 @@ from moto import mock_aws
 
 from infra import wiring
 from infra.local.provision import local_name, table_definition
-from ocp.adapters.dynamodb_held_queue import DynamoHeldQueueQueries
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.dynamodb_warehouses import DynamoWarehouseStore
-from ocp.adapters.memory import MemoryOrderStore
-from ocp.adapters.memory_held_queue import MemoryHeldQueue, MemoryWarehouseStore
-from ocp.adapters.memory_inventory import MemoryInventory
-from ocp.domain.duplicate_guard import claims
-from ocp.domain.inventory_commit import FingerprintHit, OrderCommit
-from ocp.domain.order import Hold, HoldReason, Order, OrderStatus
-from ocp.domain.routing import WarehouseKind
-from ocp.domain.warehouses import Warehouse
+from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
+from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
+from ocp.adapters.memory.core import MemoryOrderStore
+from ocp.adapters.memory.held_queue import MemoryHeldQueue, MemoryWarehouseStore
+from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.domain.decisions.duplicate_guard import claims
+from ocp.domain.decisions.routing import WarehouseKind
+from ocp.domain.inventory.commit import FingerprintHit, OrderCommit
+from ocp.domain.operations.warehouses import Warehouse
+from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from tests.rules_support import make_order
 
 AT = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)

@@ -10,11 +10,11 @@ from moto import mock_aws
 
 from infra import wiring
 from infra.local.provision import provision
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.memory import MemoryOrderStore
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
+from ocp.adapters.memory.core import MemoryOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.errors import ConcurrentModification, OrderExists
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
 from ocp.ports import OrderStore
 from tests.support import fixture_json
 

@@ -12,9 +12,9 @@ from moto import mock_aws
 
 from infra import wiring
 from infra.local.provision import local_name, table_definition
-from ocp.adapters.dynamodb_rules import DynamoCatalogStore, DynamoRulesStore
-from ocp.adapters.memory_rules import MemoryCatalogStore, MemoryRulesStore
-from ocp.domain.rules import RulesVersionConflict
+from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
+from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
+from ocp.domain.decisions.rules import RulesVersionConflict
 from ocp.ports import CatalogStore, RulesStore, StoredRules
 from tests.rules_support import catalog_item
 

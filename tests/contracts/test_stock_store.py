@@ -15,16 +15,16 @@ from moto import mock_aws
 from infra import wiring
 from infra.local.provision import local_name, table_definition
 from infra.local.stock_lab import synthetic_order
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
-from ocp.adapters.dynamodb_stock import DynamoSignalStore, DynamoStockStore, StockTables
-from ocp.adapters.memory import MemoryOrderStore
-from ocp.adapters.memory_inventory import MemoryInventory
-from ocp.domain.inventory import MovementKind, StockHead, StockMovement, ledger_entry, plan_adjustment
-from ocp.domain.inventory_commit import CounterChange, LimitBreach, OrderCommit, Shortage
-from ocp.domain.inventory_policy import SkuPolicy, StockPolicy
-from ocp.domain.inventory_signals import SignalState
-from ocp.domain.inventory_types import LockStrategy, Reservation, ReservationState, StockAllocation
-from ocp.domain.order import Order, OrderStatus
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
+from ocp.adapters.dynamodb.stock import DynamoSignalStore, DynamoStockStore, StockTables
+from ocp.adapters.memory.core import MemoryOrderStore
+from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.domain.inventory.commit import CounterChange, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
+from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
+from ocp.domain.inventory.signals import SignalState
+from ocp.domain.inventory.stock import MovementKind, StockHead, StockMovement, ledger_entry, plan_adjustment
+from ocp.domain.order.model import Order, OrderStatus
 
 AT = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 

@@ -17,11 +17,11 @@ from functions.watchdog.handler import lambda_handler as watchdog
 from infra import wiring
 from infra.local.provision import Resources
 from ocp import composition
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.wms import HttpWms
 from ocp.domain.clock import iso, utc_now
-from ocp.domain.dispatch import DispatchRequest, WmsRejected, WmsUnavailable, instruction_for
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.fulfillment.dispatch import DispatchRequest, WmsRejected, WmsUnavailable, instruction_for
+from ocp.domain.order.model import Order, OrderStatus
 from tests.fakes.wms_http import FakeHttpWms
 from tests.fulfillment_support import ORDER_ID, order_at
 from tests.support import FakeContext, api_event, sqs_event

@@ -22,10 +22,10 @@ from infra import wiring
 from infra.local.provision import Resources
 from infra.local.scheduler import scheduled_event
 from ocp import composition
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.domain.clock import iso, utc_now
-from ocp.domain.fulfillment_state import WritebackState
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.fulfillment.state import WritebackState
+from ocp.domain.order.model import Order, OrderStatus
 from tests.channel_support import CREDENTIALS
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.integration.conftest import SHOPIFY_SECRET

@@ -20,10 +20,10 @@ from functions.rules_api.handler import lambda_handler as rules_api
 from infra import wiring
 from infra.local.provision import Resources
 from infra.local.scheduler import scheduled_event
-from ocp.adapters.dynamodb_orders import DynamoOrderStore
+from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.clock import utc_now
-from ocp.domain.order import Hold, HoldReason, OrderStatus
+from ocp.domain.order.model import Hold, HoldReason, OrderStatus
 from ocp.ports import InboxMessage
 from tests.held_support import shopify_document
 from tests.support import FakeContext, api_event, sqs_event

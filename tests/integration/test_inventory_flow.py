@@ -22,9 +22,9 @@ from infra.local.stock_lab import synthetic_order
 from infra.local.stream_poller import stream_event
 from ocp import composition
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory import StockMovement, ledger_entry
-from ocp.domain.inventory_commit import OrderCommit
-from ocp.domain.inventory_types import LockStrategy, Reservation, ReservationState, StockAllocation
+from ocp.domain.inventory.commit import OrderCommit
+from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
+from ocp.domain.inventory.stock import StockMovement, ledger_entry
 from tests.integration.conftest import SHOPIFY_SECRET
 from tests.support import FakeContext, api_event, fixture_bytes, shopify_headers, sqs_event
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ocp.domain.anomalies import check_order, checks
-from ocp.domain.anomalies.divisions import china, china_with
-from ocp.domain.anomalies.duplicates import RecentOrdersWindow, compact
-from ocp.domain.order import Address, HoldReason
-from ocp.domain.rules import compile_document, default_ruleset
-from ocp.domain.rules.kinds import PriceCheck
+from ocp.domain.decisions.anomalies import check_order, checks
+from ocp.domain.decisions.anomalies.divisions import china, china_with
+from ocp.domain.decisions.anomalies.duplicates import RecentOrdersWindow, compact
+from ocp.domain.decisions.rules import compile_document, default_ruleset
+from ocp.domain.decisions.rules.kinds import PriceCheck
+from ocp.domain.order.model import Address, HoldReason
 from tests.rules_support import catalog_item, line, make_order
 
 NOW = datetime(2026, 11, 11, 4, 10, tzinfo=UTC)

@@ -18,8 +18,8 @@ from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.jd import JdAdapter
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.channels.taobao import TaobaoAdapter
-from ocp.domain.money import apportion
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
+from ocp.domain.order.money import apportion
 
 PROFILE = settings(max_examples=150, deadline=None)
 

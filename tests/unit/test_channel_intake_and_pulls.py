@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocp.adapters.memory import (
+from ocp.adapters.memory.core import (
     MemoryInbox,
     MemoryOrderStore,
     MemoryQuarantine,
@@ -20,10 +20,10 @@ from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.registry import adapter_for
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import ChannelApiUnavailable, ChannelNotConfigured, SignatureInvalid
-from ocp.domain.order import OrderStatus
+from ocp.domain.order.model import OrderStatus
 from ocp.ports import InboxMessage
-from ocp.services.intake import IntakeDeps, accept_delivery
-from ocp.services.processing import Outcome, ProcessingDeps, process_message
+from ocp.services.order.intake import IntakeDeps, accept_delivery
+from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.channel_support import (
     CREDENTIALS,
     delivery,

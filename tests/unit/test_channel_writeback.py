@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from ocp.adapters.channel_writeback import ChannelApiOrders, ChannelApiWriteback, shipment_notice
-from ocp.adapters.memory import StaticChannelApis
+from ocp.adapters.channels.writeback import ChannelApiOrders, ChannelApiWriteback, shipment_notice
+from ocp.adapters.memory.core import StaticChannelApis
 from ocp.channels.base import ApiConfig, ChannelApi
 from ocp.channels.registry import adapter_for
-from ocp.domain.fulfillment import WritebackRejected, WritebackUnavailable, apply_event
-from ocp.domain.order import Order, OrderLine, OrderStatus
+from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable, apply_event
+from ocp.domain.order.model import Order, OrderLine, OrderStatus
 from tests.channel_support import CREDENTIALS, jd_order_info, shop_order, taobao_trade
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.fulfillment_support import callback

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from ocp.adapters.memory_fulfillment import MemoryFulfillmentOrders, MemoryWms
-from ocp.domain.dispatch import (
+from ocp.adapters.memory.fulfillment import MemoryFulfillmentOrders, MemoryWms
+from ocp.domain.fulfillment.dispatch import (
     DispatchOutcome,
     DispatchRequest,
     WarehouseInstruction,
@@ -16,10 +16,10 @@ from ocp.domain.dispatch import (
     WmsUnavailable,
     plan_dispatch,
 )
-from ocp.domain.fulfillment_state import IssueKind
-from ocp.domain.order import Order, OrderStatus
-from ocp.services.dispatch import DispatchDeps, dispatch, dispatch_now
-from ocp.services.fulfillment import CallbackDeps, record_callback
+from ocp.domain.fulfillment.state import IssueKind
+from ocp.domain.order.model import Order, OrderStatus
+from ocp.services.fulfillment.callbacks import CallbackDeps, record_callback
+from ocp.services.fulfillment.dispatch import DispatchDeps, dispatch, dispatch_now
 from tests.fulfillment_support import ORDER_ID, T0, TEA, callback, order_at
 
 NOW = T0 + timedelta(minutes=1)

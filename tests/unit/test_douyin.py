@@ -10,7 +10,7 @@ import pytest
 
 from ocp.channels.douyin import DouyinAdapter
 from ocp.domain.errors import MalformedDelivery, UnmappableDocument
-from ocp.domain.order import OrderStatus
+from ocp.domain.order.model import OrderStatus
 from tests.channel_support import delivery, douyin_headers, douyin_push, shop_order
 from tests.support import fixture_bytes, fixture_json
 

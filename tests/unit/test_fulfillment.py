@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ocp.domain.fulfillment import (
+from ocp.domain.fulfillment.callbacks import (
     FulfillmentEvent,
     Outcome,
     apply_event,
@@ -17,8 +17,8 @@ from ocp.domain.fulfillment import (
     writeback_confirmed,
     writeback_failed,
 )
-from ocp.domain.fulfillment_state import IssueKind, WritebackState
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.fulfillment.state import IssueKind, WritebackState
+from ocp.domain.order.model import Order, OrderStatus
 from tests.fulfillment_support import CUP, ORDER_ID, T0, TEA, callback, order_at
 
 NOW = T0 + timedelta(minutes=10)

@@ -9,17 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.local.stock_lab import synthetic_order
-from ocp.adapters.aws_events import MemoryEvents
-from ocp.adapters.memory import MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory_fulfillment import (
+from ocp.adapters.aws.events import MemoryEvents
+from ocp.adapters.memory.core import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.fulfillment import (
     MemoryCheckpoints,
     MemoryFulfillmentOrders,
     MemoryWms,
     ScriptedChannelOrders,
     ScriptedWriteback,
 )
-from ocp.adapters.memory_inventory import MemoryInventory, MemoryWarehouses
-from ocp.domain.dispatch import (
+from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.domain.fulfillment.callbacks import Outcome
+from ocp.domain.fulfillment.dispatch import (
     DispatchOutcome,
     DispatchRequest,
     InstructionKind,
@@ -28,25 +29,24 @@ from ocp.domain.dispatch import (
     WmsUnavailable,
     plan_dispatch,
 )
-from ocp.domain.fulfillment import Outcome
-from ocp.domain.fulfillment_reconciliation import ALERT_DETAIL_TYPE
-from ocp.domain.fulfillment_state import IssueKind, WritebackState
-from ocp.domain.inventory import StockPush
-from ocp.domain.inventory_types import ReservationState
-from ocp.domain.order import Order, OrderStatus
-from ocp.services.dispatch import DispatchDeps, dispatch
-from ocp.services.fulfillment import (
+from ocp.domain.fulfillment.reconciliation import ALERT_DETAIL_TYPE
+from ocp.domain.fulfillment.state import IssueKind, WritebackState
+from ocp.domain.inventory.reservation import ReservationState
+from ocp.domain.inventory.stock import StockPush
+from ocp.domain.order.model import Order, OrderStatus
+from ocp.services.fulfillment.callbacks import (
     CallbackDeps,
     WritebackDeps,
     WritebackSweepDeps,
     record_callback,
     sweep_writebacks,
 )
-from ocp.services.inventory import InventoryDeps, push_stock, stock_board
-from ocp.services.processing import ProcessingDeps, store_order
-from ocp.services.reconciliation import ReconcileDeps, reconcile
-from ocp.services.reservation import StockDeps
-from ocp.services.stock_catalog import StockCatalog
+from ocp.services.fulfillment.dispatch import DispatchDeps, dispatch
+from ocp.services.fulfillment.reconciliation import ReconcileDeps, reconcile
+from ocp.services.inventory.reservation import StockDeps
+from ocp.services.inventory.stock import InventoryDeps, push_stock, stock_board
+from ocp.services.inventory.stock_catalog import StockCatalog
+from ocp.services.order.processing import ProcessingDeps, store_order
 from tests.fulfillment_support import callback
 
 T0 = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)

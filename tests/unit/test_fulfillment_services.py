@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from ocp.adapters.memory_fulfillment import MemoryFulfillmentOrders, ScriptedWriteback
+from ocp.adapters.memory.fulfillment import MemoryFulfillmentOrders, ScriptedWriteback
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
-from ocp.domain.fulfillment import Outcome
-from ocp.domain.fulfillment_state import WritebackState
-from ocp.domain.inventory_commit import CommitRejected, OrderCommit
-from ocp.domain.order import Order, OrderStatus
-from ocp.services.fulfillment import CallbackDeps, WritebackDeps, record_callback, write_back
+from ocp.domain.fulfillment.callbacks import Outcome
+from ocp.domain.fulfillment.state import WritebackState
+from ocp.domain.inventory.commit import CommitRejected, OrderCommit
+from ocp.domain.order.model import Order, OrderStatus
+from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, record_callback, write_back
 from tests.fulfillment_support import ORDER_ID, T0, TEA, callback, order_at
 
 NOW = T0 + timedelta(minutes=5)

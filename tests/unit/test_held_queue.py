@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from ocp.domain.decisions.routing import WarehouseKind
 from ocp.domain.errors import ConcurrentModification, InvalidQuery
-from ocp.domain.order import HoldReason, OrderStatus
-from ocp.domain.review import InvalidBulkOrderRequest, InvalidOrderEdit, OrderActionRefused
-from ocp.domain.routing import WarehouseKind
-from ocp.services.held_queue import (
+from ocp.domain.operations.held_queue import InvalidBulkOrderRequest, InvalidOrderEdit, OrderActionRefused
+from ocp.domain.order.model import HoldReason, OrderStatus
+from ocp.services.operations.held_queue import (
     bulk,
     cancel_order,
     decode_token,

@@ -9,7 +9,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.local.stock_lab import synthetic_order
-from ocp.domain.inventory import (
+from ocp.domain.inventory.commit import OrderCommit, Shortage
+from ocp.domain.inventory.planning import (
+    ReservationPlanner,
+    StockAction,
+    action_for,
+    candidate_warehouses,
+    needs_of,
+)
+from ocp.domain.inventory.policy import ChannelPolicy, SkuPolicy, StockPolicy
+from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
+from ocp.domain.inventory.signals import SignalKind, signals_for
+from ocp.domain.inventory.stock import (
     InvalidStockRequest,
     MovementKind,
     ShardLevel,
@@ -24,18 +35,7 @@ from ocp.domain.inventory import (
     stock_id,
     validate_warehouse,
 )
-from ocp.domain.inventory_commit import OrderCommit, Shortage
-from ocp.domain.inventory_planning import (
-    ReservationPlanner,
-    StockAction,
-    action_for,
-    candidate_warehouses,
-    needs_of,
-)
-from ocp.domain.inventory_policy import ChannelPolicy, SkuPolicy, StockPolicy
-from ocp.domain.inventory_signals import SignalKind, signals_for
-from ocp.domain.inventory_types import LockStrategy, Reservation, ReservationState, StockAllocation
-from ocp.domain.order import Channel, OrderStatus
+from ocp.domain.order.model import Channel, OrderStatus
 
 AT = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 
@@ -168,7 +168,7 @@ def test_an_unstocked_sku_or_no_common_warehouse_is_explained() -> None:
 def test_a_commit_may_touch_each_shard_once_and_must_record_every_movement() -> None:
     # Given one reservation movement / When it is doubled, or left without its ledger entry / Then refused
     order = synthetic_order(1, "A")
-    from ocp.domain.inventory import StockMovement, ledger_entry
+    from ocp.domain.inventory.stock import StockMovement, ledger_entry
 
     move = StockMovement.reserve("W", "A", 0, 1)
     entry = ledger_entry(move, "e", actor="a", reason="r", at=AT)

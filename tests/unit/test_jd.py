@@ -10,7 +10,7 @@ import pytest
 
 from ocp.channels.jd import JdAdapter
 from ocp.domain.errors import MalformedDelivery, UnmappableDocument
-from ocp.domain.order import OrderStatus
+from ocp.domain.order.model import OrderStatus
 from tests.channel_support import delivery, jd_order_info, spi_query
 from tests.support import fixture_json
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocp.channels.taobao import TaobaoAdapter
-from ocp.domain.ingest import LifecycleEvent, apply_channel_update, first_capture, lifecycle_events
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.order.ingest import LifecycleEvent, apply_channel_update, first_capture, lifecycle_events
+from ocp.domain.order.model import Order, OrderStatus
 from tests.channel_support import taobao_trade
 
 MULTI = "channels/taobao/trade_fullinfo.multi_line.json"

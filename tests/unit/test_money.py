@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocp.domain.money import MoneyError, apportion, to_minor
+from ocp.domain.order.money import MoneyError, apportion, to_minor
 
 
 def test_yuan_text_becomes_exact_fen() -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ocp.domain.inventory_types import LockStrategy
-from ocp.domain.order import HoldReason, OrderStatus
-from ocp.domain.routing import WarehouseKind
-from ocp.services.processing import Outcome
+from ocp.domain.decisions.routing import WarehouseKind
+from ocp.domain.inventory.reservation import LockStrategy
+from ocp.domain.order.model import HoldReason, OrderStatus
+from ocp.services.order.processing import Outcome
 from tests.held_support import RulesWorld, paid_order
 from tests.rules_support import catalog_item, line
 

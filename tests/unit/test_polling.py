@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocp.adapters.memory import (
+from ocp.adapters.memory.core import (
     MemoryCursorStore,
     MemoryInbox,
     MemoryOrderStore,
@@ -19,8 +19,8 @@ from ocp.channels.base import ApiConfig
 from ocp.channels.jd import JdAdapter
 from ocp.domain.errors import ChannelApiUnavailable, ChannelNotConfigured, ConcurrentModification
 from ocp.ports import PollCursor
-from ocp.services.polling import PollingDeps, PollPolicy, poll_channel
-from ocp.services.processing import Outcome, ProcessingDeps, process_message
+from ocp.services.order.polling import PollingDeps, PollPolicy, poll_channel
+from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.channel_support import CREDENTIALS, GMT8, jd_order_info
 from tests.fakes.channel_apis import FakeChannelApis
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from ocp.adapters.memory import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.errors import ConcurrentModification
-from ocp.domain.order import Order, OrderStatus
+from ocp.domain.order.model import Order, OrderStatus
 from ocp.ports import InboxMessage
-from ocp.services.processing import Outcome, ProcessingDeps, process_message
+from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.support import fixture_json
 
 NOW = datetime(2026, 11, 11, 12, 6, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocp.domain.promotions import gifts_for, with_gifts
-from ocp.domain.rules import Facts, compile_document, default_ruleset
+from ocp.domain.decisions.gifts import gifts_for, with_gifts
+from ocp.domain.decisions.rules import Facts, compile_document, default_ruleset
 from tests.rules_support import catalog_item, line, make_order
 
 

@@ -9,15 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.local.stock_lab import synthetic_order
-from ocp.adapters.aws_events import MemoryEvents
-from ocp.adapters.memory import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory_inventory import MemoryInventory, MemoryWarehouses
-from ocp.domain.ingest import apply_channel_update
-from ocp.domain.inventory import InvalidStockRequest, StockPush
-from ocp.domain.inventory_policy import ChannelPolicy, SkuPolicy, StockPolicy
-from ocp.domain.inventory_types import LockStrategy, ReservationState
-from ocp.domain.order import Channel, HoldReason, Order, OrderStatus
-from ocp.services.inventory import (
+from ocp.adapters.aws.events import MemoryEvents
+from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.domain.inventory.policy import ChannelPolicy, SkuPolicy, StockPolicy
+from ocp.domain.inventory.reservation import LockStrategy, ReservationState
+from ocp.domain.inventory.stock import InvalidStockRequest, StockPush
+from ocp.domain.order.ingest import apply_channel_update
+from ocp.domain.order.model import Channel, HoldReason, Order, OrderStatus
+from ocp.services.inventory.reservation import StockDeps
+from ocp.services.inventory.stock import (
     InventoryDeps,
     OrderStockDeps,
     SignalDeps,
@@ -30,9 +31,8 @@ from ocp.services.inventory import (
     ship_order,
     stock_board,
 )
-from ocp.services.processing import Outcome, Processed, ProcessingDeps, store_order
-from ocp.services.reservation import StockDeps
-from ocp.services.stock_catalog import StockCatalog
+from ocp.services.inventory.stock_catalog import StockCatalog
+from ocp.services.order.processing import Outcome, Processed, ProcessingDeps, store_order
 
 T0 = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 
@@ -300,7 +300,7 @@ def test_signals_fire_once_per_crossing_and_listings_coalesce() -> None:
 
 
 def test_any_later_status_change_commits_its_stock_effect() -> None:
-    from ocp.domain.inventory_planning import status_change_commit
+    from ocp.domain.inventory.planning import status_change_commit
 
     # Given a reserved order of 2
     world = World()
@@ -321,7 +321,7 @@ def test_any_later_status_change_commits_its_stock_effect() -> None:
 
 
 def test_the_sweeper_rebalances_skewed_shards_and_drains_retired_ones() -> None:
-    from ocp.services.inventory import rebalance_sharded
+    from ocp.services.inventory.stock import rebalance_sharded
 
     # Given 4 shards of 3 units, and orders that drained some shards more than others
     world = World()

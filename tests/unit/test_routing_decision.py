@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocp.domain.order import HoldReason
-from ocp.domain.routing import RouteAction, WarehouseFacts, WarehouseKind, decide_route
-from ocp.domain.rules import compile_document, default_ruleset
+from ocp.domain.decisions.routing import RouteAction, WarehouseFacts, WarehouseKind, decide_route
+from ocp.domain.decisions.rules import compile_document, default_ruleset
+from ocp.domain.order.model import HoldReason
 from tests.rules_support import catalog_item, line, make_order
 
 REGISTRY = {

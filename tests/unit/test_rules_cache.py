@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from ocp.adapters.memory_rules import MemoryRulesStore
-from ocp.domain.rules import InvalidRuleDocument
+from ocp.adapters.memory.rules import MemoryRulesStore
+from ocp.domain.decisions.rules import InvalidRuleDocument
 from ocp.ports import StoredRules
-from ocp.services.rules import RulesCache, RulesSlaSource, current_rules, put_rules
+from ocp.services.decisions.rules import RulesCache, RulesSlaSource, current_rules, put_rules
 
 NOW = datetime(2026, 11, 11, 4, 5, tzinfo=UTC)
 

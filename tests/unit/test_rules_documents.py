@@ -6,9 +6,15 @@ from typing import Any
 
 import pytest
 
-from ocp.domain.rules import InvalidRuleDocument, UnknownRuleKind, compile_document, json_schema, validate_document
-from ocp.domain.rules.engine import MAX_DOCUMENT_BYTES
-from ocp.domain.rules.kinds import RuleKind
+from ocp.domain.decisions.rules import (
+    InvalidRuleDocument,
+    UnknownRuleKind,
+    compile_document,
+    json_schema,
+    validate_document,
+)
+from ocp.domain.decisions.rules.engine import MAX_DOCUMENT_BYTES
+from ocp.domain.decisions.rules.kinds import RuleKind
 
 
 def problems(kind: str, document: Any) -> list[tuple[str, str]]:

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocp.domain.order import Order
-from ocp.domain.rules import Facts, InvalidRuleDocument, compile_document
-from ocp.domain.rules.compiler import compile_condition
-from ocp.domain.rules.conditions import MAX_SUBJECT, Condition
-from ocp.domain.rules.kinds import KINDS, RuleKind
-from ocp.domain.rules.paths import known_paths
+from ocp.domain.decisions.rules import Facts, InvalidRuleDocument, compile_document
+from ocp.domain.decisions.rules.compiler import compile_condition
+from ocp.domain.decisions.rules.conditions import MAX_SUBJECT, Condition
+from ocp.domain.decisions.rules.kinds import KINDS, RuleKind
+from ocp.domain.decisions.rules.paths import known_paths
+from ocp.domain.order.model import Order
 from tests.rules_support import catalog_item, line, make_order
 
 ORDER = make_order(

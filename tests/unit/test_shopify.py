@@ -5,7 +5,7 @@ import pytest
 from ocp.channels.base import ChannelCredentials, Delivery
 from ocp.channels.shopify import ShopifyAdapter, sign
 from ocp.domain.errors import MalformedDelivery, SignatureInvalid, UnmappableDocument
-from ocp.domain.order import Channel, OrderStatus
+from ocp.domain.order.model import Channel, OrderStatus
 from tests.support import fixture_bytes, fixture_json
 
 ADAPTER = ShopifyAdapter()

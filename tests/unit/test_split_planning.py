@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ocp.domain.inventory_planning import Need
-from ocp.domain.split_planning import split_plan
+from ocp.domain.inventory.planning import Need
+from ocp.domain.inventory.split import split_plan
 
 
 def test_each_sku_comes_whole_from_the_first_candidate_that_holds_it_all() -> None:

@@ -10,12 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ocp.adapters.memory_fulfillment import MemoryDispatchQueue, MemoryFulfillmentOrders, MemoryWatchdogState
+from ocp.adapters.memory.fulfillment import MemoryDispatchQueue, MemoryFulfillmentOrders, MemoryWatchdogState
 from ocp.adapters.sla import StaticSla
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.fulfillment import apply_event
-from ocp.domain.order import Order, OrderStatus
-from ocp.domain.stuck import (
+from ocp.domain.fulfillment.callbacks import apply_event
+from ocp.domain.fulfillment.stuck import (
     DEFAULT_SLA,
     DEFAULT_SLA_DOCUMENT,
     Cutoffs,
@@ -26,7 +25,15 @@ from ocp.domain.stuck import (
     due_at,
     next_cutoff,
 )
-from ocp.services.stuck import RedispatchDeps, StuckDeps, WatchdogDeps, redispatch, run_watchdog, stuck_report
+from ocp.domain.order.model import Order, OrderStatus
+from ocp.services.fulfillment.stuck import (
+    RedispatchDeps,
+    StuckDeps,
+    WatchdogDeps,
+    redispatch,
+    run_watchdog,
+    stuck_report,
+)
 from tests.fulfillment_support import T0, callback, order_at
 
 S = OrderStatus

@@ -10,7 +10,7 @@ import pytest
 
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import MalformedDelivery, UnmappableDocument
-from ocp.domain.order import OrderStatus
+from ocp.domain.order.model import OrderStatus
 from tests.channel_support import delivery, spi_query, taobao_trade
 from tests.support import fixture_bytes, fixture_json
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocp.adapters.memory_held_queue import MemoryWarehouseStore
-from ocp.domain.routing import WarehouseFacts, WarehouseKind
-from ocp.domain.warehouses import InvalidWarehouse, Warehouse
-from ocp.services.warehouses import CachedWarehouses, list_warehouses, put_warehouse
+from ocp.adapters.memory.held_queue import MemoryWarehouseStore
+from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
+from ocp.domain.operations.warehouses import InvalidWarehouse, Warehouse
+from ocp.services.operations.warehouses import CachedWarehouses, list_warehouses, put_warehouse
 
 NOW = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
 

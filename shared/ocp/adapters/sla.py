@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocp.domain.stuck import DEFAULT_SLA, SlaPolicy
+from ocp.domain.fulfillment.stuck import DEFAULT_SLA, SlaPolicy
 
 
 class StaticSla:

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ocp.domain.dispatch import WarehouseInstruction, WmsRejected, WmsUnavailable
+from ocp.domain.fulfillment.dispatch import WarehouseInstruction, WmsRejected, WmsUnavailable
 from ocp.ports import WmsAdapter
 
 

@@ -10,9 +10,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ocp.domain import catalog, inventory, review, warehouses
 from ocp.domain import errors as domain
-from ocp.domain.rules import errors as rules
+from ocp.domain.decisions.rules import errors as rules
+from ocp.domain.inventory import stock as inventory
+from ocp.domain.operations import catalog, warehouses
+from ocp.domain.operations import held_queue
 
 STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownChannel: HTTPStatus.NOT_FOUND,
@@ -37,9 +39,9 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
     catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
     # The held queue and warehouses (issue #5): an action the order's status does not allow is a conflict.
-    review.OrderActionRefused: HTTPStatus.CONFLICT,
-    review.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
-    review.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
+    held_queue.OrderActionRefused: HTTPStatus.CONFLICT,
+    held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
+    held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
     warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ocp.domain.fulfillment import Outcome
-from ocp.domain.order import OrderStatus
+from ocp.domain.fulfillment.callbacks import Outcome
+from ocp.domain.order.model import OrderStatus
 
 
 class CallbackAnswer(BaseModel):

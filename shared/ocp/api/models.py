@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
 
 
 class OrderList(BaseModel):

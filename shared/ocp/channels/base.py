@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from ocp.domain.errors import MalformedDelivery
-from ocp.domain.order import Channel, Order
+from ocp.domain.order.model import Channel, Order
 
 
 class ChannelCredentials(BaseModel):
@@ -98,7 +98,7 @@ class HttpTransport(Protocol):
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """Everything a channel API client needs, built by the shell (`ocp.adapters.channel_apis`)."""
+    """Everything a channel API client needs, built by the shell (`ocp.adapters.channels.apis`)."""
 
     base_url: str
     credentials: ChannelCredentials

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from ocp.channels.base import HttpResponse
 from ocp.domain.clock import SHANGHAI
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError, UnmappableDocument
-from ocp.domain.money import MoneyError, apportion, to_minor
-from ocp.domain.order import Order
+from ocp.domain.order.model import Order
+from ocp.domain.order.money import MoneyError, apportion, to_minor
 
 CNY = "CNY"
 _UNSET_TIMES = {"", "0", "0001-01-01 00:00:00", "1970-01-01 00:00:00", "1970-01-01 08:00:00"}

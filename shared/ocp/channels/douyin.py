@@ -52,7 +52,7 @@ from ocp.domain.errors import (
     SignatureInvalid,
     UnmappableDocument,
 )
-from ocp.domain.order import (
+from ocp.domain.order.model import (
     Address,
     Amounts,
     Channel,

@@ -46,8 +46,7 @@ from ocp.domain.errors import (
     ChannelNotConfigured,
     MalformedDelivery,
 )
-from ocp.domain.money import apportion
-from ocp.domain.order import (
+from ocp.domain.order.model import (
     Address,
     Amounts,
     Channel,
@@ -57,6 +56,7 @@ from ocp.domain.order import (
     OrderStatus,
     order_id_for,
 )
+from ocp.domain.order.money import apportion
 
 GET_METHOD = "jingdong.pop.order.get"
 SEARCH_METHOD = "jingdong.pop.order.search"

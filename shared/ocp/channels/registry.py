@@ -8,7 +8,7 @@ from ocp.channels.jd import JdAdapter
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import UnknownChannel
-from ocp.domain.order import Channel
+from ocp.domain.order.model import Channel
 
 _ADAPTERS: dict[str, ChannelAdapter] = {
     Channel.shopify.value: ShopifyAdapter(),

@@ -33,8 +33,7 @@ from ocp.channels.base import (
 from ocp.channels.common import json_body
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelNotConfigured, SignatureInvalid, UnmappableDocument
-from ocp.domain.money import MoneyError, apportion, to_minor
-from ocp.domain.order import (
+from ocp.domain.order.model import (
     Address,
     Amounts,
     Channel,
@@ -44,6 +43,7 @@ from ocp.domain.order import (
     OrderStatus,
     order_id_for,
 )
+from ocp.domain.order.money import MoneyError, apportion, to_minor
 
 _PAID_STATES = {"paid", "partially_paid", "authorized", "partially_refunded", "refunded"}
 API_VERSION = "2026-04"

@@ -50,7 +50,7 @@ from ocp.domain.errors import (
     MalformedDelivery,
     UnmappableDocument,
 )
-from ocp.domain.order import (
+from ocp.domain.order.model import (
     Address,
     Amounts,
     Channel,

@@ -1,0 +1,229 @@
+"""Orders in DynamoDB: one item per order, written with conditions so retries can never double it.
+
+`commit` writes an order together with the stock it reserves, releases or ships: one `TransactWriteItems`
+holding the order item (absent, or at the expected revision), one conditional update per stock shard, one
+ledger entry per movement and the buyer's purchase counters — exactly once or not at all, in one round trip,
+with no read first. Cancellation reasons map to a `CommitRejected`: which shard was short (and how many it had),
+which purchase limit was hit, or that the order itself changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ocp.adapters.dynamodb.stock import StockTables, counter_update, ledger_put, movement_update
+from ocp.adapters.dynamodb.transactions import (
+    CONDITION_FAILED,
+    RetryPolicy,
+    TransactStats,
+    failed_old_item,
+    to_item,
+    transact,
+)
+from ocp.domain.clock import iso, parse_instant, utc_now
+from ocp.domain.errors import ConcurrentModification, OrderExists
+from ocp.domain.inventory.commit import (
+    CommitRejected,
+    FingerprintClaim,
+    FingerprintHit,
+    LimitBreach,
+    OrderCommit,
+    Shortage,
+)
+from ocp.domain.inventory.reservation import ReservationState
+from ocp.domain.inventory.stock import EXPIRY_BUCKETS, MovementKind, expiry_bucket
+from ocp.domain.operations.held_queue import release_bucket, release_due
+from ocp.domain.order.model import Order, OrderStatus, channel_key
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_DERIVED = frozenset({"channel_key", "expiry_bucket", "reservation_expires_at", "hold_reasons", "release_bucket",
+                      "release_due_at"})
+"""Attributes that exist for the table's indexes (and the held queue's filter) only; never part of the order."""
+
+
+class DynamoOrderStore:
+    def __init__(
+        self,
+        table: Any,
+        stock: StockTables | None = None,
+        retry: RetryPolicy | None = None,
+        stats: TransactStats | None = None,
+        client: Any = None,
+        fingerprints: str | None = None,
+    ) -> None:
+        """`table` is a boto3 `dynamodb.Table` resource for the `orders` table; `stock` names the tables that
+        `commit` writes stock movements, ledger entries and purchase counters to; `client` is a low-level
+        DynamoDB client for the transaction (the resource's own client re-serialises attribute values);
+        `fingerprints` names the table of duplicate-check keys that `commit` claims (issue #5)."""
+        self._table = table
+        self._fingerprints = fingerprints
+        self._client = client if client is not None else _low_level_client(table)
+        self._stock = stock
+        self._retry = retry or RetryPolicy()
+        self.stats = stats or TransactStats()
+
+    def get(self, order_id: str) -> Order | None:
+        item = self._table.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
+        return _to_order(item) if item else None
+
+    def find_by_channel_order(self, channel: str, channel_order_id: str) -> Order | None:
+        response = self._table.query(
+            IndexName="by_channel_order",
+            KeyConditionExpression="channel_key = :k",
+            ExpressionAttributeValues={":k": f"{channel}#{channel_order_id}"},
+            Limit=1,
+        )
+        items = response.get("Items") or []
+        return _to_order(items[0]) if items else None
+
+    def create(self, order: Order) -> None:
+        try:
+            self._table.put_item(Item=_to_item(order), ConditionExpression="attribute_not_exists(order_id)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                raise OrderExists(f"order {order.order_id} exists") from exc
+            raise
+
+    def replace(self, order: Order, expected_revision: int) -> None:
+        try:
+            self._table.put_item(
+                Item=_to_item(order),
+                ConditionExpression="revision = :expected",
+                ExpressionAttributeValues={":expected": expected_revision},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
+                raise ConcurrentModification(
+                    f"order {order.order_id} changed since revision {expected_revision}"
+                ) from exc
+            raise
+
+
+    def expired_reservations(self, now: datetime, limit: int) -> list[str]:
+        """Orders whose unpaid pre-reservation expired by `now`: the sparse expiry index, every bucket."""
+        found: list[tuple[str, str]] = []
+        for bucket in range(EXPIRY_BUCKETS):
+            kwargs: dict[str, Any] = {
+                "IndexName": "by_reservation_expiry",
+                "KeyConditionExpression": "expiry_bucket = :b AND reservation_expires_at <= :now",
+                "ExpressionAttributeValues": {":b": f"exp#{bucket}", ":now": iso(now)},
+                "ProjectionExpression": "order_id, reservation_expires_at",
+                "Limit": limit,
+            }
+            response = self._table.query(**kwargs)
+            found += [(str(i["reservation_expires_at"]), str(i["order_id"])) for i in response.get("Items", [])]
+        return [order_id for _, order_id in sorted(found)[:limit]]
+
+    def commit(self, change: OrderCommit) -> CommitRejected | None:
+        if self._stock is None and (change.movements or change.counters):
+            raise ValueError("this order store was built without the stock tables")
+        if self._fingerprints is None and change.fingerprints:
+            raise ValueError("this order store was built without the fingerprints table")
+        now = utc_now()
+        order_put: dict[str, Any] = {"TableName": self._table.name, "Item": to_item(_to_item(change.order))}
+        if change.expected_revision is None:
+            order_put["ConditionExpression"] = "attribute_not_exists(order_id)"
+        else:
+            order_put["ConditionExpression"] = "revision = :expected"
+            order_put["ExpressionAttributeValues"] = to_item({":expected": change.expected_revision})
+        items: list[dict[str, Any]] = [{"Put": order_put}]
+        if self._stock is not None:
+            items += [movement_update(self._stock, movement, now) for movement in change.movements]
+            items += [ledger_put(self._stock, entry) for entry in change.ledger]
+            items += [counter_update(self._stock, counter, now) for counter in change.counters]
+        if self._fingerprints is not None:
+            items += [_fingerprint_put(self._fingerprints, claim) for claim in change.fingerprints]
+        reasons = transact(self._client, items, self._retry, self.stats)
+        return None if reasons is None else _rejection(change, reasons)
+
+
+def _low_level_client(table: Any) -> Any:
+    meta = table.meta.client.meta
+    return boto3.session.Session().client(
+        "dynamodb", region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=meta.config
+    )
+
+
+def _rejection(change: OrderCommit, reasons: list[dict[str, Any]]) -> CommitRejected:
+    """Which parts of the transaction failed their condition, in domain terms."""
+    moves, ledger, counters = len(change.movements), len(change.ledger), len(change.counters)
+    conflict, shortages, breaches, duplicates = False, [], [], []
+    for index, reason in enumerate(reasons):
+        if reason.get("Code") != CONDITION_FAILED:
+            continue
+        old = failed_old_item(reason) or {}
+        if index == 0 or 1 + moves <= index < 1 + moves + ledger:
+            conflict = True  # the order changed, or this very movement is already recorded
+        elif index < 1 + moves:
+            movement = change.movements[index - 1]
+            if movement.kind != MovementKind.reserve:
+                raise ConcurrentModification(f"stock {movement.stock_id} is missing for a {movement.kind.value}")
+            shortages.append(Shortage(movement.warehouse, movement.sku, movement.shard, int(old.get("available", 0))))
+        elif index < 1 + moves + ledger + counters:
+            counter = change.counters[index - 1 - moves - ledger]
+            breaches.append(LimitBreach(counter.sku, int(old.get("bought", 0)), counter.limit))
+        else:
+            claim = change.fingerprints[index - 1 - moves - ledger - counters]
+            held_at = old.get("created_at")
+            duplicates.append(FingerprintHit(claim.key, str(old.get("order_id", "?")),
+                                             parse_instant(str(held_at)) if held_at else None))
+    return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches),
+                          duplicates=tuple(duplicates))
+
+
+def _fingerprint_put(table: str, claim: FingerprintClaim) -> dict[str, Any]:
+    """Remember the order under the key; guarded: unless another order holds it from within the window."""
+    put: dict[str, Any] = {"TableName": table, "Item": to_item({
+        "fingerprint": claim.key, "order_id": claim.order_id, "created_at": iso(claim.created_at),
+        "expires_at": int(claim.expires_at.timestamp()),
+    })}
+    if claim.guard:
+        put["ConditionExpression"] = ("attribute_not_exists(fingerprint) OR order_id = :me "
+                                      "OR created_at < :since OR created_at > :until")
+        put["ExpressionAttributeValues"] = to_item({":me": claim.order_id, ":since": iso(claim.since),
+                                                    ":until": iso(claim.until)})
+        put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return {"Put": put}
+
+
+def _to_item(order: Order) -> dict[str, Any]:
+    item = order.model_dump(mode="json", exclude_none=True)
+    item["channel_key"] = channel_key(order.channel, order.channel_order_id)
+    reservation = order.reservation
+    if (reservation is not None and reservation.state == ReservationState.active and reservation.expires_at
+            and order.status == OrderStatus.pending_payment):
+        # Sparse index: only unpaid pre-reservations appear, spread over a few partition keys.
+        item["reservation_expires_at"] = iso(reservation.expires_at)
+        item["expiry_bucket"] = expiry_bucket(order.order_id)
+    if order.holds:
+        item["hold_reasons"] = sorted({hold.reason.value for hold in order.holds})  # the held queue's filter
+    due = release_due(order)
+    if due is not None:
+        # Sparse index: held orders with a timed hold (pre-sale), for the scheduled release.
+        item["release_due_at"] = iso(due)
+        item["release_bucket"] = release_bucket(order.order_id)
+    return item
+
+
+def _to_order(item: dict[str, Any]) -> Order:
+    return Order.model_validate(_plain(item))
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB returns every number as Decimal; the model wants ints."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k not in _DERIVED}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+order_from_item = _to_order
+"""An `orders` item (as the resource API returns it, index-only attributes included) → the order."""

@@ -1,0 +1,404 @@
+"""The order state machine for warehouse and carrier callbacks, and the write-back of shipments to the channel.
+
+Rules (API.md, `POST /fulfillment/events`):
+- A callback's `event_id` is recorded once: the same id again is a **duplicate** and changes nothing.
+- Statuses only move forward along reserved → dispatched → accepted → picked → packed → shipped → delivered;
+  steps may be skipped (not every WMS reports every step). An event whose status the order already passed is
+  **late**: recorded on the timeline, status untouched.
+- A callback for an order that is not with a warehouse (pending payment, received, held, cancelled) is
+  **impossible**: recorded, and raised as an issue on the order. `reserved` counts as with the warehouse: the
+  WMS may answer before the dispatcher has recorded the hand-over.
+- `shipped` may name lines and quantities (by `line_id` or merchant `sku`); without lines it ships whatever is
+  left. The order is `shipped` once every line is; before that it is at least `packed` and the shipments say
+  what left. Over-shipping a line is impossible. Each shipment owes the channel a write-back.
+- `delivered` with a tracking number delivers that parcel; the order is `delivered` once every line shipped and
+  every parcel arrived (or when the carrier reports delivery before any shipment was reported).
+- `exception` never moves the status and puts no hold: the order stays with the warehouse, the reason is
+  recorded as an issue, and if the warehouse does not move on the order turns up in the stuck report.
+- `cancelled` is the warehouse confirming it stopped the order (the answer to a cancel instruction, e.g. after the
+  channel cancelled it): the order is `cancelled` and its stock goes back on sale in the same write. Once a parcel
+  left it is impossible (the warehouse reports what it shipped instead); for a cancelled order it is late.
+Every recorded event (all but duplicates) adds exactly one timeline entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from ocp.domain.errors import DomainError
+from ocp.domain.fulfillment.state import (
+    FulfillmentIssue,
+    IssueKind,
+    Shipment,
+    ShippedLine,
+    Writeback,
+    WritebackState,
+)
+from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
+
+HOP = "fulfillment"
+WRITEBACK_HOP = "channel_writeback"
+
+FULFILMENT_ORDER: tuple[OrderStatus, ...] = (
+    OrderStatus.reserved,
+    OrderStatus.dispatched,
+    OrderStatus.accepted,
+    OrderStatus.picked,
+    OrderStatus.packed,
+    OrderStatus.shipped,
+    OrderStatus.delivered,
+)
+_RANK = {status: rank for rank, status in enumerate(FULFILMENT_ORDER)}
+
+
+def rank(status: OrderStatus) -> int:
+    """Position along the fulfilment path; -1 for statuses off it (not yet with a warehouse, or cancelled)."""
+    return _RANK.get(status, -1)
+
+
+class FulfillmentEventName(StrEnum):
+    accepted = "accepted"
+    picked = "picked"
+    packed = "packed"
+    shipped = "shipped"
+    delivered = "delivered"
+    exception = "exception"
+    cancelled = "cancelled"
+    """The warehouse stopped the order and will not ship it (normally at OCP's cancel instruction)."""
+
+
+_STEP_STATUS = {
+    FulfillmentEventName.accepted: OrderStatus.accepted,
+    FulfillmentEventName.picked: OrderStatus.picked,
+    FulfillmentEventName.packed: OrderStatus.packed,
+}
+
+
+class EventLine(BaseModel):
+    """A line of a `shipped` callback: by OCP's `line_id` (echoed from the instruction) or by merchant `sku`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    line_id: str | None = Field(default=None, min_length=1, max_length=128)
+    sku: str | None = Field(default=None, min_length=1, max_length=128)
+    quantity: int = Field(gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> EventLine:
+        if (self.line_id is None) == (self.sku is None):
+            raise ValueError("give exactly one of line_id or sku")
+        return self
+
+
+class FulfillmentEvent(BaseModel):
+    """A WMS/TMS callback: the body of `POST /fulfillment/events`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    order_id: str = Field(min_length=1, max_length=128)
+    event: FulfillmentEventName
+    at: AwareDatetime = Field(description="When it happened in the reporting system: ISO-8601 with an offset")
+    event_id: str = Field(min_length=1, max_length=128, description="The reporter's id: a resend is a no-op")
+    tracking_no: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
+    carrier: str | None = Field(default=None, min_length=1, max_length=64, validate_default=True)
+    reason: str | None = Field(default=None, min_length=1, max_length=500, validate_default=True)
+    lines: tuple[EventLine, ...] | None = Field(default=None, min_length=1, max_length=500)
+    source: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="Reporting system, e.g. `wms:WH-GZ` or `tms:SF`; default `wms:<warehouse>` or `tms:<carrier>`",
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_validator("tracking_no", "carrier")
+    @classmethod
+    def _shipped_needs_parcel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("event") == FulfillmentEventName.shipped:
+            raise ValueError(f"`shipped` needs {info.field_name}")
+        return value
+
+    @field_validator("reason")
+    @classmethod
+    def _exception_needs_reason(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("event") == FulfillmentEventName.exception:
+            raise ValueError("`exception` needs a reason")
+        return value
+
+    @model_validator(mode="after")
+    def _lines_only_when_shipped(self) -> FulfillmentEvent:
+        if self.lines is not None and self.event != FulfillmentEventName.shipped:
+            raise ValueError("only `shipped` takes lines")
+        return self
+
+
+class Outcome(StrEnum):
+    applied = "applied"
+    """New and legal: recorded and in effect (the status may stay, e.g. after a partial shipment)."""
+    duplicate = "duplicate"
+    late = "late"
+    impossible = "impossible"
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: Outcome
+    order: Order
+    """The order after the event: the input itself for a duplicate, else the next revision to store."""
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome != Outcome.duplicate
+
+
+def apply_event(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
+    """The order after `event`; `now` is when OCP received it (a reporter's clock never sets a time ahead)."""
+    if event.event_id in order.fulfillment.event_ids:
+        return Applied(Outcome.duplicate, order)
+    if event.event == FulfillmentEventName.cancelled:
+        return _cancel(order, event, now)
+    if rank(order.status) < 0:
+        return _impossible(order, event, now, f"order is {order.status.value}, not with a warehouse")
+    if event.event == FulfillmentEventName.shipped:
+        return _ship(order, event, now)
+    if event.event == FulfillmentEventName.delivered:
+        return _deliver(order, event, now)
+    if event.event == FulfillmentEventName.exception:
+        issue = FulfillmentIssue(at=event.at, kind=IssueKind.wms_exception, reason=event.reason or "",
+                                 event_id=event.event_id)
+        return _record(order, event, now, Outcome.applied, order.status, detail=event.reason,
+                       issues=(*order.fulfillment.issues, issue))
+    target = _STEP_STATUS[event.event]
+    if rank(target) <= rank(order.status):
+        return _record(order, event, now, Outcome.late, order.status, detail=f"late: order already {order.status}")
+    return _record(order, event, now, Outcome.applied, target)
+
+
+def _ship(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
+    fulfillment = order.fulfillment
+    wanted = _shipped_lines(order, event)
+    if isinstance(wanted, str):
+        return _impossible(order, event, now, wanted)
+    if not wanted:
+        return _record(order, event, now, Outcome.late, order.status, detail="late: every line already shipped")
+    shipment = Shipment(
+        event_id=event.event_id, at=event.at, carrier=event.carrier or "", tracking_no=event.tracking_no or "",
+        lines=wanted, writeback=Writeback(requested_at=now, next_attempt_at=now),
+    )
+    shipments = (*fulfillment.shipments, shipment)
+    complete = _all_shipped(order, shipments)
+    target = OrderStatus.shipped if complete else OrderStatus.packed
+    parcel = f"{event.carrier} {event.tracking_no}: " + ", ".join(f"{ln.line_id}×{ln.quantity}" for ln in wanted)
+    if rank(target) < rank(order.status):
+        return _record(order, event, now, Outcome.late, order.status, shipments=shipments,
+                       detail=f"late: order already {order.status}; {parcel}")
+    return _record(order, event, now, Outcome.applied, max(target, order.status, key=rank), shipments=shipments,
+                   detail=parcel if complete else f"partial: {parcel}")
+
+
+def _shipped_lines(order: Order, event: FulfillmentEvent) -> tuple[ShippedLine, ...] | str:
+    """The lines this shipment holds, or why it cannot be (unknown line, more than is left to ship)."""
+    left = {line.line_id: line.quantity - order.fulfillment.shipped_quantity(line.line_id) for line in order.lines}
+    if event.lines is None:
+        return tuple(ShippedLine(line_id=line_id, quantity=q) for line_id, q in left.items() if q > 0)
+    taken: dict[str, int] = {}
+    for wanted in event.lines:
+        candidates = [ln.line_id for ln in order.lines
+                      if (ln.line_id == wanted.line_id if wanted.line_id else ln.sku == wanted.sku)]
+        if not candidates:
+            return f"no line {wanted.line_id or wanted.sku!r} on the order"
+        quantity = wanted.quantity
+        for line_id in candidates:  # a SKU on several lines fills them in order
+            share = min(quantity, left[line_id] - taken.get(line_id, 0))
+            if share > 0:
+                taken[line_id] = taken.get(line_id, 0) + share
+                quantity -= share
+        if quantity:
+            name, left_over = wanted.line_id or wanted.sku, wanted.quantity - quantity
+            return f"{name}: {wanted.quantity} shipped but only {left_over} left to ship"
+    return tuple(ShippedLine(line_id=line_id, quantity=q) for line_id, q in taken.items())
+
+
+def _all_shipped(order: Order, shipments: tuple[Shipment, ...]) -> bool:
+    after = order.fulfillment.model_copy(update={"shipments": shipments})
+    return all(after.shipped_quantity(line.line_id) >= line.quantity for line in order.lines)
+
+
+def _deliver(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
+    if order.status == OrderStatus.delivered:
+        return _record(order, event, now, Outcome.late, order.status, detail="late: order already delivered")
+    # With a tracking number only that parcel arrived (one not reported shipped yet marks nothing); without one,
+    # every parcel on its way did.
+    shipments = tuple(
+        s.model_copy(update={"delivered_at": event.at})
+        if s.delivered_at is None and event.tracking_no in (None, s.tracking_no) else s
+        for s in order.fulfillment.shipments
+    )
+    complete = not shipments or (_all_shipped(order, shipments) and all(s.delivered_at for s in shipments))
+    if complete:
+        return _record(order, event, now, Outcome.applied, OrderStatus.delivered, shipments=shipments)
+    return _record(order, event, now, Outcome.applied, order.status, shipments=shipments,
+                   detail="parcel delivered; the order has more to ship or deliver")
+
+
+def _cancel(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
+    if order.status == OrderStatus.cancelled:
+        return _record(order, event, now, Outcome.late, order.status, detail="late: order already cancelled")
+    if rank(order.status) < 0:
+        return _impossible(order, event, now, f"order is {order.status.value}, not with a warehouse")
+    if order.fulfillment.shipments:
+        return _impossible(order, event, now, "a parcel already left; report what was shipped")
+    requested = order.fulfillment.channel_cancel is not None
+    detail = "stopped as OCP asked" if requested else (event.reason or "stopped by the warehouse")
+    return _record(order, event, now, Outcome.applied, OrderStatus.cancelled, detail=detail,
+                   update={"cancelled_at": order.cancelled_at or min(event.at, now)})
+
+
+def _impossible(order: Order, event: FulfillmentEvent, now: datetime, reason: str) -> Applied:
+    issue = FulfillmentIssue(at=now, kind=IssueKind.impossible_event, reason=f"{event.event}: {reason}",
+                             event_id=event.event_id)
+    return _record(order, event, now, Outcome.impossible, order.status, detail=f"impossible: {reason}",
+                   issues=(*order.fulfillment.issues, issue))
+
+
+def _record(
+    order: Order,
+    event: FulfillmentEvent,
+    now: datetime,
+    outcome: Outcome,
+    status: OrderStatus,
+    *,
+    detail: str | None = None,
+    shipments: tuple[Shipment, ...] | None = None,
+    issues: tuple[FulfillmentIssue, ...] | None = None,
+    update: Mapping[str, Any] | None = None,
+) -> Applied:
+    """One timeline entry and the event id recorded; the status moves only forward, at the reported time."""
+    entry = TimelineEntry(at=event.at, hop=HOP, event=event.event.value, source=_source(order, event),
+                          detail=detail)
+    fulfillment: dict[str, Any] = {"event_ids": (*order.fulfillment.event_ids, event.event_id)}
+    if shipments is not None:
+        fulfillment["shipments"] = shipments
+    if issues is not None:
+        fulfillment["issues"] = issues
+    changes: dict[str, Any] = {**(update or {}), "timeline": (*order.timeline, entry)}
+    if status != order.status:
+        # The reporter's time says when the order really got there; never ahead of now, never before the last move.
+        changes |= {"status": status, "status_since": max(order.status_since, min(event.at, now))}
+    return Applied(outcome, _with(order, fulfillment, changes))
+
+
+def _source(order: Order, event: FulfillmentEvent) -> str:
+    if event.source:
+        return event.source
+    if event.event == FulfillmentEventName.delivered:
+        carriers = {s.carrier for s in order.fulfillment.shipments if event.tracking_no in (None, s.tracking_no)}
+        carrier = event.carrier or (carriers.pop() if len(carriers) == 1 else None)
+        return f"tms:{carrier}" if carrier else "tms"
+    return f"wms:{order.warehouse}" if order.warehouse else "wms"
+
+
+def _with(order: Order, fulfillment: Mapping[str, Any], update: Mapping[str, Any] | None = None) -> Order:
+    """The next revision of `order` with fulfilment fields replaced; keeps `writeback_pending_since` derived."""
+    state = order.fulfillment.model_copy(update=dict(fulfillment))
+    return order.model_copy(update={
+        **(update or {}),
+        "fulfillment": state,
+        "writeback_pending_since": state.writeback_pending_since(),
+        "revision": order.revision + 1,
+    })
+
+
+# ---- write-back to the channel ------------------------------------------------------------------------
+
+
+class WritebackUnavailable(DomainError):
+    """The channel did not acknowledge the shipment this time (network, 5xx, throttled): retry later."""
+
+    code = "writeback_unavailable"
+
+
+class WritebackRejected(DomainError):
+    """The channel refused the shipment confirmation for good (order closed, invalid carrier): an operator acts."""
+
+    code = "writeback_rejected"
+
+
+WRITEBACK_BACKOFF_CAP = timedelta(minutes=60)
+
+
+def writeback_backoff(attempts: int) -> timedelta:
+    """1, 2, 4, … minutes after the n-th failed attempt, capped at an hour: retried until acknowledged."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), WRITEBACK_BACKOFF_CAP)
+
+
+def due_writebacks(order: Order, now: datetime) -> tuple[Shipment, ...]:
+    """Shipments whose write-back is pending and whose next attempt is due."""
+    return tuple(
+        s for s in order.fulfillment.shipments
+        if s.writeback.state == WritebackState.pending
+        and (s.writeback.next_attempt_at is None or s.writeback.next_attempt_at <= now)
+    )
+
+
+def writeback_confirmed(order: Order, tracking_no: str, now: datetime) -> Order | None:
+    """The channel acknowledged the parcel; None when that was recorded already."""
+    shipment = _pending_shipment(order, tracking_no)
+    if shipment is None:
+        return None
+    writeback = shipment.writeback.model_copy(update={
+        "state": WritebackState.confirmed, "attempts": shipment.writeback.attempts + 1, "confirmed_at": now,
+        "next_attempt_at": None, "last_error": None,
+    })
+    entry = TimelineEntry(at=now, hop=WRITEBACK_HOP, event="written_back", source=order.channel.value,
+                          detail=f"{shipment.carrier} {tracking_no}")
+    return _with(order, {"shipments": _replace_writeback(order, tracking_no, writeback)},
+                 {"timeline": (*order.timeline, entry)})
+
+
+def writeback_failed(order: Order, tracking_no: str, error: str, *, retryable: bool, now: datetime) -> Order | None:
+    """A failed attempt: retried after a backoff, or (refused for good) failed, with an issue for an operator.
+
+    A retryable failure changes only the write-back's state (attempts, next attempt, last error): the timeline
+    gets one entry when the write-back is finally confirmed or refused, not one per attempt.
+    """
+    shipment = _pending_shipment(order, tracking_no)
+    if shipment is None:
+        return None
+    attempts = shipment.writeback.attempts + 1
+    writeback = shipment.writeback.model_copy(update={
+        "state": WritebackState.pending if retryable else WritebackState.failed,
+        "attempts": attempts,
+        "next_attempt_at": now + writeback_backoff(attempts) if retryable else None,
+        "last_error": error[:500],
+    })
+    fulfillment: dict[str, Any] = {"shipments": _replace_writeback(order, tracking_no, writeback)}
+    update: dict[str, Any] = {}
+    if not retryable:
+        issue = FulfillmentIssue(at=now, kind=IssueKind.writeback_rejected, reason=f"{tracking_no}: {error[:400]}")
+        fulfillment["issues"] = (*order.fulfillment.issues, issue)
+        entry = TimelineEntry(at=now, hop=WRITEBACK_HOP, event="writeback_rejected", source=order.channel.value,
+                              detail=f"{shipment.carrier} {tracking_no}: {error[:200]}")
+        update["timeline"] = (*order.timeline, entry)
+    return _with(order, fulfillment, update)
+
+
+def _pending_shipment(order: Order, tracking_no: str) -> Shipment | None:
+    return next((s for s in order.fulfillment.shipments
+                 if s.tracking_no == tracking_no and s.writeback.state == WritebackState.pending), None)
+
+
+def _replace_writeback(order: Order, tracking_no: str, writeback: Writeback) -> tuple[Shipment, ...]:
+    return tuple(
+        s.model_copy(update={"writeback": writeback})
+        if s.tracking_no == tracking_no and s.writeback.state == WritebackState.pending else s
+        for s in order.fulfillment.shipments
+    )

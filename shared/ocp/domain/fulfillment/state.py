@@ -1,0 +1,115 @@
+"""What OCP knows about an order once it is with a warehouse (`Order.fulfillment`): which instruction version
+the warehouse holds, which callbacks were seen, the shipments with their write-back to the channel, and the
+issues raised on the way. Pure data; the rules that change it are in `ocp.domain.fulfillment.callbacks`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from ocp.domain.clock import iso
+
+# Serialised like `order.UtcTime`; declared again here because `order.py` imports this module, not the reverse.
+UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WritebackState(StrEnum):
+    pending = "pending"
+    """Not yet acknowledged by the channel: retried with backoff until it is."""
+    confirmed = "confirmed"
+    failed = "failed"
+    """The channel refused it for good (e.g. the order is closed there): an operator must act."""
+
+
+class Writeback(_Model):
+    """Telling the channel that a shipment left, with its carrier and tracking number."""
+
+    state: WritebackState = WritebackState.pending
+    requested_at: UtcTime = Field(description="When OCP learned of the shipment: the write-back SLA counts from here")
+    attempts: int = 0
+    next_attempt_at: UtcTime | None = Field(default=None, description="Earliest retry while pending")
+    last_error: str | None = None
+    confirmed_at: UtcTime | None = None
+
+
+class ShippedLine(_Model):
+    line_id: str
+    quantity: int = Field(gt=0)
+
+
+class Shipment(_Model):
+    """One parcel: what it holds, how it travels, whether it arrived, whether the channel knows."""
+
+    event_id: str = Field(description="The `shipped` callback that reported it")
+    at: UtcTime
+    carrier: str
+    tracking_no: str
+    lines: tuple[ShippedLine, ...]
+    delivered_at: UtcTime | None = None
+    writeback: Writeback
+
+
+class IssueKind(StrEnum):
+    wms_exception = "wms_exception"
+    """The warehouse or carrier reported an `exception` callback."""
+    impossible_event = "impossible_event"
+    """A callback that cannot apply to the order as it stands (e.g. `delivered` for a cancelled order)."""
+    dispatch_rejected = "dispatch_rejected"
+    """The WMS refused the instruction for good, or no WMS is configured for the warehouse."""
+    dispatched_after_cancel = "dispatched_after_cancel"
+    """The instruction reached the warehouse while the order was being cancelled: stop it there."""
+    writeback_rejected = "writeback_rejected"
+    cancelled_on_channel = "cancelled_on_channel"
+    """Reconciliation found the order cancelled on its channel while OCP had it with the warehouse."""
+
+
+class FulfillmentIssue(_Model):
+    at: UtcTime
+    kind: IssueKind
+    reason: str
+    event_id: str | None = None
+
+
+class ChannelCancel(_Model):
+    """The channel cancelled the order after it reached the warehouse (found by reconciliation), and how OCP
+    answered: a cancel instruction to the warehouse ("stop the warehouse") unless a parcel already left, and one
+    alert. Each step is recorded once it is done, so a run that dies half-way is completed by the next one."""
+
+    detected_at: UtcTime
+    channel_status: str | None = Field(default=None, description="The channel's own status, as read")
+    stop_version: int | None = Field(
+        default=None, description="The cancel instruction's version (None: not sent, see `note`)")
+    stop_sent_at: UtcTime | None = None
+    alerted_at: UtcTime | None = None
+    note: str | None = Field(default=None, description="Why the warehouse was not (or could not be) stopped")
+
+    @property
+    def stop_pending(self) -> bool:
+        return self.stop_version is not None and self.stop_sent_at is None
+
+
+class Fulfillment(_Model):
+    instruction_version: int = Field(
+        default=0, description="The warehouse instruction version last handed over (0: never dispatched)"
+    )
+    event_ids: tuple[str, ...] = Field(default=(), description="Every callback `event_id` recorded, once each")
+    shipments: tuple[Shipment, ...] = ()
+    issues: tuple[FulfillmentIssue, ...] = ()
+    channel_cancel: ChannelCancel | None = Field(
+        default=None, description="Set when the channel cancelled the order after it reached the warehouse")
+
+    def shipped_quantity(self, line_id: str) -> int:
+        return sum(line.quantity for s in self.shipments for line in s.lines if line.line_id == line_id)
+
+    def writeback_pending_since(self) -> datetime | None:
+        """The oldest shipment the channel has not acknowledged (pending or failed), else None."""
+        open_since = [s.writeback.requested_at for s in self.shipments if s.writeback.state != WritebackState.confirmed]
+        return min(open_since) if open_since else None

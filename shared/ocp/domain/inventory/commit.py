@@ -1,0 +1,99 @@
+"""One order write and the stock it moves, as a single all-or-nothing change (pure description).
+
+The adapter turns an `OrderCommit` into one DynamoDB `TransactWriteItems`: the order item (absent, or at the
+expected revision), one conditional update per stock shard, one conditional ledger put per movement and one
+conditional purchase-counter update per limited SKU. Either all of it happens or none of it; a condition that
+fails comes back as a `CommitRejected` naming what failed, never as a generic error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ocp.domain.inventory.stock import LedgerEntry, StockMovement
+from ocp.domain.order.model import Order
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    """Move a buyer's purchase counter for a SKU by `delta`; a claim (delta > 0) must stay within `limit`."""
+
+    buyer_id: str
+    sku: str
+    delta: int
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class FingerprintClaim:
+    """Remember the order under a duplicate-check key (issue #5) in the same transaction. With `guard`, only if no
+    other order holds the key with a `created_at` within [since, until]; else the commit is rejected with that
+    order (`CommitRejected.duplicates`), and nothing is written. The record expires (TTL) at `expires_at`."""
+
+    key: str
+    order_id: str
+    created_at: datetime
+    since: datetime
+    until: datetime
+    expires_at: datetime
+    guard: bool = True
+
+
+@dataclass(frozen=True)
+class FingerprintHit:
+    """Another order holds the key: the same buyer (or phone), address and items within the window."""
+
+    key: str
+    order_id: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OrderCommit:
+    order: Order
+    expected_revision: int | None
+    """None: the order must not exist yet. Otherwise the stored order must still have this revision."""
+    movements: tuple[StockMovement, ...] = ()
+    ledger: tuple[LedgerEntry, ...] = ()
+    counters: tuple[CounterChange, ...] = ()
+    fingerprints: tuple[FingerprintClaim, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.movements) != len(self.ledger):
+            raise ValueError("every stock movement needs exactly one ledger entry")
+        ids = [m.stock_id for m in self.movements]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a transaction may touch each stock shard only once")
+
+    @property
+    def item_count(self) -> int:
+        return 1 + len(self.movements) + len(self.ledger) + len(self.counters) + len(self.fingerprints)
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A reservation's condition failed: the shard had only `available` (0 when it does not exist)."""
+
+    warehouse: str
+    sku: str
+    shard: int
+    available: int
+
+
+@dataclass(frozen=True)
+class LimitBreach:
+    sku: str
+    bought: int
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class CommitRejected:
+    """Why a commit did not happen. Nothing was written."""
+
+    order_conflict: bool = False
+    """The order exists already (create) or changed since the expected revision (update)."""
+    shortages: tuple[Shortage, ...] = ()
+    over_limit: tuple[LimitBreach, ...] = ()
+    duplicates: tuple[FingerprintHit, ...] = ()

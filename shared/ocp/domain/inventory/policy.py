@@ -1,0 +1,76 @@
+"""The stock policy: lock strategy per channel and per SKU, purchase limits, shard counts (pure).
+
+One versioned JSON document (`PUT /inventory-policy`), cached in each process like the rules: the order
+processor never reads it per order. A SKU's setting wins over its channel's, which wins over the default.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ocp.domain.inventory.reservation import LockStrategy
+from ocp.domain.inventory.stock import MAX_SHARDS, validate_sku
+from ocp.domain.order.model import Channel, Order
+
+MAX_EXPIRY_MINUTES = 7 * 24 * 60
+
+# When an order's lines disagree, the strategy that locks soonest wins: pre_reserve (with the shortest
+# expiry) protects hot stock from unpaid orders best, then reserve_on_order, then reserve_on_payment.
+_EAGERNESS = {LockStrategy.pre_reserve: 0, LockStrategy.reserve_on_order: 1, LockStrategy.reserve_on_payment: 2}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChannelPolicy(_Model):
+    strategy: LockStrategy | None = None
+    expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
+
+
+class SkuPolicy(_Model):
+    strategy: LockStrategy | None = None
+    expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
+    purchase_limit: int | None = Field(default=None, ge=1, description="Units one buyer may hold of this SKU")
+    shards: int | None = Field(default=None, ge=1, le=MAX_SHARDS, description="Stock shards per warehouse")
+
+
+class StockPolicy(_Model):
+    version: int = Field(default=0, description="Assigned by OCP on every accepted document")
+    default_strategy: LockStrategy = LockStrategy.reserve_on_order
+    default_expiry_minutes: int = Field(default=30, ge=1, le=MAX_EXPIRY_MINUTES)
+    channels: dict[Channel, ChannelPolicy] = Field(default_factory=dict)
+    skus: dict[str, SkuPolicy] = Field(default_factory=dict)
+
+    @field_validator("skus")
+    @classmethod
+    def _sku_names(cls, skus: dict[str, SkuPolicy]) -> dict[str, SkuPolicy]:
+        for sku in skus:
+            validate_sku(sku)
+        return skus
+
+    def line_strategy(self, channel: Channel, sku: str) -> tuple[LockStrategy, int]:
+        sku_policy = self.skus.get(sku) or SkuPolicy()
+        channel_policy = self.channels.get(channel) or ChannelPolicy()
+        strategy = sku_policy.strategy or channel_policy.strategy or self.default_strategy
+        expiry = sku_policy.expiry_minutes or channel_policy.expiry_minutes or self.default_expiry_minutes
+        return strategy, expiry
+
+    def order_strategy(self, order: Order) -> tuple[LockStrategy, timedelta | None]:
+        """The order's strategy and, for pre_reserve, how long an unpaid reservation lasts."""
+        choices = [self.line_strategy(order.channel, line.sku) for line in order.lines]
+        strategy, expiry = min(
+            choices, key=lambda c: (_EAGERNESS[c[0]], c[1] if c[0] == LockStrategy.pre_reserve else 0)
+        )
+        return strategy, timedelta(minutes=expiry) if strategy == LockStrategy.pre_reserve else None
+
+    def purchase_limit(self, sku: str) -> int | None:
+        policy = self.skus.get(sku)
+        return policy.purchase_limit if policy else None
+
+    def shards(self, sku: str) -> int | None:
+        """The shard count the policy asks for, or None to keep what the stock has."""
+        policy = self.skus.get(sku)
+        return policy.shards if policy else None

@@ -1,0 +1,323 @@
+"""The held queue's pure core (issue #5): what operators do to a held order, and what the checks run again after.
+
+- `PATCH /orders/{id}` fixes the address, picks a warehouse (routing rules are then skipped for the order) or
+  edits the lines within what the buyer paid (the lines' `paid` plus shipping must still equal `amounts.paid`).
+- `release` sends the order through the checks, routing and reservation again. The hold reasons it carried are
+  *acknowledged*: a person looked at them, so the checks do not raise them again; nor do they raise the reasons
+  tied to a field the operator fixed (address → `address_unresolved`, `phone_invalid`; lines →
+  `price_abnormal`). Stock and routing (`insufficient_stock`, `purchase_limit_exceeded`, `unroutable`) are
+  never acknowledged: the reservation decides them again.
+- `cancel` ends the order (its stock, if any, goes back on sale in the same write).
+Every action is one timeline entry (hop `operator`, source `operator`) naming the actor; details never carry
+personal data (which fields changed, not their values).
+
+Timed holds (a pre-sale order held until its ship date) carry `until`; the scheduled release drops them when due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocp.domain.decisions.gifts import GIFT_LINE_PREFIX
+from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts, WarehouseKind, is_cross_border
+from ocp.domain.errors import DomainError
+from ocp.domain.inventory.stock import spread
+from ocp.domain.order.model import Address, Amounts, Hold, HoldReason, Order, OrderLine, OrderStatus, TimelineEntry
+from ocp.domain.problems import Problem, problems_from
+
+HOP = "operator"
+SOURCE = "operator"
+RELEASE_BUCKETS = 8
+"""The sparse release index is spread over this many partition keys (a pre-sale can hold millions of orders)."""
+
+STOCK_REASONS = frozenset({HoldReason.insufficient_stock, HoldReason.purchase_limit_exceeded, HoldReason.unroutable})
+"""Decided again by routing and reservation on every release: a person cannot wave them through."""
+FIELD_REASONS: dict[str, tuple[HoldReason, ...]] = {
+    "address": (HoldReason.address_unresolved, HoldReason.phone_invalid),
+    "lines": (HoldReason.price_abnormal,),
+}
+"""A field an operator fixed and the hold reasons about it, which the checks then no longer raise."""
+CANCELLABLE = frozenset({OrderStatus.held, OrderStatus.pending_payment, OrderStatus.received, OrderStatus.reserved})
+"""Not with the warehouse yet (a `reserved` order's dispatch sees the cancellation and stops)."""
+
+
+class OrderActionRefused(DomainError):
+    """The action does not apply to the order in its status (409)."""
+
+    code = "order_action_refused"
+
+
+class InvalidOrderEdit(DomainError):
+    """`details` lists every problem (400)."""
+
+    code = "invalid_order_edit"
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        super().__init__(message, details=[p.as_dict() for p in problems])
+
+
+class InvalidBulkOrderRequest(DomainError):
+    """`POST /orders:bulk` with a body that is not a bulk request (400); `details` lists every problem."""
+
+    code = "invalid_bulk_request"
+
+
+# ---- timed holds -------------------------------------------------------------------------------------------
+
+
+def release_bucket(order_id: str) -> str:
+    return f"rel#{spread(order_id, RELEASE_BUCKETS)}"
+
+
+def release_due(order: Order) -> datetime | None:
+    """When a held order's earliest timed hold ends (None: not held, or no timed hold)."""
+    if order.status != OrderStatus.held:
+        return None
+    times = [hold.until for hold in order.holds if hold.until is not None]
+    return min(times) if times else None
+
+
+def without_due_holds(order: Order, at: datetime) -> Order | None:
+    """The order with its timed holds that ended by `at` removed (and said so on the timeline); None: none did."""
+    due = [h for h in order.holds if h.until is not None and h.until <= at]
+    if not due:
+        return None
+    entry = TimelineEntry(at=at, hop="processing", event="hold_ended", source="ocp",
+                          detail=", ".join(f"{h.reason.value} (until {h.until:%Y-%m-%dT%H:%M:%SZ})" for h in due))
+    return order.model_copy(update={
+        "holds": tuple(h for h in order.holds if h not in due), "timeline": (*order.timeline, entry),
+        "revision": order.revision + 1,
+    })
+
+
+# ---- acknowledged holds and the operator's warehouse -------------------------------------------------------
+
+
+def acknowledgeable(holds: tuple[Hold, ...]) -> tuple[HoldReason, ...]:
+    return tuple(dict.fromkeys(h.reason for h in holds if h.reason not in STOCK_REASONS))
+
+
+def not_acknowledged(holds: tuple[Hold, ...], order: Order) -> tuple[Hold, ...]:
+    acknowledged = set(order.operator_overrides.acknowledged)
+    return tuple(h for h in holds if h.reason not in acknowledged)
+
+
+def suits(facts: WarehouseFacts, order: Order) -> str | None:
+    """Why `facts` cannot take the order (None: it can). A supplier drop-ships domestic orders only; a warehouse
+    must be bonded exactly when the order is cross-border."""
+    cross_border = is_cross_border(order)
+    if not facts.active:
+        return "is not active"
+    if facts.kind is WarehouseKind.supplier:
+        return "is a supplier, and suppliers drop-ship domestic orders only" if cross_border else None
+    if (facts.kind is WarehouseKind.bonded) != cross_border:
+        return "is bonded; only cross-border orders ship from it" if not cross_border else (
+            "is not bonded; cross-border orders ship only from bonded warehouses")
+    return None
+
+
+def operator_route(order: Order, warehouses: Mapping[str, WarehouseFacts], version: int) -> RoutingDecision | None:
+    """The route an operator chose (`operator_overrides.warehouse`); None when none was chosen."""
+    chosen = order.operator_overrides.warehouse
+    if chosen is None:
+        return None
+    facts = warehouses.get(chosen)
+    problem = "is not a known warehouse" if facts is None else suits(facts, order)
+    base: dict[str, Any] = {"rule": None, "version": version}
+    if facts is None or problem is not None:
+        hold = Hold(reason=HoldReason.unroutable, detail=f"the operator's warehouse {chosen} {problem}")
+        return RoutingDecision(action=RouteAction.hold, hold=hold, **base)
+    if facts.kind is WarehouseKind.supplier:
+        return RoutingDecision(action=RouteAction.supplier, supplier=chosen, **base)
+    return RoutingDecision(action=RouteAction.warehouses, candidates=(chosen,), **base)
+
+
+# ---- operator actions ----------------------------------------------------------------------------------------
+
+
+def operator_entry(at: datetime, event: str, actor: str, detail: str | None = None) -> TimelineEntry:
+    return TimelineEntry(at=at, hop=HOP, event=event, source=SOURCE, actor=actor, detail=detail)
+
+
+def was_paid(order: Order) -> bool:
+    """Paid (or cash on delivery), whatever the status says now (`held` hides it)."""
+    return order.paid_at is not None or order.cash_on_delivery or any(
+        e.event == "paid" and e.hop == "ingest" for e in order.timeline)
+
+
+def released(order: Order, actor: str, at: datetime, note: str | None = None) -> Order:
+    """A held order sent back through the checks: its holds acknowledged, its status what it was before the hold."""
+    if order.status != OrderStatus.held:
+        raise OrderActionRefused(f"order {order.order_id} is {order.status.value}, not held: nothing to release",
+                                 details={"status": order.status.value})
+    overrides = order.operator_overrides
+    acknowledged = tuple(dict.fromkeys((*overrides.acknowledged, *acknowledgeable(order.holds))))
+    reasons = ", ".join(dict.fromkeys(h.reason.value for h in order.holds)) or "no hold"
+    detail = f"released ({reasons})" + (f": {note}" if note else "")
+    status = OrderStatus.received if was_paid(order) else OrderStatus.pending_payment
+    return order.model_copy(update={
+        "status": status, "status_since": at, "holds": (),
+        "operator_overrides": overrides.model_copy(update={"acknowledged": acknowledged}),
+        "timeline": (*order.timeline, operator_entry(at, "released", actor, detail)),
+        "revision": order.revision + 1,
+    })
+
+
+def resumed(order: Order, at: datetime) -> Order:
+    """A held order with no hold left, back in the status it had before it was held (the revision is the
+    caller's: the change that removed the last hold counted it)."""
+    status = OrderStatus.received if was_paid(order) else OrderStatus.pending_payment
+    return order.model_copy(update={"status": status, "status_since": at})
+
+
+def cancelled(order: Order, actor: str, at: datetime, reason: str | None = None) -> Order:
+    if order.status not in CANCELLABLE:
+        raise OrderActionRefused(
+            f"order {order.order_id} is {order.status.value}: only orders not yet with the warehouse can be "
+            "cancelled here", details={"status": order.status.value,
+                                       "cancellable": sorted(s.value for s in CANCELLABLE)})
+    detail = f"{order.status.value} → cancelled" + (f": {reason}" if reason else "")
+    return order.model_copy(update={
+        "status": OrderStatus.cancelled, "status_since": at, "cancelled_at": order.cancelled_at or at,
+        "timeline": (*order.timeline, operator_entry(at, "cancelled", actor, detail)),
+        "revision": order.revision + 1,
+    })
+
+
+# ---- PATCH /orders/{id} --------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AddressPatch(_Strict):
+    """Only the fields given change; `null` clears one."""
+
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    province: str | None = Field(default=None, max_length=40)
+    city: str | None = Field(default=None, max_length=40)
+    district: str | None = Field(default=None, max_length=40)
+    town: str | None = Field(default=None, max_length=40)
+    detail: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=16)
+    recipient: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class LineEdit(_Strict):
+    line_id: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=128)
+    quantity: int = Field(gt=0, le=10_000, strict=True)
+    unit_price: int = Field(ge=0, strict=True, description="Minor units (fen)")
+    paid: int = Field(ge=0, strict=True, description="This line's share of what the buyer paid")
+    title: str | None = Field(default=None, max_length=200)
+
+
+class OrderPatch(_Strict):
+    """The body of `PATCH /orders/{order_id}`: any of address, warehouse, lines (the whole list of sold lines;
+    gift lines OCP added are worked out again on release), and a note for the timeline."""
+
+    address: AddressPatch | None = None
+    warehouse: str | None = Field(default=None, min_length=1, max_length=64)
+    lines: list[LineEdit] | None = Field(default=None, min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=300)
+
+
+def parse_patch(body: Any) -> OrderPatch:
+    try:
+        patch = OrderPatch.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidOrderEdit("the edit is not valid", problems_from(exc)) from None
+    if patch.address is None and patch.warehouse is None and patch.lines is None:
+        raise InvalidOrderEdit("give at least one of address, warehouse, lines",
+                               [Problem(path="", problem="nothing to change")])
+    return patch
+
+
+def edited(order: Order, patch: OrderPatch, warehouses: Mapping[str, WarehouseFacts], actor: str,
+           at: datetime) -> Order:
+    """The held order with the operator's edit applied and re-validated; `InvalidOrderEdit` lists every problem."""
+    if order.status != OrderStatus.held:
+        raise OrderActionRefused(f"order {order.order_id} is {order.status.value}: only held orders are edited",
+                                 details={"status": order.status.value})
+    problems: list[Problem] = []
+    update: dict[str, Any] = {}
+    fields: list[str] = []
+    if patch.address is not None:
+        given = patch.address.model_dump(exclude_unset=True)
+        update["address"] = Address.model_validate({**order.address.model_dump(), **given})
+        fields.append("address")
+    if patch.lines is not None:
+        lines, amounts, line_problems = _edited_lines(order, patch.lines)
+        problems += line_problems
+        update |= {"lines": lines, "amounts": amounts}
+        fields.append("lines")
+    if patch.warehouse is not None:
+        facts = warehouses.get(patch.warehouse)
+        why = "is not a known warehouse" if facts is None else suits(facts, order)
+        if why is not None:
+            problems.append(Problem(path="warehouse", problem=f"{patch.warehouse} {why}"))
+        fields.append("warehouse")
+    if problems:
+        raise InvalidOrderEdit(f"the edit of order {order.order_id} is not valid", problems)
+    overrides = order.operator_overrides
+    fixed = [reason for name in fields for reason in FIELD_REASONS.get(name, ())]
+    update["operator_overrides"] = overrides.model_copy(update={
+        "acknowledged": tuple(dict.fromkeys((*overrides.acknowledged, *fixed))),
+        "warehouse": patch.warehouse or overrides.warehouse,
+        "edited": tuple(dict.fromkeys((*overrides.edited, *fields))),
+    })
+    detail = "changed " + ", ".join(fields) + (f" → {patch.warehouse}" if patch.warehouse else "") + (
+        f": {patch.note}" if patch.note else "")
+    update["timeline"] = (*order.timeline, operator_entry(at, "edited", actor, detail))
+    update["revision"] = order.revision + 1
+    try:
+        return Order.model_validate({**order.model_dump(), **{k: _plain(v) for k, v in update.items()}})
+    except ValidationError as exc:
+        raise InvalidOrderEdit(f"the edit of order {order.order_id} is not valid", problems_from(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _edited_lines(order: Order, edits: list[LineEdit]) -> tuple[tuple[OrderLine, ...], Amounts, list[Problem]]:
+    """The sold lines as edited (a line keeps its channel fields when its id stays), and the amounts they make:
+    `paid` and shipping stay what the buyer paid; items and discount follow the lines."""
+    problems: list[Problem] = []
+    before = {line.line_id: line for line in order.lines}
+    seen: set[str] = set()
+    lines: list[OrderLine] = []
+    for i, edit in enumerate(edits):
+        if edit.line_id in seen:
+            problems.append(Problem(path=f"lines[{i}].line_id", problem="listed twice"))
+        seen.add(edit.line_id)
+        if edit.line_id.startswith(GIFT_LINE_PREFIX):
+            problems.append(Problem(path=f"lines[{i}].line_id", problem="gift lines are added by the gift rules"))
+        tax = before[edit.line_id].tax if edit.line_id in before else 0
+        discount = edit.unit_price * edit.quantity - (edit.paid - tax)
+        if discount < 0:
+            problems.append(Problem(path=f"lines[{i}].paid", problem="more than unit_price × quantity"))
+        kept = before[edit.line_id].model_dump() if edit.line_id in before else {}
+        lines.append(OrderLine.model_validate({
+            **kept, **edit.model_dump(exclude_none=True), "discount": max(0, discount), "tax": tax,
+            "gift": kept.get("gift", False), "refund_requested": kept.get("refund_requested", False),
+        }))
+    paid = sum(line.paid for line in lines)
+    expected = order.amounts.paid - order.amounts.shipping
+    if paid != expected:
+        problems.append(Problem(path="lines", problem=f"the lines' paid add up to {paid}; the buyer paid {expected} "
+                                                      f"for items ({order.amounts.paid} minus shipping "
+                                                      f"{order.amounts.shipping})"))
+    items = sum(line.unit_price * line.quantity for line in lines)
+    amounts = order.amounts.model_copy(update={"items": items, "discount": sum(line.discount for line in lines)})
+    return tuple(lines), amounts, problems

@@ -1,0 +1,134 @@
+"""Where is it stuck? The live report from the status index, the scheduled watchdog, and bulk re-dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ocp.domain.errors import InvalidQuery
+from ocp.domain.fulfillment.dispatch import DISPATCHABLE, DispatchRequest
+from ocp.domain.fulfillment.stuck import (
+    HopReport,
+    SlaPolicy,
+    StuckReport,
+    backlog_growth,
+    candidate_bound,
+    status_hop,
+    writeback_hop,
+)
+from ocp.domain.order.model import OrderStatus
+from ocp.ports import DispatchQueue, OrderQueries, OrderStore, SlaSource, WatchdogState
+
+DEFAULT_SAMPLE = 20
+SCAN_LIMIT = 10_000
+"""Per hop: past this many stuck orders the count stops and the hop says `truncated` (the answer stays fast)."""
+WATCHDOG_CHECK = "stuck_orders"
+
+
+@dataclass(frozen=True)
+class StuckDeps:
+    queries: OrderQueries
+    sla: SlaSource
+    now: Callable[[], datetime]
+
+
+def stuck_report(deps: StuckDeps, sample: int = DEFAULT_SAMPLE, limit: int = SCAN_LIMIT) -> StuckReport:
+    """Every hop of the SLA document with its stuck orders: count, oldest, and the first `sample` of them."""
+    policy, now = deps.sla.current(), deps.now()
+    hops = [_status_hop(deps, policy, status, now, sample, limit) for status, _ in policy.ordered()]
+    if policy.channel_writeback is not None:
+        until = now - timedelta(minutes=policy.channel_writeback.max_minutes)
+        hops.append(writeback_hop(policy.channel_writeback, deps.queries.writeback_pending(until), now,
+                                  sample=sample, limit=limit))
+    return StuckReport(generated_at=now, sla_version=policy.version, hops=hops)
+
+
+def _status_hop(deps: StuckDeps, policy: SlaPolicy, status: OrderStatus, now: datetime, sample: int,
+                limit: int) -> HopReport:
+    rule = policy.statuses[status]
+    candidates = deps.queries.in_status(status, candidate_bound(rule, now, policy.cutoffs))
+    return status_hop(status, rule, candidates, policy.cutoffs, now, sample=sample, limit=limit)
+
+
+# ---- the watchdog ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchdogDeps:
+    stuck: StuckDeps
+    state: WatchdogState
+
+
+@dataclass(frozen=True)
+class WatchdogRun:
+    report: StuckReport
+    previous: dict[str, int]
+    grown: dict[str, tuple[int, int]]
+    """hop → (count at the last run, count now), for hops whose backlog grew."""
+
+
+def run_watchdog(deps: WatchdogDeps) -> WatchdogRun:
+    """One scheduled check: the report (sample 1: the handler needs counts and the oldest), compared with the
+    counts the previous run saved, which are then replaced."""
+    report = stuck_report(deps.stuck, sample=1)
+    previous = deps.state.last_counts(WATCHDOG_CHECK)
+    counts = report.counts()
+    deps.state.save_counts(WATCHDOG_CHECK, counts, report.generated_at)
+    return WatchdogRun(report=report, previous=previous, grown=backlog_growth(previous, counts))
+
+
+# ---- bulk re-dispatch -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedispatchDeps:
+    orders: OrderStore
+    stuck: StuckDeps
+    queue: DispatchQueue
+
+
+@dataclass(frozen=True)
+class Redispatch:
+    queued: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    not_found: list[str] = field(default_factory=list)
+
+
+def redispatch(
+    deps: RedispatchDeps,
+    order_ids: Sequence[str] = (),
+    hop: str | None = None,
+    actor: str | None = None,
+    limit: int = 500,
+) -> Redispatch:
+    """Queue a new instruction version for each named order, or for the stuck orders of `hop` (oldest first).
+
+    Only orders the warehouse has not accepted can be re-dispatched (`reserved`, `dispatched`): the request
+    names the version each order is at, so a redelivered request never sends twice.
+    """
+    ids = list(dict.fromkeys(order_ids)) + (_stuck_ids(deps.stuck, hop, limit) if hop else [])
+    result, requests = Redispatch(), []
+    for order_id in ids[:limit]:
+        order = deps.orders.get(order_id)
+        if order is None:
+            result.not_found.append(order_id)
+        elif order.status not in DISPATCHABLE:
+            result.skipped.append({"order_id": order_id, "reason": f"order is {order.status.value}"})
+        else:
+            requests.append(DispatchRequest(order_id=order_id, after_version=order.fulfillment.instruction_version,
+                                            actor=actor))
+            result.queued.append(order_id)
+    if requests:
+        deps.queue.send(requests)
+    return result
+
+
+def _stuck_ids(deps: StuckDeps, hop: str, limit: int) -> list[str]:
+    policy = deps.sla.current()
+    status = next((s for s, rule in policy.statuses.items() if rule.hop == hop), None)
+    if status is None or status not in DISPATCHABLE:
+        dispatchable = [rule.hop for s, rule in policy.ordered() if s in DISPATCHABLE]
+        raise InvalidQuery(f"hop {hop!r} cannot be re-dispatched", details={"hops": dispatchable})
+    report = _status_hop(deps, policy, status, deps.now(), sample=limit, limit=limit)
+    return [order.order_id for order in report.orders]

@@ -1,0 +1,305 @@
+"""Storing an order together with what it does to stock, in one transaction per attempt.
+
+`write_order` decides (from the lock strategy and the order's state) whether the write reserves, releases,
+confirms or leaves stock alone, then commits the order and its stock movements at once. On the happy path that
+is exactly one DynamoDB write and no read. A rejected reservation moves to the next shard, the next candidate
+warehouse, or ends in a hold — `insufficient_stock` ("SKU needs N, M available"), `purchase_limit_exceeded`,
+or `unroutable` when the reservation would not fit in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from ocp.domain.decisions.gifts import GIFT_LINE_PREFIX
+from ocp.domain.errors import ConcurrentModification
+from ocp.domain.inventory.commit import (
+    CommitRejected,
+    CounterChange,
+    FingerprintClaim,
+    FingerprintHit,
+    LimitBreach,
+    OrderCommit,
+)
+from ocp.domain.inventory.planning import (
+    Need,
+    Plan,
+    ReservationPlanner,
+    StockAction,
+    action_for,
+    confirm_commit,
+    counter_claims,
+    end_commit,
+    fits_one_transaction,
+    hold_commit,
+    needs_of,
+    reserve_commit,
+    too_large_detail,
+)
+from ocp.domain.inventory.policy import StockPolicy
+from ocp.domain.inventory.reservation import LockStrategy
+from ocp.domain.inventory.split import split_plan
+from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS, MovementKind
+from ocp.domain.order.model import HoldReason, Order, OrderStatus, TimelineEntry
+from ocp.ports import TransactionalOrderStore
+from ocp.services.inventory.stock_catalog import StockCatalog
+
+_SPLIT_ATTEMPTS = 3
+_SHORT: Literal["short"] = "short"
+
+
+class ShardPeek(Protocol):
+    def availability(self, warehouse: str, sku: str, shards: list[int]) -> dict[int, int]: ...
+
+
+@dataclass(frozen=True)
+class StockDeps:
+    orders: TransactionalOrderStore
+    catalog: StockCatalog
+    now: Callable[[], datetime]
+    peek: ShardPeek | None = None
+    """After a sharded SKU's first shortage, read its other shards once (one read) instead of trying each of
+    them in turn (one write each). Only ever on the unhappy path."""
+    route: Callable[[Order], Sequence[str] | None] | None = None
+    """The routing decision's candidate warehouses, in order (the rules issue plugs in here); None or a None
+    answer: every warehouse stocking all of the order's SKUs, by id. A `RoutePlan` given to `write_order` wins."""
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What the routing decision tells the reservation (issue #5)."""
+
+    candidates: tuple[str, ...]
+    """Warehouses to try, in order: the first that can reserve the whole order gets it."""
+    split: bool = False
+    """When none can take it whole: split it across the candidates (one transaction still)."""
+    optional_gifts: frozenset[str] = frozenset()
+    """Line ids of gift lines given "while stock lasts": dropped (not held for) when they have no stock."""
+
+
+class DuplicateSuspected(Exception):  # noqa: N818 — an outcome, raised through the write path
+    """A duplicate-check key in the commit is held by another order within the window; nothing was written."""
+
+    def __init__(self, hits: tuple[FingerprintHit, ...]) -> None:
+        super().__init__(", ".join(h.order_id for h in hits))
+        self.hits = hits
+
+
+def write_order(
+    before: Order | None,
+    after: Order,
+    deps: StockDeps,
+    *,
+    route: RoutePlan | None = None,
+    guards: tuple[FingerprintClaim, ...] = (),
+) -> Order | None:
+    """Store `after` (replacing `before`, or new when None) with its stock effects; the stored order, or None
+    when the order changed (or exists) meanwhile — re-read and try again.
+
+    `route`: the routing decision's candidates (else `deps.route`, else every stocking warehouse). `guards`:
+    duplicate-check keys claimed in the same transaction; `DuplicateSuspected` when one is taken."""
+    policy = deps.catalog.policy()
+    strategy, _ = policy.order_strategy(after)
+    action = action_for(before, after, strategy)
+    now = deps.now()
+    if action == StockAction.reserve:
+        return _reserve(before, after, policy, deps, route, guards)
+    if action == StockAction.confirm and before is not None:
+        return _commit(deps, confirm_commit(before, after, now), guards)
+    if action == StockAction.release and before is not None:
+        reason = "cancelled by the channel" if after.status == OrderStatus.cancelled else "released"
+        return _commit(deps, end_commit(before, after, MovementKind.release, actor="order_processor",
+                                        reason=reason, at=now))
+    return _commit(deps, OrderCommit(order=after, expected_revision=before.revision if before else None), guards)
+
+
+def commit_order(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim, ...] = ()) -> Order | None:
+    """One commit as it is: the stored order, None on an order conflict, `DuplicateSuspected` on a taken key."""
+    return _commit(deps, change, guards)
+
+
+def _commit(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim, ...] = ()) -> Order | None:
+    change = _guarded(change, guards)
+    rejected = deps.orders.commit(change)
+    if rejected is None:
+        return change.order
+    if rejected.order_conflict:
+        return None
+    if rejected.duplicates:
+        raise DuplicateSuspected(rejected.duplicates)
+    raise ConcurrentModification(f"order {change.order.order_id}: unexpected rejection {rejected}")
+
+
+def _guarded(change: OrderCommit, guards: tuple[FingerprintClaim, ...]) -> OrderCommit:
+    return dataclasses.replace(change, fingerprints=change.fingerprints + guards) if guards else change
+
+
+def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: StockDeps, route: RoutePlan | None,
+             guards: tuple[FingerprintClaim, ...]) -> Order | None:
+    now = deps.now()
+    strategy, expiry = policy.order_strategy(after)
+    needs = needs_of(after)
+    limits = {n.sku: limit for n in needs if (limit := policy.purchase_limit(n.sku)) is not None}
+    claims = counter_claims(after, limits)
+    over = [c for c in claims if c.limit is not None and c.delta > c.limit]
+    if over:
+        return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded,
+                                         _limit_detail([LimitBreach(c.sku, 0, c.limit) for c in over], claims), now),
+                       guards)
+    skus = [n.sku for n in needs]
+    planner = _planner(after, needs, deps, route)
+    rechecked = False
+    while True:
+        plan = planner.next_plan()
+        if plan is None:
+            if not rechecked and deps.catalog.recheck(skus):
+                rechecked = True
+                planner = _planner(after, needs, deps, route)
+                continue
+            lighter = _without_short_gifts(after, planner, route, now)
+            if lighter is not None:
+                return _reserve(before, lighter, policy, deps, dataclasses.replace(route, optional_gifts=frozenset())
+                                if route else None, guards)
+            if route is not None and route.split and len(route.candidates) > 1 and deps.peek is not None:
+                split = _split(before, after, needs, claims, route, deps, guards, strategy=strategy, expiry=expiry)
+                if split != _SHORT:
+                    return split
+            return _commit(deps, hold_commit(before, after, HoldReason.insufficient_stock, planner.hold_detail(), now),
+                           guards)
+        outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if not isinstance(outcome, CommitRejected):
+            return outcome
+        _learn(planner, outcome, deps)
+
+
+def _try_plan(
+    before: Order | None,
+    after: Order,
+    plan: Plan,
+    claims: Sequence[CounterChange],
+    deps: StockDeps,
+    guards: tuple[FingerprintClaim, ...],
+    *,
+    strategy: LockStrategy,
+    expiry: timedelta | None,
+    now: datetime,
+) -> Order | None | CommitRejected:
+    """Commit one reservation plan: the stored order (reserved, or held for its size or a purchase limit), None
+    when the order changed meanwhile, or the rejection when a shard ran short (the caller re-plans)."""
+    if not _fits(plan, claims, guards):
+        return _commit(deps, hold_commit(before, after, HoldReason.unroutable, too_large_detail(plan, claims), now),
+                       guards)
+    change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims, at=now),
+                      guards)
+    rejected = deps.orders.commit(change)
+    if rejected is None:
+        return change.order
+    if rejected.order_conflict:
+        return None
+    if rejected.duplicates:
+        raise DuplicateSuspected(rejected.duplicates)
+    if rejected.over_limit:
+        detail = _limit_detail(rejected.over_limit, claims)
+        return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
+    return rejected
+
+
+def _fits(plan: Plan, claims: Sequence[CounterChange], guards: tuple[FingerprintClaim, ...]) -> bool:
+    """The inventory's transaction-size rule, with room for the duplicate check's keys."""
+    return fits_one_transaction(plan, claims) and 1 + 2 * len(plan.allocations) + len(claims) + len(guards) \
+        <= MAX_TRANSACTION_ITEMS
+
+
+def _learn(planner: ReservationPlanner, rejected: CommitRejected, deps: StockDeps) -> None:
+    planner.record(rejected.shortages)
+    for shortage in rejected.shortages:
+        untried = planner.untried(shortage.warehouse, shortage.sku)
+        if untried and deps.peek is not None:
+            planner.learn(shortage.warehouse, shortage.sku,
+                          deps.peek.availability(shortage.warehouse, shortage.sku, untried))
+        if planner.sold_out(shortage.warehouse, shortage.sku):
+            deps.catalog.remember_sold_out(shortage.warehouse, shortage.sku)
+
+
+def _without_short_gifts(order: Order, planner: ReservationPlanner, route: RoutePlan | None,
+                         at: datetime) -> Order | None:
+    """The order without its "while stock lasts" gift lines that have no stock (None: none to drop)."""
+    if route is None or not route.optional_gifts:
+        return None
+    blocking = planner.blocking_skus()
+    optional = [line for line in order.lines if line.line_id in route.optional_gifts]
+    dropped = [line for line in optional if line.sku in blocking] or ([] if blocking else optional)
+    if not dropped:
+        return None
+    entry = TimelineEntry(at=at, hop="inventory", event="gift_dropped", source="ocp",
+                          detail="while stock lasts, none left: " + ", ".join(f"{g.sku}×{g.quantity}" for g in dropped))
+    update: dict[str, object] = {"lines": tuple(line for line in order.lines if line not in dropped),
+                                 "timeline": (*order.timeline, entry)}
+    applied = order.rules_applied
+    if applied is not None:  # the gift rules whose lines the order still carries
+        gone = {line.line_id.removeprefix(GIFT_LINE_PREFIX) for line in dropped}
+        update["rules_applied"] = applied.model_copy(
+            update={"gift_rules": tuple(r for r in applied.gift_rules if r not in gone)})
+    return order.model_copy(update=update)
+
+
+def _split(
+    before: Order | None,
+    after: Order,
+    needs: Sequence[Need],
+    claims: Sequence[CounterChange],
+    route: RoutePlan,
+    deps: StockDeps,
+    guards: tuple[FingerprintClaim, ...],
+    *,
+    strategy: LockStrategy,
+    expiry: timedelta | None,
+) -> Order | Literal["short"] | None:
+    """Reserve the order split over the candidates, from what their shards hold now (one read per warehouse and
+    SKU: this is the unhappy path): the stored order (reserved, or held for a limit or size), None when the order
+    changed meanwhile, or `_SHORT` when the candidates together hold too little (the caller holds it)."""
+    peek = deps.peek
+    assert peek is not None
+    now = deps.now()
+    locations = deps.catalog.locations([n.sku for n in needs])
+    for _ in range(_SPLIT_ATTEMPTS):
+        availability = {
+            (warehouse, need.sku): peek.availability(warehouse, need.sku, list(range(shards)))
+            for need in needs for warehouse in route.candidates
+            if (shards := locations.get(need.sku, {}).get(warehouse))
+        }
+        plan = split_plan(needs, route.candidates, availability)
+        if plan is None:
+            return _SHORT
+        outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if not isinstance(outcome, CommitRejected):
+            return outcome
+    return _SHORT
+
+
+def _planner(order: Order, needs: Sequence[Need], deps: StockDeps,
+             route: RoutePlan | None = None) -> ReservationPlanner:
+    """A planner that already knows what this process saw sold out a moment ago (no write to find it again)."""
+    locations = deps.catalog.locations([n.sku for n in needs])
+    if route is not None:
+        preference: Sequence[str] | None = route.candidates
+    else:
+        preference = deps.route(order) if deps.route is not None else None
+    planner = ReservationPlanner(order.order_id, needs, locations, preference=preference)
+    for need in needs:
+        for warehouse, shards in locations.get(need.sku, {}).items():
+            if deps.catalog.sold_out(warehouse, need.sku):
+                planner.learn(warehouse, need.sku, dict.fromkeys(range(shards), 0))
+    return planner
+
+
+def _limit_detail(breaches: Sequence[LimitBreach], claims: Sequence[CounterChange]) -> str:
+    wanted = {c.sku: c.delta for c in claims}
+    return "; ".join(
+        f"{b.sku}: limit {b.limit} per buyer, {b.bought} already bought, this order wants {wanted.get(b.sku, 0)}"
+        for b in breaches
+    )

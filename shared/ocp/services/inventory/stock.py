@@ -1,0 +1,319 @@
+"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, the sweeper's work
+(expired pre-reservations, shard rebalancing), shipping and cancelling, and the stock signals."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ocp.domain.errors import ConcurrentModification, OrderNotFound
+from ocp.domain.inventory.planning import end_commit, holds_stock
+from ocp.domain.inventory.policy import StockPolicy
+from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
+from ocp.domain.inventory.stock import (
+    InvalidStockRequest,
+    LedgerEntry,
+    LedgerTotals,
+    MovementKind,
+    PushResult,
+    StockContention,
+    StockHead,
+    StockLevel,
+    StockPush,
+    ledger_totals,
+    plan_adjustment,
+    skewed,
+    summarize,
+    validate_sku,
+    validate_warehouse,
+)
+from ocp.domain.order.model import Order, OrderStatus
+from ocp.ports import (
+    EventPublisher,
+    Notifier,
+    SignalStore,
+    StockStore,
+    TransactionalOrderStore,
+    WarehouseRegistry,
+)
+
+_ADJUST_ATTEMPTS = 5
+
+
+class UnknownWarehouse(InvalidStockRequest):
+    def __init__(self, warehouse: str) -> None:
+        super().__init__("warehouse", f"unknown warehouse {warehouse!r}: register it first (see docs/INVENTORY.md)")
+
+
+@dataclass(frozen=True)
+class InventoryDeps:
+    stock: StockStore
+    warehouses: WarehouseRegistry
+    now: Callable[[], datetime]
+
+
+# ---- WMS pushes -----------------------------------------------------------------------------------------------
+
+
+def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, actor: str = "wms") -> PushResult:
+    """Apply the WMS's absolute on-hand if its version is newer; available is recomputed against what is
+    reserved, in the same transaction that checks the version. An unknown SKU is created."""
+    validate_warehouse(warehouse)
+    validate_sku(sku)
+    if not deps.warehouses.known(warehouse):
+        raise UnknownWarehouse(warehouse)
+    policy = deps.stock.policy()
+    for _ in range(_ADJUST_ATTEMPTS):
+        head, shards = deps.stock.shards(warehouse, sku)
+        if head is not None and push.version <= head.version:
+            reason = "repeated_version" if push.version == head.version else "stale_version"
+            return PushResult(
+                applied=False, reason=reason, stored_version=head.version,
+                message=f"version {push.version} ignored: version {head.version} is already applied",
+                level=summarize(warehouse, sku, head, shards),
+            )
+        now = deps.now()
+        active = policy.shards(sku) or (head.shards if head else 1)
+        new_head = StockHead(
+            version=push.version,
+            safety_stock=push.safety_stock if push.safety_stock is not None else (head.safety_stock if head else 0),
+            shards=active, slots=max(active, head.slots if head else 1), updated_at=now,
+        )
+        adjustment = plan_adjustment(
+            MovementKind.push, warehouse, sku, current=shards, total_on_hand=push.on_hand, head=new_head,
+            actor=actor, reason=f"WMS push v{push.version}: on_hand {push.on_hand}", at=now,
+            entry_prefix=f"push#{warehouse}#{push.version}#{sku}", version_guard=push.version,
+        )
+        if deps.stock.adjust(adjustment):
+            stored_head, stored = deps.stock.shards(warehouse, sku)
+            created = head is None
+            return PushResult(
+                applied=True, created=created, stored_version=push.version,
+                message=(f"created {sku} at {warehouse} (the WMS is the source of truth)" if created
+                         else f"applied version {push.version}"),
+                level=summarize(warehouse, sku, stored_head, stored) if stored_head else None,
+            )
+    raise StockContention(f"stock of {sku} at {warehouse} kept changing during the push; retry")
+
+
+# ---- the board and the ledger -----------------------------------------------------------------------------------
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StockTotals(_View):
+    on_hand: int
+    reserved: int
+    available: int
+    safety_stock: int
+
+
+class StockBoard(_View):
+    sku: str
+    warehouses: list[StockLevel]
+    totals: StockTotals
+    channels: dict[str, ChannelStock] = Field(description="What each channel can really sell, and how it locks")
+    policy_version: int
+
+
+def stock_board(sku: str, deps: InventoryDeps) -> StockBoard:
+    validate_sku(sku)
+    levels = deps.stock.levels(sku)
+    policy = deps.stock.policy()
+    totals = StockTotals(
+        on_hand=sum(level.on_hand for level in levels), reserved=sum(level.reserved for level in levels),
+        available=sum(level.available for level in levels), safety_stock=sum(level.safety_stock for level in levels),
+    )
+    return StockBoard(sku=sku, warehouses=levels, totals=totals, channels=channel_view(sku, levels, policy),
+                      policy_version=policy.version)
+
+
+class WarehouseLedger(_View):
+    warehouse: str
+    totals: LedgerTotals
+    explains_board: bool = Field(description="The ledger's sums equal the board's on_hand, reserved, available")
+
+
+class LedgerView(_View):
+    sku: str
+    warehouses: list[WarehouseLedger]
+    entries: list[LedgerEntry]
+
+
+def ledger_view(sku: str, deps: InventoryDeps) -> LedgerView:
+    validate_sku(sku)
+    entries = deps.stock.ledger(sku)
+    levels = {level.warehouse: level for level in deps.stock.levels(sku)}
+    summaries = []
+    for warehouse in sorted({e.warehouse for e in entries} | set(levels)):
+        totals = ledger_totals(e for e in entries if e.warehouse == warehouse)
+        level = levels.get(warehouse)
+        explains = level is not None and (totals.on_hand, totals.reserved, totals.available) == (
+            level.on_hand, level.reserved, level.available)
+        summaries.append(WarehouseLedger(warehouse=warehouse, totals=totals, explains_board=explains))
+    return LedgerView(sku=sku, warehouses=summaries, entries=entries)
+
+
+# ---- the policy --------------------------------------------------------------------------------------------------
+
+
+def put_policy(document: StockPolicy, deps: InventoryDeps) -> StockPolicy:
+    current = deps.stock.policy()
+    if not deps.stock.put_policy(document, expected_version=current.version):
+        raise ConcurrentModification("the stock policy changed meanwhile; read it again and retry")
+    return document.model_copy(update={"version": current.version + 1})
+
+
+# ---- rebalancing ---------------------------------------------------------------------------------------------------
+
+
+def rebalance(warehouse: str, sku: str, deps: InventoryDeps, actor: str = "reservation_sweeper",
+              force: bool = False) -> bool:
+    """Even out `available` over the active shards (and adopt the policy's shard count); True if it moved."""
+    policy = deps.stock.policy()
+    for _ in range(_ADJUST_ATTEMPTS):
+        head, shards = deps.stock.shards(warehouse, sku)
+        if head is None:
+            return False
+        active = policy.shards(sku) or head.shards
+        if not force and active == head.shards and not skewed(shards, active):
+            return False
+        now = deps.now()
+        new_head = head.model_copy(update={"shards": active, "slots": max(active, head.slots), "updated_at": now})
+        adjustment = plan_adjustment(
+            MovementKind.rebalance, warehouse, sku, current=shards, total_on_hand=sum(s.on_hand for s in shards),
+            head=new_head, actor=actor, reason=f"rebalance over {active} shards", at=now,
+            entry_prefix=f"rebalance#{warehouse}#{uuid.uuid4().hex}#{sku}",
+        )
+        if deps.stock.adjust(adjustment):
+            return True
+    return False
+
+
+def rebalance_sharded(deps: InventoryDeps) -> int:
+    """Rebalance every SKU the policy shards, in every warehouse stocking it; the number rebalanced."""
+    moved = 0
+    for sku, sku_policy in sorted(deps.stock.policy().skus.items()):
+        if sku_policy.shards is None:
+            continue
+        for warehouse in sorted(deps.stock.locations(sku)):
+            moved += rebalance(warehouse, sku, deps)
+    return moved
+
+
+# ---- expiry, shipping, cancelling ---------------------------------------------------------------------------------
+
+
+class ExpiringOrders(Protocol):
+    def expired_reservations(self, now: datetime, limit: int) -> list[str]:
+        """Ids of orders whose unpaid pre-reservation expired at or before `now`, oldest first."""
+
+
+@dataclass(frozen=True)
+class OrderStockDeps:
+    orders: TransactionalOrderStore
+    now: Callable[[], datetime]
+
+
+@dataclass
+class SweepReport:
+    released: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rebalanced: int = 0
+
+
+def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 500) -> SweepReport:
+    report = SweepReport()
+    now = deps.now()
+    for order_id in index.expired_reservations(now, limit):
+        order = deps.orders.get(order_id)
+        reservation = order.reservation if order else None
+        if (order is None or reservation is None or not holds_stock(order) or reservation.expires_at is None
+                or reservation.expires_at > now or order.status != OrderStatus.pending_payment):
+            report.skipped.append(order_id)
+            continue
+        minutes = int((reservation.expires_at - reservation.reserved_at).total_seconds() // 60)
+        change = end_commit(order, order.model_copy(update={"revision": order.revision + 1}), MovementKind.release,
+                            actor="reservation_sweeper", reason=f"unpaid after {minutes} min: stock released", at=now)
+        rejected = deps.orders.commit(change)
+        (report.skipped if rejected else report.released).append(order_id)
+    return report
+
+
+def ship_order(order_id: str, deps: OrderStockDeps, actor: str = "wms") -> Order:
+    """The goods left the warehouse: on_hand and reserved drop together, the order is shipped."""
+    return _end(order_id, deps, MovementKind.ship, actor, "shipped", OrderStatus.shipped)
+
+
+def cancel_order(order_id: str, deps: OrderStockDeps, actor: str = "operator") -> Order:
+    """Cancel the order and put its stock back on sale."""
+    return _end(order_id, deps, MovementKind.release, actor, "cancelled", OrderStatus.cancelled)
+
+
+def _end(order_id: str, deps: OrderStockDeps, kind: MovementKind, actor: str, reason: str,
+         status: OrderStatus) -> Order:
+    for _ in range(_ADJUST_ATTEMPTS):
+        order = deps.orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id!r}")
+        if not holds_stock(order):
+            raise InvalidStockRequest("order_id", f"order {order_id} holds no stock")
+        change = end_commit(order, order.model_copy(update={"revision": order.revision + 1}), kind,
+                            actor=actor, reason=reason, at=deps.now(), status=status)
+        if deps.orders.commit(change) is None:
+            return change.order
+    raise ConcurrentModification(f"order {order_id} kept changing; retry")
+
+
+# ---- stock signals --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalDeps:
+    stock: StockStore
+    signals: SignalStore
+    events: EventPublisher
+    notifier: Notifier
+
+
+@dataclass
+class SignalReport:
+    published: list[str] = field(default_factory=list)
+    """Detail types published, in order."""
+    notified: int = 0
+
+
+def publish_stock_signals(skus: Iterable[str], deps: SignalDeps) -> SignalReport:
+    """Re-read each SKU's stock and publish whatever signal changed since it was last published — once."""
+    report = SignalReport()
+    for sku in sorted(set(skus)):
+        for signal in signals_for(sku, deps.stock.levels(sku)):
+            _settle(signal, deps, report)
+    return report
+
+
+def _settle(signal: Signal, deps: SignalDeps, report: SignalReport) -> None:
+    stored = deps.signals.get(signal.key)
+    if stored is not None and stored.as_of > signal.as_of:
+        return  # a newer view was handled already
+    if stored is not None and stored.value == signal.value and stored.notified:
+        return  # nothing changed that anyone needs to hear about
+    if stored is None and signal.quiet_first:
+        deps.signals.put(signal.key, SignalState(value=signal.value, as_of=signal.as_of, notified=True))
+        return
+    pending = SignalState(value=signal.value, as_of=max(signal.as_of, stored.as_of if stored else 0), notified=False)
+    if not deps.signals.put(signal.key, pending):
+        return  # someone with a newer view got there first
+    deps.events.publish(list(signal.events))
+    report.published += [event.detail_type for event in signal.events]
+    if signal.notification is not None:
+        deps.notifier.notify(*signal.notification)
+        report.notified += 1
+    deps.signals.put(signal.key, pending.model_copy(update={"notified": True}))

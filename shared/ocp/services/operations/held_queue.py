@@ -1,0 +1,298 @@
+"""The held queue (issue #5): list held orders by reason, fix them, release or cancel them, one or many at a time,
+and release pre-sale orders when their ship date comes.
+
+Every action reads the order, changes it (`ocp.domain.operations.held_queue`) and writes it with its stock effects in
+one transaction at the revision it read (an `If-Match` revision makes a stale edit a 409 instead of a retry):
+- PATCH: an edit of the lines or the warehouse of an order that holds stock releases that stock in the same write
+  (it is reserved again, for the edited order, on release); an address fix keeps it.
+- release: the order goes through the checks, gifts, routing and reservation again (`place`), the holds it had
+  acknowledged; it ends reserved (and is handed to the dispatcher) or held again with the new reasons.
+- cancel: stock it holds goes back on sale in the same write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ocp.domain.errors import ConcurrentModification, InvalidQuery, OrderNotFound
+from ocp.domain.inventory.commit import OrderCommit
+from ocp.domain.inventory.planning import end_commit, holds_stock, status_change_commit
+from ocp.domain.inventory.stock import MovementKind
+from ocp.domain.operations.held_queue import (
+    InvalidBulkOrderRequest,
+    InvalidOrderEdit,
+    OrderActionRefused,
+    cancelled,
+    edited,
+    parse_patch,
+    released,
+    resumed,
+    without_due_holds,
+)
+from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
+from ocp.domain.problems import problems_from
+from ocp.ports import DispatchQueue, HeldQueueQueries, TransactionalOrderStore
+from ocp.services.decisions.order_path import RulesDeps, place, request_dispatch
+from ocp.services.inventory.reservation import StockDeps, commit_order
+
+WRITE_ATTEMPTS = 3
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+MAX_BULK = 100
+PRESALE_ACTOR = "ocp:presale-release"
+_TOKEN_KEYS = frozenset({"order_id", "status", "status_since"})
+
+
+@dataclass(frozen=True)
+class HeldQueueDeps:
+    orders: TransactionalOrderStore
+    queries: HeldQueueQueries
+    stock: StockDeps
+    rules: RulesDeps
+    now: Callable[[], datetime]
+    dispatch: DispatchQueue | None = None
+
+
+# ---- the queue -----------------------------------------------------------------------------------------------
+
+
+class OrderPageAnswer(BaseModel):
+    """`GET /orders?status=…`: a page of orders, oldest in the status first; `next_token` fetches the next."""
+
+    orders: list[Order]
+    next_token: str | None = None
+
+
+def queue_page(queries: HeldQueueQueries, status: str, reason: str | None = None, limit: int = DEFAULT_PAGE,
+               next_token: str | None = None) -> OrderPageAnswer:
+    wanted = _enum(OrderStatus, status, "status")
+    why = _enum(HoldReason, reason, "reason") if reason else None
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidQuery(f"limit is 1 to {MAX_PAGE}", details={"field": "limit", "limit": limit})
+    start = decode_token(next_token, wanted) if next_token else None
+    page = queries.page(wanted, why, limit, start)
+    return OrderPageAnswer(orders=page.orders, next_token=encode_token(page.last_key) if page.last_key else None)
+
+
+def encode_token(last_key: Mapping[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(dict(last_key), sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, status: OrderStatus) -> dict[str, str]:
+    """The page start a token names; `InvalidQuery` for a token that is not one of ours, or of another status."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if not (isinstance(key, dict) and set(key) == _TOKEN_KEYS and all(isinstance(v, str) for v in key.values())
+            and key["status"] == status.value):
+        raise InvalidQuery("next_token is not a token this query gave out", details={"field": "next_token"})
+    return key
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(kind: type[E], value: str, field: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidQuery(f"unknown {field} {value!r}",
+                           details={"field": field, "allowed": [member.value for member in kind]}) from None
+
+
+# ---- one order ---------------------------------------------------------------------------------------------------
+
+
+def patch_order(deps: HeldQueueDeps, order_id: str, body: Any, actor: str,
+                expected_revision: int | None = None) -> Order:
+    """Fix a held order's address, warehouse or lines (`InvalidOrderEdit` lists every problem)."""
+    patch = parse_patch(body)
+
+    def change(current: Order, now: datetime) -> OrderCommit:
+        after = edited(current, patch, deps.rules.warehouses.facts(), actor, now)
+        reservation = current.reservation
+        moved = patch.warehouse is not None and reservation is not None and patch.warehouse != reservation.warehouse
+        if holds_stock(current) and (patch.lines is not None or moved):
+            return end_commit(current, after, MovementKind.release, actor=actor, at=now,
+                              reason="edited by an operator; reserved again on release")
+        return OrderCommit(order=after, expected_revision=current.revision)
+
+    return _write(deps, order_id, change, expected_revision)
+
+
+def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | None = None,
+                  expected_revision: int | None = None) -> Order:
+    """Send a held order through the checks, routing and reservation again; it ends reserved or held anew."""
+    for _ in range(WRITE_ATTEMPTS):
+        current = _get(deps, order_id, expected_revision)
+        stored = place(current, released(current, actor, deps.now(), note), deps.stock, deps.rules)
+        if stored is not None:
+            request_dispatch(current, stored, deps.dispatch, actor=actor)
+            return stored
+        if expected_revision is not None:
+            break
+    raise ConcurrentModification(f"order {order_id} changed meanwhile; read it again and retry")
+
+
+def cancel_order(deps: HeldQueueDeps, order_id: str, actor: str, reason: str | None = None,
+                 expected_revision: int | None = None) -> Order:
+    """Cancel an order that is not with the warehouse yet; stock it holds goes back on sale in the same write."""
+
+    def change(current: Order, now: datetime) -> OrderCommit:
+        return status_change_commit(current, cancelled(current, actor, now, reason), actor=actor, at=now)
+
+    return _write(deps, order_id, change, expected_revision)
+
+
+def _write(deps: HeldQueueDeps, order_id: str, change: Callable[[Order, datetime], OrderCommit],
+           expected_revision: int | None) -> Order:
+    for _ in range(WRITE_ATTEMPTS):
+        current = _get(deps, order_id, expected_revision)
+        stored = commit_order(deps.stock, change(current, deps.now()))
+        if stored is not None:
+            return stored
+        if expected_revision is not None:
+            break
+    raise ConcurrentModification(f"order {order_id} changed meanwhile; read it again and retry")
+
+
+def _get(deps: HeldQueueDeps, order_id: str, expected_revision: int | None) -> Order:
+    current = deps.orders.get(order_id)
+    if current is None:
+        raise OrderNotFound(f"no order {order_id!r}")
+    if expected_revision is not None and current.revision != expected_revision:
+        raise ConcurrentModification(f"order {order_id} is at revision {current.revision}, not {expected_revision}",
+                                     details={"revision": current.revision})
+    return current
+
+
+# ---- many orders -------------------------------------------------------------------------------------------------
+
+
+class BulkAction(StrEnum):
+    release = "release"
+    cancel = "cancel"
+    set_warehouse = "set_warehouse"
+    """PATCH each order's warehouse (then release them)."""
+
+
+class BulkRequest(BaseModel):
+    """`POST /orders:bulk`."""
+
+    action: BulkAction
+    order_ids: list[str] = Field(min_length=1, max_length=MAX_BULK)
+    warehouse: str | None = Field(default=None, min_length=1, max_length=64, description="For set_warehouse")
+    note: str | None = Field(default=None, max_length=300, description="On each order's timeline")
+
+
+class BulkOutcome(StrEnum):
+    done = "done"
+    held = "held"
+    """Released, and held again by the checks or the reservation (see `holds`)."""
+    refused = "refused"
+    not_found = "not_found"
+    conflict = "conflict"
+
+
+class BulkItem(BaseModel):
+    order_id: str
+    outcome: BulkOutcome
+    status: OrderStatus | None = None
+    holds: list[Hold] = []
+    error: dict[str, Any] | None = None
+    """`{"code", "message", "details"?}` for refused and conflict."""
+
+
+class BulkAnswer(BaseModel):
+    action: BulkAction
+    counts: dict[str, int]
+    results: list[BulkItem]
+
+
+def parse_bulk(body: Any) -> BulkRequest:
+    try:
+        request = BulkRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidBulkOrderRequest("the bulk request is not valid",
+                                      details=[p.as_dict() for p in problems_from(exc)]) from None
+    if request.action == BulkAction.set_warehouse and request.warehouse is None:
+        raise InvalidBulkOrderRequest("set_warehouse needs the warehouse",
+                                      details=[{"path": "warehouse", "problem": "required for set_warehouse"}])
+    return request
+
+
+def bulk(deps: HeldQueueDeps, body: Any, actor: str) -> BulkAnswer:
+    """Apply one action to many orders, each on its own: one order's refusal never stops the others."""
+    request = parse_bulk(body)
+    results = [_one(deps, request, order_id, actor) for order_id in dict.fromkeys(request.order_ids)]
+    counts = {outcome.value: sum(1 for r in results if r.outcome == outcome) for outcome in BulkOutcome}
+    return BulkAnswer(action=request.action, counts={k: v for k, v in counts.items() if v}, results=results)
+
+
+def _one(deps: HeldQueueDeps, request: BulkRequest, order_id: str, actor: str) -> BulkItem:
+    try:
+        if request.action == BulkAction.release:
+            order = release_order(deps, order_id, actor, request.note)
+        elif request.action == BulkAction.cancel:
+            order = cancel_order(deps, order_id, actor, request.note)
+        else:
+            order = patch_order(deps, order_id, {"warehouse": request.warehouse, "note": request.note}, actor)
+    except OrderNotFound:
+        return BulkItem(order_id=order_id, outcome=BulkOutcome.not_found)
+    except (OrderActionRefused, InvalidOrderEdit, ConcurrentModification) as exc:
+        outcome = BulkOutcome.conflict if isinstance(exc, ConcurrentModification) else BulkOutcome.refused
+        error = {"code": exc.code, "message": exc.message, **({"details": exc.details} if exc.details else {})}
+        return BulkItem(order_id=order_id, outcome=outcome, error=error)
+    held = request.action == BulkAction.release and order.status == OrderStatus.held
+    return BulkItem(order_id=order_id, outcome=BulkOutcome.held if held else BulkOutcome.done, status=order.status,
+                    holds=list(order.holds))
+
+
+# ---- pre-sale orders whose ship date came -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueRelease:
+    order_id: str
+    status: OrderStatus | None
+    """None: nothing to do (released by someone else, or not due after all)."""
+
+
+def release_due_orders(deps: HeldQueueDeps, limit: int = 200) -> list[DueRelease]:
+    """Held orders whose timed hold ended: the hold goes; with no other hold left the order is released through
+    the checks and reservation like an operator's release (by `PRESALE_ACTOR`), else it stays held for them."""
+    done: list[DueRelease] = []
+    for order_id in deps.queries.release_due(deps.now(), limit):
+        done.append(DueRelease(order_id, _release_due(deps, order_id)))
+    return done
+
+
+def _release_due(deps: HeldQueueDeps, order_id: str) -> OrderStatus | None:
+    for _ in range(WRITE_ATTEMPTS):
+        current = deps.orders.get(order_id)
+        now = deps.now()
+        if current is None or current.status != OrderStatus.held:
+            return None
+        shorter = without_due_holds(current, now)
+        if shorter is None:
+            return None
+        if shorter.holds:
+            stored = commit_order(deps.stock, OrderCommit(order=shorter, expected_revision=current.revision))
+        else:
+            stored = place(current, resumed(shorter, now), deps.stock, deps.rules)
+            if stored is not None:
+                request_dispatch(current, stored, deps.dispatch, actor=PRESALE_ACTOR)
+        if stored is not None:
+            return stored.status
+    raise ConcurrentModification(f"order {order_id} kept changing; the next run retries")
