@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.fulfillment import MemoryDispatchQueue
-from ocp.adapters.memory.held_queue import MemoryHeldQueue, MemoryWarehouseStore
-from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.adapters.memory.held_queue import MemoryHeldQueue
+from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
+from ocp.adapters.memory.warehouses import MemoryWarehouses, MemoryWarehouseStore
 from ocp.domain.inventory.stock import StockPush
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.warehouses import Warehouse

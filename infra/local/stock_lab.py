@@ -21,8 +21,8 @@ from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
 from ocp.adapters.dynamodb.stock import DynamoStockStore, StockTables
 from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats
 from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
-from ocp.adapters.memory.core import MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory.inventory import MemoryWarehouses
+from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.clock import utc_now
 from ocp.domain.inventory.stock import StockPush
 from ocp.domain.order.model import Order
@@ -141,7 +141,7 @@ class StockLab:
             raise RuntimeError(result.message)
 
     def scan(self, table_id: str) -> list[dict[str, Any]]:
-        from ocp.adapters.dynamodb.transactions import from_item
+        from ocp.adapters.dynamodb.items import from_item
 
         items, kwargs = [], {"TableName": self.names[table_id], "ConsistentRead": True}
         while True:

@@ -62,6 +62,7 @@ from ocp.settings import (
     WarehousesSettings,
     WatchdogSettings,
     WritebackSettings,
+    channel_overrides,
     load,
 )
 
@@ -82,7 +83,7 @@ def intake_deps() -> IntakeDeps:
     from ocp.services.order.intake import IntakeDeps
     settings = load(IntakeSettings)
     return IntakeDeps(
-        credentials=ChannelCredentialsSource(settings.channel_secrets_arn),
+        credentials=ChannelCredentialsSource(settings.channel_secrets_arn, channel_overrides()),
         archive=S3RawArchive(_client("s3"), settings.raw_bucket),
         inbox=SqsInbox(_client("sqs"), settings.inbox_queue_url),
         quarantine=DynamoQuarantine(_dynamodb().Table(settings.quarantine_table)),
@@ -119,7 +120,8 @@ def _channel_apis(secret_arn: str | None) -> ConfiguredChannelApis:
     from ocp.adapters.aws.intake import ChannelCredentialsSource
     from ocp.adapters.channels.apis import ConfiguredChannelApis
     from ocp.adapters.channels.http import UrllibTransport
-    return ConfiguredChannelApis(ChannelCredentialsSource(secret_arn), UrllibTransport(), utc_now)
+    overrides = channel_overrides()
+    return ConfiguredChannelApis(ChannelCredentialsSource(secret_arn, overrides), UrllibTransport(), utc_now, overrides)
 
 
 @cache
@@ -168,10 +170,10 @@ def stock_catalog() -> StockCatalog:
 
 @cache
 def inventory_deps() -> InventoryDeps:
-    from ocp.adapters.dynamodb.stock import DynamoWarehouses, seed_from
+    from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
     from ocp.services.inventory.stock import InventoryDeps
     settings = load(InventoryApiSettings)
-    warehouses = DynamoWarehouses(_client("dynamodb"), settings.warehouses_table, seed_from(settings.known_warehouses))
+    warehouses = DynamoWarehouseStore(_dynamodb().Table(settings.warehouses_table), settings.seed_warehouses)
     return InventoryDeps(stock=stock_store(), warehouses=warehouses, now=utc_now)
 
 
@@ -354,8 +356,7 @@ def warehouse_store() -> DynamoWarehouseStore:
 
 
 def known_warehouses() -> frozenset[str]:
-    from ocp.adapters.dynamodb.stock import seed_from
-    return seed_from(load(WarehousesSettings).known_warehouses)
+    return load(WarehousesSettings).seed_warehouses
 
 
 @cache

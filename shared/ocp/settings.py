@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -54,11 +55,20 @@ class RulesTableSettings(_Settings):
     rules_table: str
 
 
+def _id_set(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
 class WarehousesSettings(_Settings):
-    """The warehouses registry (issue #5): the table, and the warehouses known from configuration."""
+    """The warehouses registry: the table, and the warehouses known from configuration."""
 
     warehouses_table: str
     known_warehouses: str = ""
+    """Comma-separated warehouse ids known before any is registered in the warehouses table."""
+
+    @property
+    def seed_warehouses(self) -> frozenset[str]:
+        return _id_set(self.known_warehouses)
 
 
 class DecisionSettings(RulesTableSettings, WarehousesSettings):
@@ -92,10 +102,8 @@ class StockSettings(_Settings):
     inventory_table: str
 
 
-class InventoryApiSettings(StockSettings):
-    warehouses_table: str
-    known_warehouses: str = ""
-    """Comma-separated warehouse ids known before any is registered in the warehouses table."""
+class InventoryApiSettings(StockSettings, WarehousesSettings):
+    pass
 
 
 class StockEventsSettings(StockSettings):
@@ -169,3 +177,9 @@ class ReconciliationSettings(DispatcherSettings):
     """Where the run's checkpoints are kept (the watchdog's state table)."""
     event_bus_name: str
     channel_secrets_arn: str | None = None
+
+
+def channel_overrides() -> Mapping[str, str]:
+    """Per-channel settings read on every use, so a changed value applies without a restart: the local runtime's
+    `OCP_CHANNEL_SECRET_<CH>` / `_APP_KEY_` / `_ACCESS_TOKEN_` and `OCP_CHANNEL_API_URL_<CH>`."""
+    return os.environ

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from infra.local.stock_lab import StockLab, synthetic_order
-from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, to_attr, transact
+from ocp.adapters.dynamodb.items import to_attr
+from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, transact
 from ocp.domain.clock import utc_now
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
 from ocp.domain.inventory.stock import StockContention

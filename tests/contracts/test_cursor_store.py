@@ -12,7 +12,7 @@ from moto import mock_aws
 from infra import wiring
 from infra.local.provision import table_definition
 from ocp.adapters.dynamodb.cursors import DynamoCursorStore
-from ocp.adapters.memory.core import MemoryCursorStore
+from ocp.adapters.memory.intake import MemoryCursorStore
 from ocp.domain.errors import ConcurrentModification
 from ocp.ports import CursorStore, PollCursor
 

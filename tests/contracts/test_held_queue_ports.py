@@ -17,9 +17,10 @@ from infra.local.provision import local_name, table_definition
 from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
-from ocp.adapters.memory.core import MemoryOrderStore
-from ocp.adapters.memory.held_queue import MemoryHeldQueue, MemoryWarehouseStore
+from ocp.adapters.memory.held_queue import MemoryHeldQueue
 from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.adapters.memory.orders import MemoryOrderStore
+from ocp.adapters.memory.warehouses import MemoryWarehouseStore
 from ocp.domain.decisions.duplicate_guard import claims
 from ocp.domain.decisions.routing import WarehouseKind
 from ocp.domain.inventory.commit import FingerprintHit, OrderCommit

@@ -11,7 +11,7 @@ from moto import mock_aws
 from infra import wiring
 from infra.local.provision import provision
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
-from ocp.adapters.memory.core import MemoryOrderStore
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.order.model import Order

@@ -17,8 +17,8 @@ from infra.local.provision import local_name, table_definition
 from infra.local.stock_lab import synthetic_order
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.dynamodb.stock import DynamoSignalStore, DynamoStockStore, StockTables
-from ocp.adapters.memory.core import MemoryOrderStore
 from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.inventory.commit import CounterChange, LimitBreach, OrderCommit, Shortage
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation

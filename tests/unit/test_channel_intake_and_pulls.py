@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocp.adapters.memory.core import (
+from ocp.adapters.memory.intake import (
     MemoryInbox,
-    MemoryOrderStore,
     MemoryQuarantine,
     MemoryRawArchive,
     StaticChannelApis,
     StaticCredentials,
 )
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.base import ApiConfig
 from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.registry import adapter_for

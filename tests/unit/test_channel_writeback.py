@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ocp.adapters.channels.writeback import ChannelApiOrders, ChannelApiWriteback, shipment_notice
-from ocp.adapters.memory.core import StaticChannelApis
+from ocp.adapters.memory.intake import StaticChannelApis
 from ocp.channels.base import ApiConfig, ChannelApi
 from ocp.channels.registry import adapter_for
 from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable, apply_event

@@ -10,7 +10,6 @@ import pytest
 
 from infra.local.stock_lab import synthetic_order
 from ocp.adapters.aws.events import MemoryEvents
-from ocp.adapters.memory.core import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.fulfillment import (
     MemoryCheckpoints,
     MemoryFulfillmentOrders,
@@ -18,7 +17,9 @@ from ocp.adapters.memory.fulfillment import (
     ScriptedChannelOrders,
     ScriptedWriteback,
 )
-from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.fulfillment.callbacks import Outcome
 from ocp.domain.fulfillment.dispatch import (
     DispatchOutcome,

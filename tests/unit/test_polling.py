@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ocp.adapters.memory.core import (
+from ocp.adapters.memory.intake import (
     MemoryCursorStore,
     MemoryInbox,
-    MemoryOrderStore,
     MemoryQuarantine,
     MemoryRawArchive,
     StaticChannelApis,
 )
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.base import ApiConfig
 from ocp.channels.jd import JdAdapter
 from ocp.domain.errors import ChannelApiUnavailable, ChannelNotConfigured, ConcurrentModification

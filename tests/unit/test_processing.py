@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.order.model import Order, OrderStatus

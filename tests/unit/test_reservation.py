@@ -10,8 +10,10 @@ import pytest
 
 from infra.local.stock_lab import synthetic_order
 from ocp.adapters.aws.events import MemoryEvents
-from ocp.adapters.memory.core import MemoryOrderStore, MemoryQuarantine, MemoryRawArchive
-from ocp.adapters.memory.inventory import MemoryInventory, MemoryWarehouses
+from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
+from ocp.adapters.memory.inventory import MemoryInventory
+from ocp.adapters.memory.orders import MemoryOrderStore
+from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.inventory.policy import ChannelPolicy, SkuPolicy, StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy, ReservationState
 from ocp.domain.inventory.stock import InvalidStockRequest, StockPush

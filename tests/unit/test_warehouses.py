@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ocp.adapters.memory.held_queue import MemoryWarehouseStore
+from ocp.adapters.memory.warehouses import MemoryWarehouseStore
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
 from ocp.domain.operations.warehouses import InvalidWarehouse, Warehouse
 from ocp.services.operations.warehouses import CachedWarehouses, list_warehouses, put_warehouse

@@ -13,8 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from ocp.domain import errors as domain
 from ocp.domain.decisions.rules import errors as rules
 from ocp.domain.inventory import stock as inventory
-from ocp.domain.operations import catalog, warehouses
-from ocp.domain.operations import held_queue
+from ocp.domain.operations import catalog, held_queue, warehouses
 
 STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownChannel: HTTPStatus.NOT_FOUND,

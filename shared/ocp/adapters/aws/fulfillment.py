@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
+from ocp.adapters.dynamodb.items import plain
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.dispatch import DispatchRequest
 
@@ -41,8 +41,7 @@ class DynamoWatchdogState:
 
     def last_counts(self, check: str) -> dict[str, int]:
         item = self._table.get_item(Key={"check_id": check}, ConsistentRead=True).get("Item") or {}
-        counts: Mapping[str, Decimal] = item.get("counts") or {}
-        return {hop: int(count) for hop, count in counts.items()}
+        return {hop: int(count) for hop, count in plain(item.get("counts") or {}).items()}
 
     def save_counts(self, check: str, counts: Mapping[str, int], at: datetime) -> None:
         self._table.put_item(Item={"check_id": check, "counts": dict(counts), "at": iso(at)})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from ocp.channels.base import ChannelCredentials
@@ -57,17 +57,19 @@ class ChannelCredentialsSource:
     runtime, overrides), else the JSON secret `{"<channel>": {"secret", "app_key", "access_token", "api_url"}}`
     in Secrets Manager, cached by powertools."""
 
-    def __init__(self, secret_arn: str | None) -> None:
+    def __init__(self, secret_arn: str | None, overrides: Mapping[str, str]) -> None:
+        """`overrides`: the per-channel settings (`settings.channel_overrides()`), looked up on every call."""
         self._secret_arn = secret_arn
+        self._overrides = overrides
 
     def credentials(self, channel: str) -> ChannelCredentials:
         upper = channel.upper()
-        secret = os.environ.get(f"OCP_CHANNEL_SECRET_{upper}")
+        secret = self._overrides.get(f"OCP_CHANNEL_SECRET_{upper}")
         if secret:
             return ChannelCredentials(
                 secret=secret,
-                app_key=os.environ.get(f"OCP_CHANNEL_APP_KEY_{upper}") or None,
-                access_token=os.environ.get(f"OCP_CHANNEL_ACCESS_TOKEN_{upper}") or None,
+                app_key=self._overrides.get(f"OCP_CHANNEL_APP_KEY_{upper}") or None,
+                access_token=self._overrides.get(f"OCP_CHANNEL_ACCESS_TOKEN_{upper}") or None,
             )
         entry = self._from_secrets_manager().get(channel) or {}
         if not entry.get("secret"):

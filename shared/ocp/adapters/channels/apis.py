@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
@@ -25,7 +24,7 @@ class ConfiguredChannelApis:
         credentials: CredentialsProvider,
         transport: HttpTransport,
         now: Callable[[], datetime],
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str],
     ) -> None:
         self._credentials = credentials
         self._transport = transport
@@ -35,8 +34,7 @@ class ConfiguredChannelApis:
     def api(self, channel: str) -> ChannelApi:
         adapter = adapter_for(channel)
         credentials = self._credentials.credentials(channel)
-        environ = os.environ if self._environ is None else self._environ
-        base_url = environ.get(api_url_var(channel)) or credentials.api_url
+        base_url = self._environ.get(api_url_var(channel)) or credentials.api_url
         if not base_url:
             raise ChannelNotConfigured(f"no API URL configured for channel {channel!r} ({api_url_var(channel)})")
         return adapter.api(ApiConfig(base_url=base_url, credentials=credentials, transport=self._transport,

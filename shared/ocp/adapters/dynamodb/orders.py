@@ -10,21 +10,14 @@ which purchase limit was hit, or that the order itself changed.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from ocp.adapters.dynamodb.items import plain, to_item
 from ocp.adapters.dynamodb.stock import StockTables, counter_update, ledger_put, movement_update
-from ocp.adapters.dynamodb.transactions import (
-    CONDITION_FAILED,
-    RetryPolicy,
-    TransactStats,
-    failed_old_item,
-    to_item,
-    transact,
-)
+from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.inventory.commit import (
@@ -211,18 +204,7 @@ def _to_item(order: Order) -> dict[str, Any]:
 
 
 def _to_order(item: dict[str, Any]) -> Order:
-    return Order.model_validate(_plain(item))
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB returns every number as Decimal; the model wants ints."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in _DERIVED}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return Order.model_validate({k: plain(v) for k, v in item.items() if k not in _DERIVED})
 
 
 order_from_item = _to_order

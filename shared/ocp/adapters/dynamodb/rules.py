@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ocp.adapters.dynamodb.items import plain
 from ocp.domain.decisions.rules.errors import RulesVersionConflict
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.ports import StoredRules
@@ -119,4 +119,4 @@ class DynamoCatalogStore:
 
 
 def _to_item(item: dict[str, Any]) -> CatalogItem:
-    return CatalogItem.model_validate({k: int(v) if isinstance(v, Decimal) else v for k, v in item.items()})
+    return CatalogItem.model_validate(plain(item))

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, from_item, to_attr, to_item, transact
+from ocp.adapters.dynamodb.items import from_item, plain, to_attr, to_item
+from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, transact
 from ocp.domain.clock import iso, utc_now
 from ocp.domain.inventory.commit import CounterChange
 from ocp.domain.inventory.policy import StockPolicy
@@ -43,18 +44,6 @@ class StockTables:
     stock: str
     ledger: str
     inventory: str
-
-
-def _plain(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 # ---- transaction items shared with the order store ------------------------------------------------------------
@@ -144,7 +133,7 @@ class DynamoStockStore:
         ).get("Item")
         if not head_item:
             return None, []
-        head_values = _plain(from_item(head_item))
+        head_values = plain(from_item(head_item))
         head = _head(head_values)
         others = self._get_many([stock_id(warehouse, sku, shard) for shard in range(1, head.slots)], consistent=True)
         return head, [_shard_level(head_values), *(_shard_level(v) for v in others)]
@@ -186,7 +175,7 @@ class DynamoStockStore:
         ).get("Item")
         if not item:
             return StockPolicy()
-        values = _plain(from_item(item))
+        values = plain(from_item(item))
         return StockPolicy.model_validate({**json.loads(values["document"]), "version": values["version"]})
 
     # -- writes --
@@ -264,7 +253,7 @@ class DynamoStockStore:
         }
         while True:
             response = self.client.query(**kwargs)
-            items += [_plain(from_item(item)) for item in response.get("Items", [])]
+            items += [plain(from_item(item)) for item in response.get("Items", [])]
             if "LastEvaluatedKey" not in response:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -278,7 +267,7 @@ class DynamoStockStore:
             }}
             while pending:
                 response = self.client.batch_get_item(RequestItems=pending)
-                found += [_plain(from_item(item)) for item in response.get("Responses", {}).get(self.tables.stock, [])]
+                found += [plain(from_item(item)) for item in response.get("Responses", {}).get(self.tables.stock, [])]
                 pending = response.get("UnprocessedKeys") or {}
         return found
 
@@ -291,7 +280,7 @@ class DynamoStockStore:
         while True:
             response = self.client.query(**kwargs)
             for item in response.get("Items", []):
-                values = _plain(from_item(item))
+                values = plain(from_item(item))
                 values.pop("stock_id", None)
                 values.pop("at_entry", None)
                 entries.append(LedgerEntry.model_validate(values))
@@ -312,7 +301,7 @@ class DynamoSignalStore:
         item = self.client.get_item(TableName=self.table, Key=self._key(key), ConsistentRead=True).get("Item")
         if not item:
             return None
-        values = _plain(from_item(item))
+        values = plain(from_item(item))
         return SignalState(value=values["value"], as_of=values["as_of"], notified=values["notified"])
 
     def put(self, key: str, state: SignalState) -> bool:
@@ -331,29 +320,3 @@ class DynamoSignalStore:
     @staticmethod
     def _key(key: str) -> dict[str, Any]:
         return {"pk": to_attr(f"signal#{key}"), "sk": to_attr("state")}
-
-
-# ---- warehouses -------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DynamoWarehouses:
-    """Known warehouses: the configured seed list, plus any registered in the `warehouses` table."""
-
-    client: Any
-    table: str
-    seed: frozenset[str] = frozenset()
-    _seen: set[str] = field(default_factory=set)
-
-    def known(self, warehouse: str) -> bool:
-        if warehouse in self.seed or warehouse in self._seen:
-            return True
-        item = self.client.get_item(TableName=self.table, Key={"warehouse_id": to_attr(warehouse)}).get("Item")
-        if item:
-            self._seen.add(warehouse)
-        return bool(item)
-
-
-def seed_from(text: str | None) -> frozenset[str]:
-    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
-

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ocp.adapters.dynamodb.items import from_item
 from ocp.domain.inventory.stock import StockContention
 
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -33,22 +33,6 @@ TRANSIENT_ERRORS = frozenset({
     "TransactionConflictException", "TransactionInProgressException", "ThrottlingException",
     "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError",
 })
-
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-
-
-def to_attr(value: Any) -> dict[str, Any]:
-    return dict(_SERIALIZER.serialize(value))
-
-
-def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: to_attr(value) for name, value in values.items()}
-
-
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
-
 
 @dataclass
 class RetryPolicy:

@@ -1,7 +1,5 @@
-"""Warehouses and suppliers in the `warehouses` table (issue #5): one item per registered warehouse.
-
-The inventory's `DynamoWarehouses` (is a warehouse known?) reads the same items by key.
-"""
+"""Warehouses and suppliers in the `warehouses` table: one item per registered warehouse or supplier, read by
+the warehouses API, the routing directory and the inventory's "is this warehouse known?"."""
 
 from __future__ import annotations
 
@@ -13,9 +11,12 @@ _FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "updated_at
 
 
 class DynamoWarehouseStore:
-    def __init__(self, table: Any) -> None:
-        """`table` is a boto3 `dynamodb.Table` resource for the `warehouses` table."""
+    def __init__(self, table: Any, seed: frozenset[str] = frozenset()) -> None:
+        """`table` is a boto3 `dynamodb.Table` resource for the `warehouses` table; `seed` the warehouses known
+        from configuration before any is registered."""
         self._table = table
+        self._seed = seed
+        self._seen: set[str] = set()
 
     def get(self, warehouse_id: str) -> Warehouse | None:
         item = self._table.get_item(Key={"warehouse_id": warehouse_id}, ConsistentRead=True).get("Item")
@@ -23,6 +24,15 @@ class DynamoWarehouseStore:
 
     def put(self, warehouse: Warehouse) -> None:
         self._table.put_item(Item=warehouse.model_dump(mode="json", exclude_none=True, exclude={"source"}))
+
+    def known(self, warehouse: str) -> bool:
+        """The inventory's `WarehouseRegistry`: configured, or registered (remembered once seen: never deleted)."""
+        if warehouse in self._seed or warehouse in self._seen:
+            return True
+        if self._table.get_item(Key={"warehouse_id": warehouse}).get("Item"):
+            self._seen.add(warehouse)
+            return True
+        return False
 
     def all(self) -> list[Warehouse]:
         items: list[dict[str, Any]] = []

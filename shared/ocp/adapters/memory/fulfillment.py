@@ -6,7 +6,7 @@ import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-from ocp.adapters.memory.core import MemoryOrderStore
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
 from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable

@@ -1,42 +1,16 @@
-"""In-memory twins of the warehouses table and the held queue's reads; `tests/contracts` holds them to the DynamoDB
+"""In-memory twin of the held queue's reads; `tests/contracts` holds them to the DynamoDB
 adapters' behaviour (times compared as stored: ISO text, seconds)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from datetime import datetime
 
-from ocp.adapters.memory.core import MemoryOrderStore
+from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.operations.held_queue import release_due
-from ocp.domain.operations.warehouses import Warehouse
 from ocp.domain.order.model import HoldReason, Order, OrderStatus
 from ocp.ports import OrderPage
-
-
-class MemoryWarehouseStore:
-    def __init__(self, warehouses: list[Warehouse] | None = None) -> None:
-        self._items = {w.warehouse_id: w for w in warehouses or []}
-        self._lock = threading.Lock()
-        self.reads = 0
-        """Reads served (tests assert that the routing cache spares the store)."""
-
-    def get(self, warehouse_id: str) -> Warehouse | None:
-        self.reads += 1
-        return self._items.get(warehouse_id)
-
-    def put(self, warehouse: Warehouse) -> None:
-        with self._lock:
-            self._items[warehouse.warehouse_id] = warehouse.model_copy(update={"source": "registry"})
-
-    def all(self) -> list[Warehouse]:
-        self.reads += 1
-        return sorted(self._items.values(), key=lambda w: w.warehouse_id)
-
-    def known(self, warehouse: str) -> bool:
-        """The inventory's `WarehouseRegistry` over the same items."""
-        return warehouse in self._items
 
 
 class MemoryHeldQueue:

@@ -28,7 +28,7 @@ from ocp.domain.inventory.stock import (
 )
 
 if TYPE_CHECKING:
-    from ocp.adapters.memory.core import MemoryOrderStore
+    from ocp.adapters.memory.orders import MemoryOrderStore
 
 
 @dataclass
@@ -215,11 +215,3 @@ class MemoryInventory:
         with self.lock:
             return {key: {"warehouse": parse_stock_id(key)[0], "on_hand": s.on_hand, "reserved": s.reserved,
                           "available": s.available} for key, s in self.stock.items()}
-
-
-@dataclass
-class MemoryWarehouses:
-    ids: set[str] = field(default_factory=set)
-
-    def known(self, warehouse: str) -> bool:
-        return warehouse in self.ids

@@ -1,0 +1,35 @@
+"""Between DynamoDB's attribute values and plain Python: the one place that knows numbers come back as Decimal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    return dict(_SERIALIZER.serialize(value))
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_attr(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+
+
+def plain(value: Any) -> Any:
+    """A deserialised item with its Decimals as int (whole) or float, nested maps and lists included: what the
+    pydantic models expect."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
