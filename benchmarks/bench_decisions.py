@@ -24,13 +24,12 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ocp.adapters.memory.rules import MemoryCatalogStore
 from ocp.channels.registry import adapter_for
-from ocp.domain.decisions.anomalies.duplicates import RecentOrdersWindow
 from ocp.domain.decisions.decide import RuleBook, decide
 from ocp.domain.decisions.routing import RouteAction, WarehouseFacts, WarehouseKind
 from ocp.domain.decisions.rules import compile_document
@@ -287,7 +286,6 @@ def run(count: int, seed: int, warm_up: int = WARM_UP) -> str:
         gift=compile_document("gift", gift_document(), version=1),
     )
     products = CachedCatalog(MemoryCatalogStore(catalog()))
-    recent = RecentOrdersWindow(keep=timedelta(hours=2))
     documents = order_documents(count + warm_up, rng)
     gc.collect()
     gc.freeze()  # the rules, catalog and division data live for the process: keep them out of GC passes
@@ -308,8 +306,7 @@ def run(count: int, seed: int, warm_up: int = WARM_UP) -> str:
             continue
         normalised = time.perf_counter_ns()
         items = products.get_many(line.sku for line in order.lines)
-        decision = decide(order, book, catalog=items, warehouses=WAREHOUSES, now=NOW, recent=recent)
-        recent.remember(order)
+        decision = decide(order, book, catalog=items, warehouses=WAREHOUSES, now=NOW)
         finished = time.perf_counter_ns()
         cpu_finished = time.thread_time_ns()
         if i < warm_up:

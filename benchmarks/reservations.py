@@ -4,7 +4,7 @@ Not timed tests: numbers depend on the machine, and DynamoDB Local is one JVM se
 so reservations/s here measure OCP's code path and the engine, not DynamoDB's partitions (1 and 8 shards land
 on the same process). What must hold everywhere is in the table too: requests per order and oversold units.
 
-Orders go the order processor's whole way (issue #5): anomaly checks, gift and routing rules from per-worker
+Orders go the order processor's whole way: anomaly checks, gift and routing rules from per-worker
 caches over their tables, and the duplicate check's keys claimed in the order's own transaction. The orders pass
 every check (a real district, a mobile, a buyer each), except in the rows that measure a hold.
 """
@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benchmarks.throughput import ITEM_WCU_PER_S, TRANSACTIONAL_WCU_PER_ITEM, reservations_per_shard, shards_needed
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.stock_lab import StockLab, checked_order
 from ocp.domain.clock import utc_now
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
-from ocp.domain.inventory.stock import ITEM_WCU_PER_S, TRANSACTIONAL_WCU_PER_ITEM, reservations_per_shard, shards_needed
 from ocp.domain.order.model import Order
 from ocp.services.inventory.stock import put_policy
 from ocp.services.order.processing import ProcessingDeps, store_order

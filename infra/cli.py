@@ -143,7 +143,7 @@ def _normalize(args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"cannot normalise: {exc.message}", file=sys.stderr)
         return 1
-    except Exception as exc:  # a mapping bug must still end in a reason, not a traceback (issue #3)
+    except Exception as exc:  # a mapping bug must still end in a reason, not a traceback
         print(f"cannot normalise: unexpected {type(exc).__name__} while mapping; please report it", file=sys.stderr)
         return 1
     print(json.dumps(order.model_dump(mode="json"), ensure_ascii=False, indent=2))

@@ -156,10 +156,10 @@ ORDERS = Table(
         Index(name="by_status", partition_key="status", sort_key="status_since"),
         # Unpaid pre-reservations by expiry (sparse, spread over buckets): the reservation sweeper's worklist.
         Index(name="by_reservation_expiry", partition_key="expiry_bucket", sort_key="reservation_expires_at"),
-        # Fulfillment (issue #6), sparse: orders with a shipment the channel has not acknowledged, per channel,
+        # Fulfillment, sparse: orders with a shipment the channel has not acknowledged, per channel,
         # oldest first: the write-back retries and the stuck report's `channel_writeback` hop.
         Index(name="by_writeback_pending", partition_key="channel", sort_key="writeback_pending_since"),
-        # Rules (issue #5), sparse: held orders with a timed hold (pre-sale until its ship date), spread over
+        # Rules, sparse: held orders with a timed hold (pre-sale until its ship date), spread over
         # buckets, earliest first: the presale release's worklist.
         Index(name="by_release_due", partition_key="release_bucket", sort_key="release_due_at"),
     ),
@@ -170,7 +170,7 @@ CHANNEL_SECRETS = Secret(id="channel-secrets")
 # Visibility timeout 6× the processor timeout, as AWS advises for Lambda event sources.
 ORDERS_INBOX = Queue(id="orders-inbox", visibility_timeout_s=360, max_receive_count=5)
 
-# ---- inventory (issue #4): stock shards, the stock ledger, config/counters, warehouses, events ----------
+# ---- inventory: stock shards, the stock ledger, config/counters, warehouses, events ----------
 STOCK = Table(id="stock", partition_key="stock_id", stream=True)
 """One item per (warehouse, SKU, shard): on_hand, reserved, available, version. Its stream feeds stock_events."""
 STOCK_LEDGER = Table(
@@ -196,10 +196,10 @@ _INVENTORY_ENV: dict[str, str | Ref] = {
     "INVENTORY_TABLE": Ref(INVENTORY.id),
 }
 
-# ---- channels (issue #3): each channel poller's high-water mark ---------------------------------------------
+# ---- channels: each channel poller's high-water mark ---------------------------------------------
 CHANNEL_CURSORS = Table(id="channel-cursors", partition_key="channel")
 
-# ---- rules and catalog (issue #5): versioned rule documents, the product catalog ---------------------------
+# ---- rules and catalog: versioned rule documents, the product catalog ---------------------------
 RULES = Table(id="rules", partition_key="kind", sort_key="version")
 """One item per accepted document: (kind, version zero-padded to 10 digits); a version is never overwritten."""
 CATALOG = Table(id="catalog", partition_key="sku")
@@ -222,7 +222,7 @@ _RULES_READ_GRANTS: tuple[Grant, ...] = (
 RULE_KINDS = ("routing", "anomaly", "gift", "return_policy", "sla")
 """`ocp.domain.decisions.rules.RuleKind`: one literal `/rules/<kind>:simulate` resource each (see ROUTES)."""
 
-# ---- fulfillment (issue #6): dispatch to warehouses, WMS/TMS callbacks, stuck orders ------------------------
+# ---- fulfillment: dispatch to warehouses, WMS/TMS callbacks, stuck orders ------------------------
 WMS_WAREHOUSES: tuple[str, ...] = ("WH-GZ", "WH-SH", "WH-BJ")
 """Warehouses whose WMS consumes OCP's instructions from its own SQS queue `wms-<warehouse>`: one queue per
 warehouse, so each WMS reads only its own orders under its own IAM grant, and a WMS that stops consuming fills
@@ -295,11 +295,11 @@ FUNCTIONS: tuple[Function, ...] = (
             "ORDERS_TABLE": Ref(ORDERS.id),
             "QUARANTINE_TABLE": Ref(QUARANTINE.id),
             "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
-            # Channels (issue #3): thin pushes are completed by pulling the order from the channel's API.
+            # Channels: thin pushes are completed by pulling the order from the channel's API.
             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
             **_INVENTORY_ENV,
-            # Rules (issue #5): rules, catalog and warehouses cached per process; duplicate keys in the order's
-            # transaction. Fulfillment (issue #6): a newly reserved order is handed to the dispatcher.
+            # Rules: rules, catalog and warehouses cached per process; duplicate keys in the order's
+            # transaction. Fulfillment: a newly reserved order is handed to the dispatcher.
             **_RULES_READ_ENV,
             "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
         },
@@ -329,7 +329,7 @@ FUNCTIONS: tuple[Function, ...] = (
         },
         grants=(Grant(ORDERS.id, "read"),),
     ),
-    # ---- inventory (issue #4) ----
+    # ---- inventory ----
     Function(
         id="inventory_api",
         handler="functions.inventory_api.handler.lambda_handler",
@@ -382,7 +382,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         timeout_s=300,
     ),
-    # ---- channels (issue #3) ----
+    # ---- channels ----
     Function(
         id="channel_poller",
         handler="functions.channel_poller.handler.lambda_handler",
@@ -402,7 +402,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         timeout_s=300,
     ),
-    # ---- rules and catalog (issue #5) ----
+    # ---- rules and catalog ----
     Function(
         id="rules_api",
         handler="functions.rules_api.handler.lambda_handler",
@@ -411,7 +411,7 @@ FUNCTIONS: tuple[Function, ...] = (
             **_COMMON_ENV,
             "RULES_TABLE": Ref(RULES.id),
             "CATALOG_TABLE": Ref(CATALOG.id),
-            # Warehouses and suppliers (issue #5): PUT/GET /warehouses, and the dry run's warehouse facts.
+            # Warehouses and suppliers: PUT/GET /warehouses, and the dry run's warehouse facts.
             "WAREHOUSES_TABLE": Ref(WAREHOUSES.id),
             "KNOWN_WAREHOUSES": KNOWN_WAREHOUSES,
         },
@@ -421,7 +421,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(WAREHOUSES.id, "read_write"),
         ),
     ),
-    # The held queue's actions (issue #5): they reserve and release stock like the order processor does, so they
+    # The held queue's actions: they reserve and release stock like the order processor does, so they
     # get its grants; operator_api keeps read-only access for lookups and the queue listing.
     Function(
         id="orders_ops",
@@ -455,7 +455,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         timeout_s=300,
     ),
-    # ---- fulfillment (issue #6) ----
+    # ---- fulfillment ----
     Function(
         id="fulfillment_callback",
         handler="functions.fulfillment_callback.handler.lambda_handler",
@@ -557,14 +557,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/orders", "operator_api"),
     Route("GET", "/orders/{order_id}", "operator_api"),
     Route("GET", "/openapi.json", "operator_api", api_key_required=False),
-    # ---- inventory (issue #4). API Gateway allows one variable name per level, so `/inventory/{id}` is a SKU
+    # ---- inventory. API Gateway allows one variable name per level, so `/inventory/{id}` is a SKU
     # for GET and a warehouse for PUT `/inventory/{id}/{sku}`; the handler names them properly.
     Route("PUT", "/inventory/{id}/{sku}", "inventory_api"),
     Route("GET", "/inventory/{id}", "inventory_api"),
     Route("GET", "/inventory-ledger/{sku}", "inventory_api"),
     Route("GET", "/inventory-policy", "inventory_api"),
     Route("PUT", "/inventory-policy", "inventory_api"),
-    # ---- rules and catalog (issue #5). API Gateway path parts are literal or a whole `{variable}`, so the
+    # ---- rules and catalog. API Gateway path parts are literal or a whole `{variable}`, so the
     # public `/rules/{kind}:simulate` is one literal resource per kind (`routing:simulate`, …) beside
     # `/rules/{kind}`; `/catalog:bulk` is a literal resource beside `/catalog`.
     Route("GET", "/rules/{kind}", "rules_api"),
@@ -576,13 +576,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/catalog:bulk", "rules_api"),
     Route("PUT", "/warehouses/{warehouse}", "rules_api"),
     Route("GET", "/warehouses", "rules_api"),
-    # The held queue (issue #5): `GET /orders?status=held&reason=` is operator_api's; the actions are orders_ops'.
+    # The held queue: `GET /orders?status=held&reason=` is operator_api's; the actions are orders_ops'.
     # `/orders:bulk` is a literal resource at the root (like `/orders:redispatch`).
     Route("PATCH", "/orders/{order_id}", "orders_ops"),
     Route("POST", "/orders/{order_id}/release", "orders_ops"),
     Route("POST", "/orders/{order_id}/cancel", "orders_ops"),
     Route("POST", "/orders:bulk", "orders_ops"),
-    # ---- fulfillment (issue #6). `/orders/stuck` is a literal resource beside `/orders/{order_id}` (literal wins
+    # ---- fulfillment. `/orders/stuck` is a literal resource beside `/orders/{order_id}` (literal wins
     # in API Gateway and in infra/local/apigw.py); `/orders:redispatch` is a literal resource at the root.
     Route("POST", "/fulfillment/events", "fulfillment_callback"),
     Route("GET", "/orders/stuck", "fulfillment_ops"),
@@ -591,7 +591,7 @@ ROUTES: tuple[Route, ...] = (
 
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
     QueueTrigger(queue=ORDERS_INBOX.id, function="order_processor", batch_size=10),
-    # Fulfillment (issue #6): small batches, since an HTTP WMS may take seconds per order when it is slow.
+    # Fulfillment: small batches, since an HTTP WMS may take seconds per order when it is slow.
     QueueTrigger(queue=DISPATCH_QUEUE.id, function="dispatcher", batch_size=5),
     # Each record is a few channel API calls; small batches keep one slow channel from holding many orders.
     QueueTrigger(queue=WRITEBACK_QUEUE.id, function="channel_writeback", batch_size=3),
@@ -603,11 +603,11 @@ STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(id="reservation-sweep", function="reservation_sweeper", rate_minutes=1),
-    # Channels (issue #3): every configured channel from its own high-water mark (JD's main path).
+    # Channels: every configured channel from its own high-water mark (JD's main path).
     Schedule(id="channel-poll", function="channel_poller", rate_minutes=2),
-    # Fulfillment (issue #6): stuck orders per hop; growth vs the previous run raises the monitoring alarm.
+    # Fulfillment: stuck orders per hop; growth vs the previous run raises the monitoring alarm.
     Schedule(id="stuck-watchdog", function="watchdog", rate_minutes=5),
-    # Rules (issue #5): held pre-sale orders whose ship date came go through the checks and reservation again.
+    # Rules: held pre-sale orders whose ship date came go through the checks and reservation again.
     Schedule(id="presale-release", function="presale_release", rate_minutes=5),
     # Write-backs not yet acknowledged, retried when their backoff (1, 2, 4 … 60 minutes) is due.
     Schedule(id="channel-writeback-retry", function="channel_writeback", rate_minutes=1),

@@ -1,4 +1,4 @@
-"""A whole order path over the in-memory twins (issue #5): stock, rules, catalog, warehouses, the held queue and
+"""A whole order path over the in-memory twins: stock, rules, catalog, warehouses, the held queue and
 the dispatch queue — what the unit tests of routing, the held queue and the presale release drive."""
 
 from __future__ import annotations

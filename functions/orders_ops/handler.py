@@ -1,4 +1,4 @@
-"""Operators on held orders (issue #5): `PATCH /orders/{id}`, `POST /orders/{id}/release` · `/cancel`, and
+"""Operators on held orders: `PATCH /orders/{id}`, `POST /orders/{id}/release` · `/cancel`, and
 `POST /orders:bulk`. Every action is on the order's timeline with its actor (`x-ocp-actor`, else the API key)."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
+from ocp.api.operators import revision_of
 from ocp.domain.clock import utc_now
 from ocp.domain.decisions.rules import json_schema
-from ocp.domain.errors import InvalidQuery
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.warehouses import Warehouse, WarehouseList, directory, routing_facts
 from ocp.observability import instruments
@@ -42,7 +42,8 @@ def get_rules(kind: Kind, version: Annotated[int | None, Query(ge=0)] = None) ->
 @tracer.capture_method(capture_response=False)
 def put_rules(kind: Kind, document: JsonObject) -> RulesView:
     """Validate and store as the next version; `If-Match: <version>` refuses (409) if another was stored since."""
-    stored = rules.put_rules(composition.rules_store(), kind, document, utc_now(), _if_match())
+    stored = rules.put_rules(composition.rules_store(), kind, document, utc_now(),
+                             revision_of(app.current_event, "the version number"))
     logger.info("rules stored", extra={"kind": stored.kind, "version": stored.version})
     metrics.add_metric(name="RulesPublished", unit=MetricUnit.Count, value=1)
     return stored
@@ -92,16 +93,6 @@ def put_warehouse(warehouse: Annotated[str, Path(min_length=1, max_length=64)], 
 @app.get("/warehouses")
 def get_warehouses() -> WarehouseList:
     return warehouses.list_warehouses(composition.warehouse_store(), composition.known_warehouses())
-
-
-def _if_match() -> int | None:
-    value = app.current_event.headers.get("If-Match")  # powertools v3 headers: case-insensitive
-    if value is None:
-        return None
-    text = value.strip().strip('"')
-    if not text.isdigit():
-        raise InvalidQuery("If-Match takes the version number the edit is based on", details={"If-Match": value})
-    return int(text)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

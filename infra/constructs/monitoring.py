@@ -63,7 +63,7 @@ class Monitoring(Construct):
             api.metric_server_error(period=PERIOD, statistic=cloudwatch.Stats.SUM),
             "The API answered 5xx: bad input must get a 4xx with a reason, never a 5xx.",
         )
-        # Fulfillment (issue #6): the watchdog publishes how many hops' stuck backlog grew since its last run.
+        # Fulfillment: the watchdog publishes how many hops' stuck backlog grew since its last run.
         self.stuck_alarm = _at_least_one(
             self,
             "StuckBacklogGrew",

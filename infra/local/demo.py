@@ -104,7 +104,7 @@ def find_order(base_url: str, api_key: str, channel: str, channel_order_id: str)
 
 
 DEMO_STOCK: dict[str, tuple[str, int]] = {
-    # SKU → (warehouse, units): the demo orders' SKUs, near where each demo buyer lives (inventory, issue #4).
+    # SKU → (warehouse, units): the demo orders' SKUs, near where each demo buyer lives (inventory).
     "TEA-OOLONG-250": ("WH-GZ", 50), "CUP-CELADON-4": ("WH-GZ", 20),
     "SCARF-SILK-M": ("WH-SH", 10), "SOCKS-CASH-2P": ("WH-SH", 30), "HANGER-BAMBOO-10": ("WH-SH", 40),
     "KETTLE-GOOSE-1L": ("WH-BJ", 5), "FILTER-V60-100": ("WH-BJ", 60),

@@ -83,7 +83,7 @@ class StockLab:
     """Wraps the transaction client of each order store (tests inject conflicts and throttling here)."""
     retry: Callable[[], RetryPolicy] = field(default=RetryPolicy)
     with_rules: bool = False
-    """Orders go through the rules (issue #5) as in the order processor: rules, catalog and warehouses from
+    """Orders go through the rules as in the order processor: rules, catalog and warehouses from
     per-worker caches over their tables, duplicate keys in the order's transaction."""
 
     def __post_init__(self) -> None:
@@ -175,7 +175,7 @@ def synthetic_order(number: int, sku: str, quantity: int = 1, *, buyer_id: str |
 
 
 def checked_order(number: int, sku: str, **changes: Any) -> Order:
-    """A synthetic paid order that passes every built-in check (issue #5): buyer n, a real district, buyer n's
+    """A synthetic paid order that passes every built-in check: buyer n, a real district, buyer n's
     mobile. `address` changes merge into the address; other changes replace fields."""
     order = synthetic_order(number, sku)
     address = order.address.model_copy(update={"district": "天河区", "detail": "天河路385号",

@@ -145,7 +145,7 @@ def order_store() -> DynamoOrderStore:
     return DynamoOrderStore(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
-# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+# ---- inventory ----------------------------------------------------------------------------------
 
 
 def _stock_tables() -> StockTables:
@@ -209,7 +209,7 @@ class _NoNewWarehouses:
         return False
 
 
-# ---- rules and catalog (issue #5) --------------------------------------------------------------------------
+# ---- rules and catalog --------------------------------------------------------------------------
 
 
 @cache
@@ -224,7 +224,7 @@ def catalog_store() -> DynamoCatalogStore:
     return DynamoCatalogStore(_dynamodb().Table(load(RulesApiSettings).catalog_table))
 
 
-# ---- fulfillment (issue #6) --------------------------------------------------------------------------------
+# ---- fulfillment --------------------------------------------------------------------------------
 
 
 @cache
@@ -324,7 +324,7 @@ def watchdog_deps() -> WatchdogDeps:
     return WatchdogDeps(stuck=stuck_deps(), state=state)
 
 
-# ---- rules in the order path, warehouses, the held queue (issue #5) -----------------------------------------
+# ---- rules in the order path, warehouses, the held queue -----------------------------------------
 
 _log = logging.getLogger("ocp.composition")
 

@@ -64,8 +64,9 @@ class OrderStore(Protocol):
     def create(self, order: Order) -> None:
         """Store a new order; raise `OrderExists` when one with its id is stored already."""
 
-    def replace(self, order: Order, expected_revision: int) -> None:
-        """Store `order` if the stored one still has `expected_revision`, else `ConcurrentModification`."""
+    def replace(self, order: Order, expected_revision: int) -> Order:
+        """Store `order` as revision `expected_revision + 1` if the stored one still has `expected_revision`, else
+        `ConcurrentModification`; the order as stored."""
 
 
 class RawArchive(Protocol):
@@ -87,7 +88,7 @@ class CredentialsProvider(Protocol):
         """Raise `ChannelNotConfigured` when no secret is configured for the channel."""
 
 
-# ---- channels (issue #3): pulling orders from the channels' APIs -----------------------------------------
+# ---- channels: pulling orders from the channels' APIs -----------------------------------------
 
 
 class ChannelApis(Protocol):
@@ -114,7 +115,7 @@ class CursorStore(Protocol):
         (0: none stored yet); else `ConcurrentModification` — another poller run moved it meanwhile."""
 
 
-# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+# ---- inventory ----------------------------------------------------------------------------------
 
 
 class TransactionalOrderStore(OrderStore, Protocol):
@@ -170,7 +171,7 @@ class Notifier(Protocol):
     def notify(self, subject: str, message: str) -> None: ...
 
 
-# ---- fulfillment (issue #6): warehouse hand-over, stuck-order queries, SLA, channel write-back ------------
+# ---- fulfillment: warehouse hand-over, stuck-order queries, SLA, channel write-back ------------
 
 
 class WmsAdapter(Protocol):
@@ -251,7 +252,7 @@ class Checkpoints(Protocol):
     def put(self, name: str, positions: Mapping[str, str], at: datetime) -> None: ...
 
 
-# ---- rules and catalog (issue #5) ---------------------------------------------------------------------------
+# ---- rules and catalog ---------------------------------------------------------------------------
 
 
 class StoredRules(BaseModel):
@@ -289,7 +290,7 @@ class CatalogStore(Protocol):
     def put_many(self, items: Sequence[CatalogItem]) -> None: ...
 
 
-# ---- warehouses and the held queue (issue #5, part 2) --------------------------------------------------------
+# ---- warehouses and the held queue --------------------------------------------------------
 
 
 class WarehouseStore(Protocol):

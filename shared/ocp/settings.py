@@ -26,7 +26,7 @@ class ProcessorSettings(_Settings):
     quarantine_table: str
     raw_bucket: str
     channel_secrets_arn: str | None = None
-    """Credentials for pulling thin messages' full orders (issue #3)."""
+    """Credentials for pulling thin messages' full orders."""
 
 
 class OperatorSettings(_Settings):
@@ -34,7 +34,7 @@ class OperatorSettings(_Settings):
 
 
 class PollerSettings(_Settings):
-    """The channel poller (issue #3): cursors, where polled documents go, and the channels' credentials."""
+    """The channel poller: cursors, where polled documents go, and the channels' credentials."""
 
     cursor_table: str
     inbox_queue_url: str
@@ -43,7 +43,7 @@ class PollerSettings(_Settings):
 
 
 class RulesApiSettings(_Settings):
-    """The rules and catalog API (issue #5)."""
+    """The rules and catalog API."""
 
     rules_table: str
     catalog_table: str
@@ -72,14 +72,14 @@ class WarehousesSettings(_Settings):
 
 
 class DecisionSettings(RulesTableSettings, WarehousesSettings):
-    """What the rules in the order path read (issue #5): rules, catalog, warehouses, and the duplicate keys."""
+    """What the rules in the order path read: rules, catalog, warehouses, and the duplicate keys."""
 
     catalog_table: str
     fingerprints_table: str
 
 
 class DispatchSenderSettings(_Settings):
-    """Functions that hand newly reserved orders to the dispatcher (issue #5/#6)."""
+    """Functions that hand newly reserved orders to the dispatcher."""
 
     dispatch_queue_url: str
 
@@ -93,7 +93,7 @@ def load(model: type[S]) -> S:
                                  if name.upper() in os.environ})
 
 
-# ---- inventory (issue #4) ----------------------------------------------------------------------------------
+# ---- inventory ----------------------------------------------------------------------------------
 
 
 class StockSettings(_Settings):
@@ -115,7 +115,7 @@ class SweeperSettings(StockSettings):
     orders_table: str
 
 
-# ---- fulfillment (issue #6) --------------------------------------------------------------------------------
+# ---- fulfillment --------------------------------------------------------------------------------
 
 
 def wms_queue_env(warehouse: str) -> str:

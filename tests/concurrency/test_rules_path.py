@@ -1,4 +1,4 @@
-"""The rules in the order path under a burst, on AWS's DynamoDB Local (issue #5): every buyer's order placed twice
+"""The rules in the order path under a burst, on AWS's DynamoDB Local: every buyer's order placed twice
 (two order ids, same buyer, address and items) and each delivered twice, on many threads, against too little
 stock. The duplicate check lives in the order's own transaction, so it holds under concurrency: no buyer gets two
 reserved orders, nothing is oversold, and no order needed a read to be checked."""

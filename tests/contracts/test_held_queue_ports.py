@@ -1,5 +1,5 @@
-"""One behavioural suite for issue #5's ports: the warehouses table, the held queue's reads, and the duplicate keys
-claimed in the order transaction — the in-memory twins and DynamoDB (moto)."""
+"""One behavioural suite for the held queue's ports: the warehouses table, the held queue's reads, and the
+duplicate keys claimed in the order transaction — the in-memory twins and DynamoDB (moto)."""
 
 from __future__ import annotations
 

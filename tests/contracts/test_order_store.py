@@ -58,3 +58,14 @@ def test_replace_requires_the_expected_revision(store: OrderStore) -> None:
     assert store.get(order.order_id) == newer
     with pytest.raises(ConcurrentModification):
         store.replace(order.model_copy(update={"revision": 2}), expected_revision=1)
+
+
+def test_replace_counts_the_revision_itself(store: OrderStore) -> None:
+    # Given a stored order at revision 1 / When a caller replaces it without touching the revision
+    order = _order()
+    store.create(order)
+    stored = store.replace(order.model_copy(update={"warehouse": "WH-GZ"}), expected_revision=1)
+    # Then it is stored (and returned) as revision 2, so a second writer from revision 1 is refused
+    assert stored.revision == 2 and store.get(order.order_id) == stored
+    with pytest.raises(ConcurrentModification):
+        store.replace(order.model_copy(update={"warehouse": "WH-SH"}), expected_revision=1)

@@ -148,6 +148,21 @@ def test_release_and_ship_update_at_the_expected_revision_only(stores: Stores) -
     assert (level.on_hand, level.reserved, level.available) == (3, 1, 2)
 
 
+def test_a_commit_writes_the_next_revision_whatever_the_caller_set(stores: Stores) -> None:
+    # Given a reserved order / When a change is committed with the revision left as read
+    _push(stores, "A", 5)
+    order = synthetic_order(1, "A", 3)
+    stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 3)))
+    change = OrderCommit(order=order.model_copy(update={"warehouse": "WH-GZ"}), expected_revision=order.revision)
+    # Then the commit carries and stores the next revision, and the old one can no longer be written over
+    assert change.order.revision == order.revision + 1
+    assert stores.orders.commit(change) is None
+    stored = stores.orders.get(order.order_id)
+    assert stored is not None and stored.revision == order.revision + 1
+    again = stores.orders.commit(OrderCommit(order=order, expected_revision=order.revision))
+    assert again is not None and again.order_conflict
+
+
 def test_unpaid_pre_reservations_are_found_by_expiry(stores: Stores) -> None:
     # Given two unpaid pre-reservations and a paid one / When / Then only expired unpaid ones, oldest first
     _push(stores, "A", 5)

@@ -89,7 +89,7 @@ def test_forty_units_a_hundred_buyers_retried_deliveries(platform: LocalPlatform
     items = platform.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
     mine = [i for i in items if i["lines"]["L"][0]["M"]["sku"]["S"] == SKU]
     assert len(mine) == len({i["order_id"]["S"] for i in mine}) == BUYERS
-    # (each reserved order then went on to its warehouse: the processor hands it to the dispatcher, issue #5/#6)
+    # (each reserved order then went on to its warehouse: the processor hands it to the dispatcher)
     assert Counter(i["status"]["S"] for i in mine) == Counter({"dispatched": STOCK, "held": BUYERS - STOCK})
     held = [i for i in mine if i["status"]["S"] == "held"]
     assert {h["M"]["reason"]["S"] for i in held for h in i["holds"]["L"]} == {"insufficient_stock"}

@@ -1,4 +1,4 @@
-"""Issue #5's "done when", through the local runtime over HTTP: rules by province and amount route as written, with
+"""The rules end to end, through the local runtime over HTTP: rules by province and amount route as written, with
 fallback when the first warehouse runs dry; a nonsense address and a 0.01 price are held with their reasons; an
 operator fixes and releases; the dry run names the rule that fired; an invalid rule document is refused and the
 previous version keeps routing."""

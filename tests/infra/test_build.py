@@ -41,6 +41,8 @@ def checkout(tmp_path: Path) -> Path:
     _write(root / "shared" / "ocp" / "domain" / "order.py", "class Order: ...\n")
     _write(root / "shared" / "ocp" / "domain" / "__pycache__" / "order.cpython-312.pyc", "bytecode")
     _write(root / "shared" / "ocp" / ".mypy_cache" / "x.json", "{}")
+    _write(root / "shared" / "ocp" / "domain" / "README.md", "# what lives here\n")
+    _write(root / "functions" / "README.md", "# handlers\n")
     return root
 
 
@@ -64,7 +66,7 @@ def test_each_function_asset_holds_only_its_own_package_at_the_handler_path(chec
     assert staged.missing == []
 
 
-def test_layer_asset_is_shared_ocp_under_python_without_caches(checkout: Path) -> None:
+def test_layer_asset_is_shared_ocp_under_python_without_caches_or_readmes(checkout: Path) -> None:
     # Given / When
     staged = stage(root=checkout, functions=[_spec("alpha")], vendor=())
 

@@ -297,7 +297,7 @@ def test_table_keys_indexes_billing_recovery_and_encryption_follow_wiring(synth:
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert synth.resources[synth.logical_id(spec.id)]["DeletionPolicy"] == "Retain"
-    # and TTL exactly where declared (issue #5: the duplicate check's keys)
+    # and TTL exactly where declared (the duplicate check's keys)
     expected_ttl = {"AttributeName": spec.ttl_attribute, "Enabled": True} if spec.ttl_attribute else None
     assert props.get("TimeToLiveSpecification") == expected_ttl
 
@@ -426,7 +426,7 @@ def test_queue_trigger_is_an_event_source_mapping_reporting_batch_item_failures(
 
 
 def test_there_is_one_event_source_mapping_per_queue_trigger(synth: Synth) -> None:
-    # Given / When / Then (and one per stream trigger, issue #4)
+    # Given / When / Then (and one per stream trigger)
     synth.template.resource_count_is("AWS::Lambda::EventSourceMapping",
                                      len(wiring.QUEUE_TRIGGERS) + len(wiring.STREAM_TRIGGERS))
 
@@ -623,7 +623,7 @@ def test_stack_tags_name_project_and_stage(synth: Synth) -> None:
     assert Stack.of(synth.stack).tags.tag_values() == tags
 
 
-# ---- inventory (issue #4): streams, schedules, buses, topics, routes ---------------------------------------------
+# ---- inventory: streams, schedules, buses, topics, routes ---------------------------------------------
 
 
 @pytest.mark.parametrize("trigger", wiring.STREAM_TRIGGERS, ids=lambda t: f"{t.table}->{t.function}")

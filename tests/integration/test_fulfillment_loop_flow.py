@@ -1,4 +1,4 @@
-"""Issue #6 part 2 through the handlers on moto: a real order (webhook → processor → reserved) dispatched, shipped
+"""The fulfilment loop through the handlers on moto: a real order (webhook → processor → reserved) dispatched, shipped
 through the callback with its stock deducted, written back to the (fake, HTTP) Shopify API by `channel_writeback`
 (queue and sweep), and reconciled after the channel cancels it (stop instruction, alert, checkpoint)."""
 

@@ -1,6 +1,6 @@
-"""Issue #5 part 2 through the real handlers on moto: warehouses API, the processor routing by the stored rules and
-handing reserved orders to the dispatch queue, the held queue (list, PATCH, release, cancel, bulk) with its audit
-trail and error bodies, and the scheduled pre-sale release."""
+"""The held queue and warehouses through the real handlers on moto: warehouses API, the processor routing by the
+stored rules and handing reserved orders to the dispatch queue, the held queue (list, PATCH, release, cancel, bulk)
+with its audit trail and error bodies, and the scheduled pre-sale release."""
 
 from __future__ import annotations
 

@@ -131,8 +131,8 @@ def test_same_webhook_three_times_yields_one_order(aws: Resources) -> None:
     [item] = _orders_table_items(aws)
     assert item["order_id"] == "shopify-5840912375611902001"
     assert item["revision"] == 1
-    # (no stock was ever pushed for its SKUs, so the one write also held it: insufficient_stock, issue #4; the
-    # default routing document sent it to any warehouse, issue #5)
+    # (no stock was ever pushed for its SKUs, so the one write also held it: insufficient_stock; the
+    # default routing document sent it to any warehouse)
     assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "routed", "held"]
 
 
@@ -172,11 +172,11 @@ def test_newer_channel_event_applies_and_older_one_never_moves_back(aws: Resourc
         _post_webhook(body, shopify_headers(body, SHOPIFY_SECRET))
         processor(sqs_event(_drain_inbox(aws)), FakeContext())
     # Then the paid event moved it forward and the late unpaid one changed nothing
-    # (issue #4: stock was reserved on capture, and payment confirmed that reservation in the same write)
+    # (stock was reserved on capture, and payment confirmed that reservation in the same write)
     [item] = _orders_table_items(aws)
     assert item["status"] == "reserved"
     assert item["revision"] == 2
-    # (issue #5: routed on capture, so the pre-reservation landed where the rules say; checked once paid)
+    # (routed on capture, so the pre-reservation landed where the rules say; checked once paid)
     assert [e["event"] for e in item["timeline"]] == ["received", "normalised", "routed", "reserved", "paid",
                                                       "reservation_confirmed"]
     assert item["rules_applied"]["versions"] == {"routing": 0, "anomaly": 0, "gift": 0}

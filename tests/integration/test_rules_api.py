@@ -131,7 +131,7 @@ def test_simulate_names_the_rule_that_fired_and_traces_every_condition(aws: Reso
     # Then south-china fired after big-ticket was tried, with the candidates, and nothing was reserved
     assert status == 200
     assert (body["kind"], body["version"], body["rule"]) == ("routing", 1, "south-china")
-    # (issue #5: the dry run knows the warehouses, so the decision is the route the processor would take)
+    # (the dry run knows the warehouses, so the decision is the route the processor would take)
     assert body["decision"] == {"action": "warehouses", "rule": "south-china", "version": 1,
                                 "candidates": ["WH-GZ", "WH-SH"], "split": False, "supplier": None, "hold": None,
                                 "dropped": []}

@@ -10,9 +10,11 @@ import pytest
 
 from ocp.domain.decisions.anomalies import check_order, checks
 from ocp.domain.decisions.anomalies.divisions import china, china_with
-from ocp.domain.decisions.anomalies.duplicates import RecentOrdersWindow, compact
+from ocp.domain.decisions.anomalies.duplicates import compact
+from ocp.domain.decisions.duplicate_guard import claims, duplicate_hold
 from ocp.domain.decisions.rules import compile_document, default_ruleset
 from ocp.domain.decisions.rules.kinds import PriceCheck
+from ocp.domain.inventory.commit import FingerprintHit
 from ocp.domain.order.model import Address, HoldReason
 from tests.rules_support import catalog_item, line, make_order
 
@@ -197,24 +199,26 @@ def test_presale_orders_wait_for_their_ship_date_and_are_released_then() -> None
 
 
 def test_duplicate_suspects_share_buyer_address_and_items_within_the_window() -> None:
-    # Given a recent order by the same buyer, to the same address, with the same items
-    recent = RecentOrdersWindow()
-    first = make_order(order_id="taobao-1", created_at="2026-11-11T04:00:00Z")
-    recent.remember(first)
-    rules = default_ruleset("anomaly")
+    # Given a first order's duplicate keys, claimed for the default 60-minute window
+    window = timedelta(minutes=60)
+    first = claims(make_order(order_id="taobao-1", created_at="2026-11-11T04:00:00Z"), window)
 
-    # When a second order 10 minutes later, and one with other items, are checked
-    second = make_order(order_id="taobao-2", created_at="2026-11-11T04:10:00Z")
-    other_items = make_order(order_id="taobao-3", created_at="2026-11-11T04:10:00Z", lines=[line("POT-1")])
-    much_later = make_order(order_id="taobao-4", created_at="2026-11-11T05:10:00Z")
+    # When a second order 10 minutes later, one with other items, and one an hour later are keyed
+    second = claims(make_order(order_id="taobao-2", created_at="2026-11-11T04:10:00Z"), window)
+    other_items = claims(make_order(order_id="taobao-3", created_at="2026-11-11T04:10:00Z", lines=[line("POT-1")]),
+                         window)
+    much_later = claims(make_order(order_id="taobao-4", created_at="2026-11-11T05:10:00Z"), window)
 
-    # Then only the second is a suspect, naming the first
-    assert [(h.reason.value, h.detail) for h in check_order(second, rules, catalog={}, now=NOW, recent=recent)] == [
-        ("duplicate_suspect", "same buyer, address and items as taobao-1, 10 min apart")]
-    assert check_order(other_items, rules, catalog={}, now=NOW, recent=recent) == []
-    assert check_order(much_later, rules, catalog={}, now=NOW, recent=recent) == []
-    # and an order is never its own duplicate
-    assert check_order(first, rules, catalog={}, now=NOW, recent=recent) == []
+    # Then the second claims the first's keys (buyer and phone) within its window: its transaction is refused
+    assert [c.key for c in second] == [c.key for c in first] and len(first) == 2
+    assert all(f.since <= s.created_at <= f.until for f, s in zip(first, second, strict=True))
+    # other items are other keys; an hour later is outside the first's window
+    assert not {c.key for c in other_items} & {c.key for c in first}
+    assert all(not f.since <= m.created_at <= f.until for f, m in zip(first, much_later, strict=True))
+    # and the hold names the order that holds the key
+    hit = FingerprintHit(first[0].key, "taobao-1", first[0].created_at)
+    assert duplicate_hold(make_order(order_id="taobao-2", created_at="2026-11-11T04:10:00Z"), (hit,)).detail == (
+        "same buyer, address and items as taobao-1, 10 min apart")
 
 
 # ---- the whole check, tuned by the anomaly document --------------------------------------------------------
@@ -260,12 +264,3 @@ def test_checks_can_be_turned_off_and_retuned_in_the_document() -> None:
     # Then the default holds it twice, the tuned document not at all
     assert reasons(check_order(order, default, catalog={}, now=NOW)) == ["address_unresolved", "buyer_note"]
     assert check_order(order, tuned, catalog={}, now=NOW) == []
-
-
-def test_duplicate_check_window_comes_from_the_document() -> None:
-    recent = RecentOrdersWindow(keep=timedelta(days=2))
-    recent.remember(make_order(order_id="taobao-1", created_at="2026-11-11T00:00:00Z"))
-    later = make_order(order_id="taobao-2", created_at="2026-11-11T04:00:00Z")
-    wide = compile_document("anomaly", {"checks": {"duplicate": {"window_minutes": 300}}}, version=1)
-    assert check_order(later, default_ruleset("anomaly"), catalog={}, now=NOW, recent=recent) == []
-    assert reasons(check_order(later, wide, catalog={}, now=NOW, recent=recent)) == ["duplicate_suspect"]

@@ -1,4 +1,5 @@
-"""The layering rules of STYLE.md, enforced: a pure core, adapters at the edge, thin handlers."""
+"""The layering rules of docs/ARCHITECTURE.md, enforced: a pure core by capability, adapters at the edge,
+thin handlers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "shared" / "ocp"
 AWS_SDKS = ("boto3", "botocore", "aws_lambda_powertools", "moto")
+CAPABILITIES = ("order", "inventory", "decisions", "operations", "fulfillment")
+DOMAIN_PRIMITIVES = {"__init__.py", "clock.py", "errors.py", "problems.py"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -27,7 +30,17 @@ def _modules(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-@pytest.mark.parametrize("path", _modules(PACKAGE / "domain"), ids=lambda p: p.name)
+def _id(path: Path) -> str:
+    return str(path.relative_to(PACKAGE))
+
+
+def _reads_environment(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+               and node.attr in ("environ", "getenv") for node in ast.walk(tree))
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGE / "domain"), ids=_id)
 def test_domain_imports_no_sdk_and_no_outer_layer(path: Path) -> None:
     imported = _imports(path)
     assert not {n for n in imported if n.split(".")[0] in AWS_SDKS}, f"{path} imports an AWS SDK"
@@ -36,7 +49,7 @@ def test_domain_imports_no_sdk_and_no_outer_layer(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", _modules(PACKAGE / "channels") + _modules(PACKAGE / "services"),
-                         ids=lambda p: f"{p.parent.name}/{p.name}")
+                         ids=_id)
 def test_channels_and_services_stay_off_the_aws_sdk(path: Path) -> None:
     imported = _imports(path)
     assert not {n for n in imported if n.split(".")[0] in AWS_SDKS}, f"{path} imports an AWS SDK"
@@ -53,3 +66,36 @@ def test_handlers_reach_aws_only_through_composition(path: Path) -> None:
 def test_the_domain_package_never_imports_the_shell() -> None:
     offenders = [p for p in _modules(PACKAGE) if {n for n in _imports(p) if n.split(".")[0] in ("functions", "infra")}]
     assert offenders == []
+
+
+def test_the_domain_is_one_subpackage_per_capability_beside_its_shared_primitives() -> None:
+    domain = PACKAGE / "domain"
+    loose = {p.name for p in domain.glob("*.py")} - DOMAIN_PRIMITIVES
+    assert loose == set(), f"modules outside a capability subpackage: {sorted(loose)}"
+    for capability in CAPABILITIES:
+        assert (domain / capability / "__init__.py").is_file(), capability
+        assert (domain / capability / "README.md").is_file(), f"{capability} says what it holds"
+
+
+@pytest.mark.parametrize("layer", ["services", "adapters"])
+def test_services_and_adapters_sit_in_subpackages(layer: str) -> None:
+    loose = {p.name for p in (PACKAGE / layer).glob("*.py")} - {"__init__.py", "wms.py"}
+    assert loose == set(), f"{layer} modules outside a subpackage: {sorted(loose)}"
+
+
+def test_only_the_adapters_and_composition_import_the_aws_sdk() -> None:
+    offenders = [_id(p) for p in _modules(PACKAGE)
+                 if p.relative_to(PACKAGE).parts[0] not in ("adapters", "composition.py")
+                 and {n for n in _imports(p) if n.split(".")[0] in ("boto3", "botocore")}]
+    assert offenders == []
+
+
+def test_settings_is_the_one_reader_of_the_environment() -> None:
+    readers = [_id(p) for p in _modules(PACKAGE) if _reads_environment(p)]
+    assert readers == ["settings.py"]
+
+
+@pytest.mark.parametrize("path", [p for p in _modules(PACKAGE) if p.name == "__init__.py"
+                                  and p.parent.name not in ("rules", "anomalies")], ids=_id)
+def test_package_inits_import_nothing_so_cold_starts_load_only_what_a_function_uses(path: Path) -> None:
+    assert _imports(path) == set()

@@ -1,4 +1,4 @@
-"""Issue #6 part 2 over the in-memory twins: stock-aware status changes, channel cancellations before and after
+"""The fulfilment loop over the in-memory twins: stock-aware status changes, channel cancellations before and after
 dispatch, the write-back sweep, and reconciliation (alert once, stop the warehouse, bounded and resumable)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.local.stock_lab import synthetic_order
-from ocp.adapters.aws.events import MemoryEvents
+from ocp.adapters.memory.events import MemoryEvents
 from ocp.adapters.memory.fulfillment import (
     MemoryCheckpoints,
     MemoryFulfillmentOrders,

@@ -64,9 +64,9 @@ class _RacingStore(MemoryFulfillmentOrders):
             assert current is not None
             self.put_unchecked(current.model_copy(update={"revision": current.revision + 1}))
 
-    def replace(self, order: Order, expected_revision: int) -> None:
+    def replace(self, order: Order, expected_revision: int) -> Order:
         self._interfere(order.order_id)
-        super().replace(order, expected_revision)
+        return super().replace(order, expected_revision)
 
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         self._interfere(change.order.order_id)

@@ -1,4 +1,4 @@
-"""The held queue (issue #5) over the in-memory twins: the queue by reason and page, fixing, releasing and
+"""The held queue over the in-memory twins: the queue by reason and page, fixing, releasing and
 cancelling orders (one or many), every action audited, checks run again without re-flagging what a person fixed,
 and pre-sale orders released when their ship date comes."""
 

@@ -1,4 +1,4 @@
-"""Issue #5's wiring: the held queue's routes reach the right function locally as in API Gateway, the functions that
+"""The held queue's wiring: its routes reach the right function locally as in API Gateway, the functions that
 place orders can read what the rules read and hand orders to dispatch, and the read-only API stays read-only."""
 
 from __future__ import annotations

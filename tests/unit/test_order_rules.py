@@ -1,4 +1,4 @@
-"""The rules in the order path (issue #5), over the in-memory twins: routing as written, with fallback when the first
+"""The rules in the order path, over the in-memory twins: routing as written, with fallback when the first
 warehouse runs dry, holds with their reasons, gifts reserved with the order, duplicates without a read, pre-sale
 holds, suppliers, splits, and the caches that keep the store off the hot path."""
 
@@ -189,6 +189,16 @@ def test_the_same_order_placed_twice_is_held_as_a_duplicate_naming_the_first_wit
     # and a third order an hour later is not a suspect
     world.store(paid_order("taobao-3", lines=TEA, created_at=world.now + timedelta(minutes=70)))
     assert world.order("taobao-3").status == OrderStatus.reserved
+
+
+def test_the_duplicate_window_comes_from_the_anomaly_document() -> None:
+    # Given a 300-minute duplicate window, stock, and an order already stored
+    world = _world(anomaly={"checks": {"duplicate": {"window_minutes": 300}}})
+    world.push("TEA-1", 5)
+    world.store(paid_order("taobao-1", lines=TEA))
+    # When the same order is placed again four hours later / Then it is a suspect (the default window is 60)
+    world.store(paid_order("taobao-2", lines=TEA, created_at=world.now + timedelta(hours=4)))
+    assert [h.reason for h in world.order("taobao-2").holds] == [HoldReason.duplicate_suspect]
 
 
 def test_a_presale_order_is_held_until_its_ship_date() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ocp.adapters.memory.fulfillment import MemoryDispatchQueue, MemoryFulfillmentOrders, MemoryWatchdogState
-from ocp.adapters.sla import StaticSla
+from ocp.adapters.memory.sla import StaticSla
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.fulfillment.callbacks import apply_event
 from ocp.domain.fulfillment.stuck import (

@@ -1,4 +1,4 @@
-"""Warehouses and suppliers (issue #5): validation of `PUT /warehouses/{warehouse}`, the list with the configured
+"""Warehouses and suppliers: validation of `PUT /warehouses/{warehouse}`, the list with the configured
 ones, and the routing directory cached per process."""
 
 from __future__ import annotations

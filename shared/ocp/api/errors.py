@@ -25,10 +25,10 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.ConcurrentModification: HTTPStatus.CONFLICT,
     # A channel whose secret is not deployed yet: the delivery is kept and the channel retries later.
     domain.ChannelNotConfigured: HTTPStatus.SERVICE_UNAVAILABLE,
-    # Inventory (issue #4): stock kept colliding past the retries (the caller retries); a SKU never stocked.
+    # Inventory: stock kept colliding past the retries (the caller retries); a SKU never stocked.
     inventory.StockContention: HTTPStatus.SERVICE_UNAVAILABLE,
     inventory.StockNotFound: HTTPStatus.NOT_FOUND,
-    # Rules and catalog (issue #5): invalid documents list every problem; a lost race for a version is 409.
+    # Rules and catalog: invalid documents list every problem; a lost race for a version is 409.
     rules.InvalidRuleDocument: HTTPStatus.BAD_REQUEST,
     rules.UnknownRuleKind: HTTPStatus.NOT_FOUND,
     rules.RuleVersionNotFound: HTTPStatus.NOT_FOUND,
@@ -37,7 +37,7 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     catalog.InvalidCatalogItem: HTTPStatus.BAD_REQUEST,
     catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
     catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
-    # The held queue and warehouses (issue #5): an action the order's status does not allow is a conflict.
+    # The held queue and warehouses: an action the order's status does not allow is a conflict.
     held_queue.OrderActionRefused: HTTPStatus.CONFLICT,
     held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
     held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,

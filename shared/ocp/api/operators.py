@@ -1,4 +1,4 @@
-"""Who is acting, for the audit trail of operator actions (issue #5).
+"""Who is acting, for the audit trail of operator actions.
 
 An operator console or script names the person in the `x-ocp-actor` header (an email or login, up to 128
 printable characters). Without it the action is attributed to the API key that called: `api-key:<key id>` as
@@ -26,12 +26,13 @@ def actor_of(event: APIGatewayProxyEvent) -> str:
     return f"api-key:{key_id}" if key_id else "api-key"
 
 
-def revision_of(event: APIGatewayProxyEvent) -> int | None:
-    """`If-Match: <revision>`: act only if the order is still at that revision (else 409)."""
-    value = event.headers.get("If-Match")
+def revision_of(event: APIGatewayProxyEvent, of_what: str = "the order's revision") -> int | None:
+    """`If-Match: <number>` (an ETag, quoted or not): act only if the resource is still at that revision or version
+    (else 409). `of_what` names the number in the 400 for anything else."""
+    value = event.headers.get("If-Match")  # powertools v3 headers: case-insensitive
     if value is None:
         return None
     text = value.strip().strip('"')
     if not text.isdigit():
-        raise InvalidQuery("If-Match takes the order's revision the action is based on", details={"If-Match": value})
+        raise InvalidQuery(f"If-Match takes {of_what} the action is based on", details={"If-Match": value})
     return int(text)

@@ -125,7 +125,7 @@ class ShippedItem:
 
 @dataclass(frozen=True)
 class ShipmentNotice:
-    """One parcel to confirm on the channel (the write-back of issue #6): the carrier and tracking number the
+    """One parcel to confirm on the channel (the write-back): the carrier and tracking number the
     warehouse reported and the channel's lines it holds."""
 
     channel_order_id: str

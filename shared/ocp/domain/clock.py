@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -23,3 +23,12 @@ def parse_instant(text: str, naive_zone: ZoneInfo = SHANGHAI) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=naive_zone)
     return moment.astimezone(UTC)
+
+
+def known_zone(name: str) -> str:
+    """`name` if it is an IANA time zone, else `ValueError` (for pydantic validators)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from None
+    return name

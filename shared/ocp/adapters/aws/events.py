@@ -35,17 +35,3 @@ class SnsNotifier:
 
     def notify(self, subject: str, message: str) -> None:
         self._client.publish(TopicArn=self._topic_arn, Subject=subject[:100], Message=message)
-
-
-class MemoryEvents:
-    """In-memory twin of both: what was published and notified, in order."""
-
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-        self.notifications: list[tuple[str, str]] = []
-
-    def publish(self, events: list[DomainEvent]) -> None:
-        self.events += events
-
-    def notify(self, subject: str, message: str) -> None:
-        self.notifications.append((subject, message))

@@ -1,4 +1,4 @@
-"""The held queue's reads over the `orders` table (issue #5): pages of the `by_status` index filtered by hold reason,
+"""The held queue's reads over the `orders` table: pages of the `by_status` index filtered by hold reason,
 and the sparse `by_release_due` index of held orders whose timed hold (pre-sale) ends.
 
 A page reads the index in time order and keeps the orders whose `hold_reasons` contain the reason; it stops once

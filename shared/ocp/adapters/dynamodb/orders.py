@@ -52,7 +52,7 @@ class DynamoOrderStore:
         """`table` is a boto3 `dynamodb.Table` resource for the `orders` table; `stock` names the tables that
         `commit` writes stock movements, ledger entries and purchase counters to; `client` is a low-level
         DynamoDB client for the transaction (the resource's own client re-serialises attribute values);
-        `fingerprints` names the table of duplicate-check keys that `commit` claims (issue #5)."""
+        `fingerprints` names the table of duplicate-check keys that `commit` claims."""
         self._table = table
         self._fingerprints = fingerprints
         self._client = client if client is not None else _low_level_client(table)
@@ -82,10 +82,11 @@ class DynamoOrderStore:
                 raise OrderExists(f"order {order.order_id} exists") from exc
             raise
 
-    def replace(self, order: Order, expected_revision: int) -> None:
+    def replace(self, order: Order, expected_revision: int) -> Order:
+        stored = order.model_copy(update={"revision": expected_revision + 1})
         try:
             self._table.put_item(
-                Item=_to_item(order),
+                Item=_to_item(stored),
                 ConditionExpression="revision = :expected",
                 ExpressionAttributeValues={":expected": expected_revision},
             )
@@ -95,6 +96,7 @@ class DynamoOrderStore:
                     f"order {order.order_id} changed since revision {expected_revision}"
                 ) from exc
             raise
+        return stored
 
 
     def expired_reservations(self, now: datetime, limit: int) -> list[str]:

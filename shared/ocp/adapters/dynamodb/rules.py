@@ -91,7 +91,7 @@ class DynamoCatalogStore:
 
     def get(self, sku: str) -> CatalogItem | None:
         item = self._table.get_item(Key={"sku": sku}).get("Item")
-        return _to_item(item) if item else None
+        return _to_catalog_item(item) if item else None
 
     def get_many(self, skus: Iterable[str]) -> dict[str, CatalogItem]:
         wanted = list(dict.fromkeys(skus))
@@ -102,7 +102,7 @@ class DynamoCatalogStore:
             for _ in range(_BATCH_ATTEMPTS):
                 response = client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(name, []):
-                    parsed = _to_item(item)
+                    parsed = _to_catalog_item(item)
                     found[parsed.sku] = parsed
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
@@ -118,5 +118,5 @@ class DynamoCatalogStore:
                 batch.put_item(Item=item.model_dump(mode="json", exclude_none=True))
 
 
-def _to_item(item: dict[str, Any]) -> CatalogItem:
+def _to_catalog_item(item: dict[str, Any]) -> CatalogItem:
     return CatalogItem.model_validate(plain(item))

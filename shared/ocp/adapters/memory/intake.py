@@ -47,7 +47,7 @@ class StaticCredentials:
         return self._by_channel[channel]
 
 
-# ---- channels (issue #3) ---------------------------------------------------------------------------------
+# ---- channels ---------------------------------------------------------------------------------
 
 
 class MemoryCursorStore:

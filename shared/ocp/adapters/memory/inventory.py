@@ -49,7 +49,7 @@ class MemoryInventory:
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     signals: dict[str, SignalState] = field(default_factory=dict)
     fingerprints: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    """Duplicate-check key → (order id, created at) of the order that holds it (issue #5)."""
+    """Duplicate-check key → (order id, created at) of the order that holds it."""
     stored_policy: StockPolicy = field(default_factory=StockPolicy)
     lock: threading.RLock = field(default_factory=threading.RLock)
     calls: int = 0

@@ -14,7 +14,7 @@ from ocp.domain.order.model import Order, OrderStatus
 class MemoryOrderStore:
     def __init__(self, inventory: MemoryInventory | None = None) -> None:
         self._orders: dict[str, Order] = {}
-        # Inventory (issue #4): one lock with the stock twin, so `commit` is atomic across both.
+        # Inventory: one lock with the stock twin, so `commit` is atomic across both.
         self.inventory = inventory or MemoryInventory()
         self._lock = self.inventory.lock
 
@@ -34,12 +34,14 @@ class MemoryOrderStore:
                 raise OrderExists(f"order {order.order_id} exists")
             self._orders[order.order_id] = order
 
-    def replace(self, order: Order, expected_revision: int) -> None:
+    def replace(self, order: Order, expected_revision: int) -> Order:
+        stored = order.model_copy(update={"revision": expected_revision + 1})
         with self._lock:
             current = self._orders.get(order.order_id)
             if current is None or current.revision != expected_revision:
                 raise ConcurrentModification(f"order {order.order_id} changed since revision {expected_revision}")
-            self._orders[order.order_id] = order
+            self._orders[order.order_id] = stored
+        return stored
 
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         return self.inventory.commit_order(self, change)

@@ -1,6 +1,6 @@
 """Everything the rules decide about a new order, in one pure call (the order processor's hot path):
 
-    decision = decide(order, book, catalog=catalog, warehouses=registry, now=now, recent=recent_orders)
+    decision = decide(order, book, catalog=catalog, warehouses=registry, now=now)
 
 1. anomaly checks and anomaly rules → holds;
 2. gift rules → gift lines added to the order (paid 0);
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ocp.domain.decisions.anomalies import RecentOrders, check_order
+from ocp.domain.decisions.anomalies import check_order
 from ocp.domain.decisions.gifts import GiftLine, gifts_for, with_gifts
 from ocp.domain.decisions.routing import RoutingDecision, WarehouseFacts, decide_route
 from ocp.domain.decisions.rules.engine import RuleSet, default_ruleset
@@ -71,10 +71,9 @@ def decide(
     catalog: Mapping[str, CatalogItem],
     warehouses: Mapping[str, WarehouseFacts],
     now: datetime,
-    recent: RecentOrders | None = None,
 ) -> Decision:
     facts = Facts(order, catalog)
-    holds = check_order(order, book.anomaly, catalog=catalog, now=now, recent=recent, facts=facts)
+    holds = check_order(order, book.anomaly, catalog=catalog, now=now, facts=facts)
     gifts = gifts_for(order, book.gift, catalog, facts=facts)
     with_gift_lines = with_gifts(order, gifts)
     routing_facts = facts if with_gift_lines is order else Facts(with_gift_lines, catalog)

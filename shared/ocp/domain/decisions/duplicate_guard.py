@@ -1,4 +1,4 @@
-"""The duplicate check across processes, at no read (issue #5).
+"""The duplicate check across processes, at no read.
 
 An order placed twice is the same buyer — or the same phone — with the same address and the same items within
 the anomaly document's window (`checks.duplicate.window_minutes`). Each of those two identities, together with

@@ -313,7 +313,6 @@ def _with(order: Order, fulfillment: Mapping[str, Any], update: Mapping[str, Any
         **(update or {}),
         "fulfillment": state,
         "writeback_pending_since": state.writeback_pending_since(),
-        "revision": order.revision + 1,
     })
 
 

@@ -171,7 +171,7 @@ def mark_dispatched(
                                  reason=f"instruction v{instruction.version} reached {instruction.warehouse}")
         fulfillment = fulfillment.model_copy(update={"issues": (*fulfillment.issues, issue)})
     return order.model_copy(update={
-        **update, "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+        **update, "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
 
 
@@ -192,7 +192,7 @@ def mark_stop_sent(order: Order, instruction: WarehouseInstruction, receipt: str
     if cancel is not None and cancel.stop_version == instruction.version:
         fulfillment = fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={"stop_sent_at": now})})
     return order.model_copy(update={
-        "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+        "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
 
 
@@ -203,5 +203,5 @@ def mark_rejected(order: Order, warehouse: str, reason: str, now: datetime, acto
     issue = FulfillmentIssue(at=now, kind=IssueKind.dispatch_rejected, reason=f"{warehouse}: {reason[:400]}")
     fulfillment = order.fulfillment.model_copy(update={"issues": (*order.fulfillment.issues, issue)})
     return order.model_copy(update={
-        "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+        "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })

@@ -47,7 +47,7 @@ def record_channel_cancel(order: Order, channel_status: str | None, now: datetim
         "channel_cancel": cancel, "issues": (*order.fulfillment.issues, issue),
     })
     return order.model_copy(update={
-        "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+        "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
 
 
@@ -60,7 +60,7 @@ def stop_failed(order: Order, reason: str, now: datetime) -> Order | None:
     fulfillment = order.fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={
         "stop_version": None, "note": f"the warehouse refused the cancel instruction: {reason[:300]}"})})
     return order.model_copy(update={
-        "fulfillment": fulfillment, "timeline": (*order.timeline, entry), "revision": order.revision + 1,
+        "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
 
 
@@ -70,7 +70,7 @@ def mark_alerted(order: Order, now: datetime) -> Order | None:
         return None
     fulfillment = order.fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={
         "alerted_at": now})})
-    return order.model_copy(update={"fulfillment": fulfillment, "revision": order.revision + 1})
+    return order.model_copy(update={"fulfillment": fulfillment})
 
 
 def alert_event(order: Order) -> DomainEvent:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ocp.domain.clock import known_zone
 from ocp.domain.fulfillment.state import UtcTime
 from ocp.domain.order.model import OrderStatus
 
@@ -53,11 +54,7 @@ class Cutoffs(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return known_zone(value)
 
     def for_warehouse(self, warehouse: str | None) -> time:
         return self.warehouses.get(warehouse or "", self.default)

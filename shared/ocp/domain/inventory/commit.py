@@ -27,7 +27,7 @@ class CounterChange:
 
 @dataclass(frozen=True)
 class FingerprintClaim:
-    """Remember the order under a duplicate-check key (issue #5) in the same transaction. With `guard`, only if no
+    """Remember the order under a duplicate-check key in the same transaction. With `guard`, only if no
     other order holds the key with a `created_at` within [since, until]; else the commit is rejected with that
     order (`CommitRejected.duplicates`), and nothing is written. The record expires (TTL) at `expires_at`."""
 
@@ -53,13 +53,16 @@ class FingerprintHit:
 class OrderCommit:
     order: Order
     expected_revision: int | None
-    """None: the order must not exist yet. Otherwise the stored order must still have this revision."""
+    """None: the order must not exist yet. Otherwise the stored order must still have this revision, and the order
+    is written as the next one (`expected_revision + 1`, set here: callers never count revisions themselves)."""
     movements: tuple[StockMovement, ...] = ()
     ledger: tuple[LedgerEntry, ...] = ()
     counters: tuple[CounterChange, ...] = ()
     fingerprints: tuple[FingerprintClaim, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.expected_revision is not None and self.order.revision != self.expected_revision + 1:
+            object.__setattr__(self, "order", self.order.model_copy(update={"revision": self.expected_revision + 1}))
         if len(self.movements) != len(self.ledger):
             raise ValueError("every stock movement needs exactly one ledger entry")
         ids = [m.stock_id for m in self.movements]

@@ -1,6 +1,6 @@
 """What an order carries about its stock: the lock strategy, and the reservation it holds (pure).
 
-Kept apart from `inventory.py` so the order model can import it without importing the order model back.
+Kept apart from `stock.py` so the order model can import it without importing the order model back.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The held queue's pure core (issue #5): what operators do to a held order, and what the checks run again after.
+"""The held queue's pure core: what operators do to a held order, and what the checks run again after.
 
 - `PATCH /orders/{id}` fixes the address, picks a warehouse (routing rules are then skipped for the order) or
   edits the lines within what the buyer paid (the lines' `paid` plus shipping must still equal `amounts.paid`).
@@ -90,7 +90,6 @@ def without_due_holds(order: Order, at: datetime) -> Order | None:
                           detail=", ".join(f"{h.reason.value} (until {h.until:%Y-%m-%dT%H:%M:%SZ})" for h in due))
     return order.model_copy(update={
         "holds": tuple(h for h in order.holds if h not in due), "timeline": (*order.timeline, entry),
-        "revision": order.revision + 1,
     })
 
 
@@ -163,7 +162,6 @@ def released(order: Order, actor: str, at: datetime, note: str | None = None) ->
         "status": status, "status_since": at, "holds": (),
         "operator_overrides": overrides.model_copy(update={"acknowledged": acknowledged}),
         "timeline": (*order.timeline, operator_entry(at, "released", actor, detail)),
-        "revision": order.revision + 1,
     })
 
 
@@ -184,7 +182,6 @@ def cancelled(order: Order, actor: str, at: datetime, reason: str | None = None)
     return order.model_copy(update={
         "status": OrderStatus.cancelled, "status_since": at, "cancelled_at": order.cancelled_at or at,
         "timeline": (*order.timeline, operator_entry(at, "cancelled", actor, detail)),
-        "revision": order.revision + 1,
     })
 
 
@@ -275,18 +272,17 @@ def edited(order: Order, patch: OrderPatch, warehouses: Mapping[str, WarehouseFa
     detail = "changed " + ", ".join(fields) + (f" → {patch.warehouse}" if patch.warehouse else "") + (
         f": {patch.note}" if patch.note else "")
     update["timeline"] = (*order.timeline, operator_entry(at, "edited", actor, detail))
-    update["revision"] = order.revision + 1
     try:
-        return Order.model_validate({**order.model_dump(), **{k: _plain(v) for k, v in update.items()}})
+        return Order.model_validate({**order.model_dump(), **{k: _dumped(v) for k, v in update.items()}})
     except ValidationError as exc:
         raise InvalidOrderEdit(f"the edit of order {order.order_id} is not valid", problems_from(exc)) from None
 
 
-def _plain(value: Any) -> Any:
+def _dumped(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump()
     if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
+        return tuple(_dumped(v) for v in value)
     return value
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ocp.domain.clock import known_zone
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
 from ocp.domain.errors import DomainError
 from ocp.domain.inventory.stock import WAREHOUSE_ID
@@ -39,11 +39,7 @@ class WarehouseFields(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
-        return value
+        return known_zone(value)
 
 
 class Warehouse(WarehouseFields):

@@ -73,7 +73,6 @@ def apply_channel_update(existing: Order, incoming: Order, processed_at: datetim
         "status": status,
         "status_since": processed_at if status != existing.status else existing.status_since,
         "timeline": (*existing.timeline, *entries),
-        "revision": existing.revision + 1,
     }
     return Order.model_validate({**existing.model_dump(), **update})
 

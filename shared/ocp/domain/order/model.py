@@ -82,7 +82,7 @@ class Address(_Model):
     postal_code: str | None = None
     recipient: str | None = None
     phone: str | None = None
-    # ---- channel fields (issue #3): where a channel sends ciphertext and a masked display value, both are kept
+    # ---- channel fields: where a channel sends ciphertext and a masked display value, both are kept
     masked_recipient: str | None = None
     masked_phone: str | None = None
     masked_detail: str | None = None
@@ -101,7 +101,7 @@ class OrderLine(_Model):
     discount: Fen = 0
     paid: Fen = Field(description="This line's share of what the buyer paid, after apportioned discounts")
     gift: bool = False
-    # ---- channel fields (issue #3) ----
+    # ---- channel fields ----
     gift_for: tuple[str, ...] = Field(
         default=(), description="For a free gift line: the line ids of the main lines it came with, when known"
     )
@@ -151,7 +151,7 @@ class TimelineEntry(_Model):
 
 
 class RulesApplied(_Model):
-    """Which rule versions decided the order (issue #5): kind → version, 0 being the built-in default."""
+    """Which rule versions decided the order: kind → version, 0 being the built-in default."""
 
     versions: dict[str, int]
     routing_rule: str | None = Field(default=None, description="The routing rule that fired; None: none did")
@@ -160,7 +160,7 @@ class RulesApplied(_Model):
 
 
 class OperatorOverrides(_Model):
-    """What operators decided (issue #5), so that the checks a release runs again do not undo it."""
+    """What operators decided, so that the checks a release runs again do not undo it."""
 
     acknowledged: tuple[HoldReason, ...] = Field(default=(), description="Hold reasons an operator cleared")
     warehouse: str | None = Field(default=None, description="The warehouse an operator chose: routing is skipped")
@@ -187,7 +187,7 @@ class Order(_Model):
     buyer_note: str | None = None
     seller_note: str | None = None
     tags: tuple[str, ...] = ()
-    # ---- channel fields (issue #3) ----
+    # ---- channel fields ----
     channel_status: str | None = Field(
         default=None, description="The channel's own order status, as sent (e.g. WAIT_SELLER_SEND_GOODS)"
     )
@@ -199,17 +199,17 @@ class Order(_Model):
     cross_border: CrossBorder | None = None
     lines: tuple[OrderLine, ...] = Field(min_length=1)
     warehouse: str | None = None
-    # ---- inventory fields (issue #4) ----
+    # ---- inventory fields ----
     reservation: Reservation | None = Field(
         default=None, description="The stock this order holds (or held): warehouse, shards, quantities, expiry"
     )
-    # ---- rules (issue #5) ----
+    # ---- rules ----
     rules_applied: RulesApplied | None = Field(default=None, description="The rule versions that decided the order")
     operator_overrides: OperatorOverrides = Field(
         default_factory=OperatorOverrides, description="Operators' decisions on the held queue, kept across re-checks"
     )
     holds: tuple[Hold, ...] = ()
-    # ---- fulfillment (issue #6) ----
+    # ---- fulfillment ----
     fulfillment: Fulfillment = Field(
         default_factory=Fulfillment,
         description="With the warehouse: instruction version, callbacks seen, shipments and their write-back, issues",

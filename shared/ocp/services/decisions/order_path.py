@@ -1,4 +1,4 @@
-"""The rules in the order path (issue #5): anomaly checks, gift rules and routing decide an order in memory, right
+"""The rules in the order path: anomaly checks, gift rules and routing decide an order in memory, right
 before the one transaction that stores it with its stock.
 
     stored = place(before, after, stock_deps, rules_deps)   # None: the order changed meanwhile, re-read
@@ -75,7 +75,7 @@ def evaluate(order: Order, rules: RulesDeps, now: datetime, *, keep_lines: bool 
     book = rules.rules.book()
     catalog = rules.catalog.get_many(line.sku for line in order.lines if line.sku)  # '' : the channel sent none
     warehouses = rules.warehouses.facts()
-    decision = decide(order, book, catalog=catalog, warehouses=warehouses, now=now, recent=None)
+    decision = decide(order, book, catalog=catalog, warehouses=warehouses, now=now)
     checks = prepared(book.anomaly).config
     route = _route_of(order, decision.route, warehouses, book.routing.version)
     found = (*decision.holds, *((route.hold,) if route.hold is not None else ()))

@@ -239,7 +239,7 @@ def _decision(
         return {"then": then, "cross_border": is_cross_border(order),
                 "note": "warehouse eligibility and stock are checked when the order is processed"}
     if kind is RuleKind.anomaly:
-        holds = check_order(order, ruleset, catalog=items, now=now, recent=None)
+        holds = check_order(order, ruleset, catalog=items, now=now)
         trace.extend(_check_trace(order, ruleset, items, now))
         return {"holds": [h.model_dump(mode="json") for h in holds],
                 "skipped": ["duplicate_suspect: needs the recent orders, checked when the order is processed"]}

@@ -1,4 +1,4 @@
-"""Reconciliation (issue #6): compare what OCP believes with each order's channel, on a schedule.
+"""Reconciliation: compare what OCP believes with each order's channel, on a schedule.
 
 Every order OCP has with a warehouse and not shipped (`dispatched`, `accepted`, `picked`, `packed`) is looked up on
 its channel (unless the channel's own push or poll already reported it cancelled), a bounded slice per run: each

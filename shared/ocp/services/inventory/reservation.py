@@ -71,7 +71,7 @@ class StockDeps:
 
 @dataclass(frozen=True)
 class RoutePlan:
-    """What the routing decision tells the reservation (issue #5)."""
+    """What the routing decision tells the reservation."""
 
     candidates: tuple[str, ...]
     """Warehouses to try, in order: the first that can reserve the whole order gets it."""
@@ -123,7 +123,18 @@ def commit_order(deps: StockDeps, change: OrderCommit, guards: tuple[Fingerprint
 
 
 def _commit(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim, ...] = ()) -> Order | None:
+    """A commit that moves no reserved stock: any rejection other than a conflict or a duplicate is a bug."""
     change = _guarded(change, guards)
+    outcome = _answer_of(deps, change)
+    if isinstance(outcome, CommitRejected):
+        raise ConcurrentModification(f"order {change.order.order_id}: unexpected rejection {outcome}")
+    return outcome
+
+
+def _answer_of(deps: StockDeps, change: OrderCommit) -> Order | None | CommitRejected:
+    """The one reading of a commit's answer: the stored order; None when the order changed meanwhile (the caller
+    re-reads); `DuplicateSuspected` when another order holds a duplicate key; else the rejection (short shards,
+    purchase limits) for the caller to act on."""
     rejected = deps.orders.commit(change)
     if rejected is None:
         return change.order
@@ -131,7 +142,7 @@ def _commit(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim
         return None
     if rejected.duplicates:
         raise DuplicateSuspected(rejected.duplicates)
-    raise ConcurrentModification(f"order {change.order.order_id}: unexpected rejection {rejected}")
+    return rejected
 
 
 def _guarded(change: OrderCommit, guards: tuple[FingerprintClaim, ...]) -> OrderCommit:
@@ -195,17 +206,11 @@ def _try_plan(
                        guards)
     change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims, at=now),
                       guards)
-    rejected = deps.orders.commit(change)
-    if rejected is None:
-        return change.order
-    if rejected.order_conflict:
-        return None
-    if rejected.duplicates:
-        raise DuplicateSuspected(rejected.duplicates)
-    if rejected.over_limit:
-        detail = _limit_detail(rejected.over_limit, claims)
+    outcome = _answer_of(deps, change)
+    if isinstance(outcome, CommitRejected) and outcome.over_limit:
+        detail = _limit_detail(outcome.over_limit, claims)
         return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
-    return rejected
+    return outcome
 
 
 def _fits(plan: Plan, claims: Sequence[CounterChange], guards: tuple[FingerprintClaim, ...]) -> bool:

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocp.domain.errors import ConcurrentModification, OrderNotFound
+from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.planning import end_commit, holds_stock
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
@@ -32,7 +32,7 @@ from ocp.domain.inventory.stock import (
     validate_sku,
     validate_warehouse,
 )
-from ocp.domain.order.model import Order, OrderStatus
+from ocp.domain.order.model import OrderStatus
 from ocp.ports import (
     EventPublisher,
     Notifier,
@@ -240,36 +240,11 @@ def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 50
             report.skipped.append(order_id)
             continue
         minutes = int((reservation.expires_at - reservation.reserved_at).total_seconds() // 60)
-        change = end_commit(order, order.model_copy(update={"revision": order.revision + 1}), MovementKind.release,
+        change = end_commit(order, order, MovementKind.release,
                             actor="reservation_sweeper", reason=f"unpaid after {minutes} min: stock released", at=now)
         rejected = deps.orders.commit(change)
         (report.skipped if rejected else report.released).append(order_id)
     return report
-
-
-def ship_order(order_id: str, deps: OrderStockDeps, actor: str = "wms") -> Order:
-    """The goods left the warehouse: on_hand and reserved drop together, the order is shipped."""
-    return _end(order_id, deps, MovementKind.ship, actor, "shipped", OrderStatus.shipped)
-
-
-def cancel_order(order_id: str, deps: OrderStockDeps, actor: str = "operator") -> Order:
-    """Cancel the order and put its stock back on sale."""
-    return _end(order_id, deps, MovementKind.release, actor, "cancelled", OrderStatus.cancelled)
-
-
-def _end(order_id: str, deps: OrderStockDeps, kind: MovementKind, actor: str, reason: str,
-         status: OrderStatus) -> Order:
-    for _ in range(_ADJUST_ATTEMPTS):
-        order = deps.orders.get(order_id)
-        if order is None:
-            raise OrderNotFound(f"no order {order_id!r}")
-        if not holds_stock(order):
-            raise InvalidStockRequest("order_id", f"order {order_id} holds no stock")
-        change = end_commit(order, order.model_copy(update={"revision": order.revision + 1}), kind,
-                            actor=actor, reason=reason, at=deps.now(), status=status)
-        if deps.orders.commit(change) is None:
-            return change.order
-    raise ConcurrentModification(f"order {order_id} kept changing; retry")
 
 
 # ---- stock signals --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The held queue (issue #5): list held orders by reason, fix them, release or cancel them, one or many at a time,
+"""The held queue: list held orders by reason, fix them, release or cancel them, one or many at a time,
 and release pre-sale orders when their ship date comes.
 
 Every action reads the order, changes it (`ocp.domain.operations.held_queue`) and writes it with its stock effects in

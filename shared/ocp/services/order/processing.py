@@ -43,15 +43,15 @@ class ProcessingDeps:
     quarantine: Quarantine
     now: Callable[[], datetime]
     channel_apis: ChannelApis | None = None
-    """Where thin messages' full orders are pulled from (issue #3); None: pulls are not configured."""
+    """Where thin messages' full orders are pulled from; None: pulls are not configured."""
     stock: StockDeps | None = None
-    """Inventory (issue #4): reserve/release stock in the order's own write. None only in tests of ingestion
+    """Inventory: reserve/release stock in the order's own write. None only in tests of ingestion
     alone: orders are then stored as captured, never reserved."""
     rules: RulesDeps | None = None
-    """Rules (issue #5): checks, gifts and routing from per-process caches. None only in tests of ingestion and
+    """Rules: checks, gifts and routing from per-process caches. None only in tests of ingestion and
     inventory alone: every stocking warehouse is then a candidate and nothing is checked."""
     dispatch: DispatchQueue | None = None
-    """Where a newly reserved order is handed to the dispatcher (issue #6). None: nobody is told."""
+    """Where a newly reserved order is handed to the dispatcher. None: nobody is told."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,8 @@ def _store_without_stock(incoming: Order, captured: Order, deps: ProcessingDeps)
         if merged is None:
             return Processed(Outcome.duplicate, existing.order_id, existing)
         try:
-            deps.orders.replace(merged, expected_revision=existing.revision)
-            return Processed(Outcome.updated, merged.order_id, merged)
+            stored = deps.orders.replace(merged, expected_revision=existing.revision)
+            return Processed(Outcome.updated, stored.order_id, stored)
         except ConcurrentModification:
             continue
     raise ConcurrentModification(f"order {incoming.order_id} kept changing; will retry")

@@ -45,8 +45,7 @@ def update_order(
         if not commit.movements and not commit.counters:
             # No stock moves: one conditional put (a transaction would cost twice the write capacity).
             try:
-                orders.replace(commit.order, expected_revision=current.revision)
-                return commit.order, True
+                return orders.replace(commit.order, expected_revision=current.revision), True
             except ConcurrentModification:
                 continue
         rejected = orders.commit(commit)

@@ -1,10 +1,11 @@
 """Anomaly checks: everything that sends an order to a person, each with its API.md hold reason.
 
-    holds = check_order(order, anomaly_rules, catalog=..., recent=..., now=...)
+    holds = check_order(order, anomaly_rules, catalog=..., now=...)
 
 The thresholds and lists come from the `anomaly` rule document (`checks`), and its `rules` add holds of
 their own (every matching rule adds one). The checks' lookup structures are built once per document version
-and kept on the `RuleSet` — nothing is read from a database here.
+and kept on the `RuleSet` — nothing is read from a database here. Duplicate suspects are found in the order's own
+transaction instead (`ocp.domain.decisions.duplicate_guard`).
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from ocp.domain.decisions.anomalies import checks
 from ocp.domain.decisions.anomalies.divisions import Divisions, china, china_with
-from ocp.domain.decisions.anomalies.duplicates import OrderFingerprint, address_key, compact, duplicate_of, fingerprint
+from ocp.domain.decisions.anomalies.duplicates import address_key, compact
 from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import AnomalyChecks, AnomalyDocument, AnomalyThen
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Hold, HoldReason, Order
 
-__all__ = ["PreparedChecks", "RecentOrders", "check_order", "prepared"]
-
-
-class RecentOrders(Protocol):
-    """Fingerprints of recently seen orders of the same buyer or phone (the duplicate check's port)."""
-
-    def similar(self, candidate: OrderFingerprint, since: datetime) -> list[OrderFingerprint]: ...
+__all__ = ["PreparedChecks", "check_order", "prepared"]
 
 
 @dataclass(frozen=True)
@@ -82,11 +77,11 @@ def check_order(
     *,
     catalog: Mapping[str, CatalogItem],
     now: datetime,
-    recent: RecentOrders | None = None,
     facts: Facts | None = None,
 ) -> list[Hold]:
-    """Every hold the order earns, in a stable order (one per reason and detail). `recent=None` skips the
-    duplicate check (nothing to compare with, e.g. in a dry run). `facts`: the order's shared `Facts`."""
+    """Every hold the order earns, in a stable order (one per reason and detail). `facts`: the order's shared
+    `Facts`. The duplicate check is not here: it needs other orders, and runs in the order's own transaction
+    (`ocp.domain.decisions.duplicate_guard`)."""
     p = prepared(rules)
     c = p.config
     holds: list[Hold] = []
@@ -114,10 +109,6 @@ def check_order(
              checks.customs_problem(order, c.customs.accept_masked, p.declared_by_channel))
     if c.presale.enabled:
         hold(HoldReason.presale_not_due, checks.presale_problem(order, now, c.presale.release_hours_before))
-    if c.duplicate.enabled and recent is not None:
-        window = timedelta(minutes=c.duplicate.window_minutes)
-        mine = fingerprint(order)
-        hold(HoldReason.duplicate_suspect, duplicate_of(mine, recent.similar(mine, mine.created_at - window), window))
     for rule in rules.matching(facts or Facts(order, catalog)):
         hold(rule.then.hold, rule.then.detail or f"anomaly rule {rule.id!r}")
     return list(dict.fromkeys(holds))

@@ -155,20 +155,20 @@ def known_paths(extra_roots: Mapping[str, ValueType] | None = None) -> dict[str,
 # ---- readers --------------------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
+def _or_missing(value: Any) -> Any:
     return MISSING if value is None else value
 
 
 def _attr_chain(attrs: tuple[str, ...]) -> Callable[[Any], Any]:
     if len(attrs) == 1:
         (a,) = attrs
-        return lambda obj: _plain(getattr(obj, a, None))
+        return lambda obj: _or_missing(getattr(obj, a, None))
     if len(attrs) == 2:
         a, b = attrs
 
         def two(obj: Any) -> Any:
             mid = getattr(obj, a, None)
-            return MISSING if mid is None else _plain(getattr(mid, b, None))
+            return MISSING if mid is None else _or_missing(getattr(mid, b, None))
 
         return two
 
@@ -205,7 +205,7 @@ def _extra_reader(parts: tuple[str, ...]) -> Getter:
             if not isinstance(value, Mapping) or part not in value:
                 return MISSING
             value = value[part]
-        return _plain(value)
+        return _or_missing(value)
 
     return read
 

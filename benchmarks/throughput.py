@@ -1,0 +1,24 @@
+"""DynamoDB's write limits and what they mean for one hot SKU (the throughput model of docs/INVENTORY.md).
+
+Facts about the storage, not about stock: kept beside the benchmark that prints them.
+"""
+
+from __future__ import annotations
+
+import math
+
+ITEM_WCU_PER_S = 1000
+"""What one DynamoDB item (one partition key) can absorb: about 1,000 write units per second."""
+TRANSACTIONAL_WCU_PER_ITEM = 2
+"""A transactional write of an item up to 1 KB costs 2 WCU (twice a plain write)."""
+
+
+def reservations_per_shard(utilisation: float = 0.7) -> float:
+    """Reservations per second one stock shard sustains at the given utilisation of its item's limit."""
+    return ITEM_WCU_PER_S * utilisation / TRANSACTIONAL_WCU_PER_ITEM
+
+
+def shards_needed(orders_per_s: float, utilisation: float = 0.7) -> int:
+    """Shards one SKU needs so that each shard item stays under `utilisation` of its write limit; each order
+    reserves on one shard (its preferred one) in the common case."""
+    return max(1, math.ceil(orders_per_s / reservations_per_shard(utilisation)))
