@@ -606,11 +606,11 @@ def test_ocp_layer_asset_is_shared_ocp_under_python(synth: Synth) -> None:
     layer = synth.staged.layer
     source = REPO_ROOT / "shared" / "ocp"
 
-    # Then it has python/ocp, mirroring shared/ocp without caches, beside only the declared dependencies
+    # Then it has python/ocp, mirroring shared/ocp without caches or READMEs, beside only the declared dependencies
     assert [p.name for p in layer.iterdir()] == ["python"]
     declared = {Path(str(f)).parts[0] for name in LAYER_DISTRIBUTIONS for f in metadata.distribution(name).files or []}
     assert {p.name for p in (layer / "python").iterdir()} == {"ocp"} | {d for d in declared if d != ".."}
-    expected = {f for f in _files(source) if "__pycache__" not in f and not f.endswith(".pyc")}
+    expected = {f for f in _files(source) if "__pycache__" not in f and not f.endswith((".pyc", "README.md"))}
     assert _files(layer / "python" / "ocp") == expected
 
 
