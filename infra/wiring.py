@@ -49,9 +49,13 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Secret:
-    """A JSON secret; in AWS the functions read it, locally `OCP_CHANNEL_*` env vars stand in for it."""
+    """A JSON secret; in AWS the functions read it, locally `OCP_*` env vars stand in for it (`ocp.settings`)."""
 
     id: str
+    holds: str
+    """What the JSON object holds (the secret's description)."""
+    not_rotated_because: str
+    """Why Secrets Manager does not rotate it (the acknowledged cdk-nag SMG4 finding)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,15 @@ class Queue:
     @property
     def dlq_id(self) -> str:
         return f"{self.id}-dlq"
+
+
+@dataclass(frozen=True)
+class QueuePrefix:
+    """Queues OCP does not create, named `<prefix>…` in the stack's account and region (a WMS's own queue,
+    registered at runtime). `Grant(id, "send")` allows `sqs:SendMessage` on exactly those names."""
+
+    id: str
+    prefix: str
 
 
 @dataclass(frozen=True)
@@ -166,7 +179,12 @@ ORDERS = Table(
 )
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
 RAW_ARCHIVE = Bucket(id="raw-deliveries")
-CHANNEL_SECRETS = Secret(id="channel-secrets")
+CHANNEL_SECRETS = Secret(
+    id="channel-secrets",
+    holds="one entry per channel",
+    not_rotated_because="Channel signing secrets are issued by each sales channel (Taobao, JD, Douyin, web store) "
+                        "and rotated in the channel's console; Secrets Manager cannot rotate them by itself.",
+)
 # Visibility timeout 6× the processor timeout, as AWS advises for Lambda event sources.
 ORDERS_INBOX = Queue(id="orders-inbox", visibility_timeout_s=360, max_receive_count=5)
 
@@ -226,8 +244,9 @@ RULE_KINDS = ("routing", "anomaly", "gift", "return_policy", "sla")
 WMS_WAREHOUSES: tuple[str, ...] = ("WH-GZ", "WH-SH", "WH-BJ")
 """Warehouses whose WMS consumes OCP's instructions from its own SQS queue `wms-<warehouse>`: one queue per
 warehouse, so each WMS reads only its own orders under its own IAM grant, and a WMS that stops consuming fills
-only its own queue and DLQ (alarmed). Onboarding a WMS is a line here; a WMS that takes pushes is configured in
-`WMS_HTTP_ENDPOINTS` instead (JSON warehouse → URL; it wins over a queue for the same warehouse)."""
+only its own queue and DLQ (alarmed). A WMS that takes pushes is configured in `WMS_HTTP_ENDPOINTS` instead (JSON
+warehouse → URL; it wins over a queue for the same warehouse). Both are the fallback: a warehouse registered with
+`PUT /warehouses/{id}` and a `wms` is dispatched there, with no deploy (see `REGISTERED_WMS_QUEUES`)."""
 
 
 def wms_queue_id(warehouse: str) -> str:
@@ -242,6 +261,33 @@ def wms_queue_env(warehouse: str) -> str:
 # A WMS may take minutes to pick an instruction up and act on it before deleting it.
 WMS_QUEUES: tuple[Queue, ...] = tuple(
     Queue(id=wms_queue_id(w), visibility_timeout_s=300, max_receive_count=5) for w in WMS_WAREHOUSES
+)
+WMS_QUEUE_PREFIX = "ocp-wms-"
+"""Same as `ocp.domain.fulfillment.wms.WMS_QUEUE_PREFIX`: the warehouses API refuses a queue not named so."""
+REGISTERED_WMS_QUEUES = QueuePrefix(id="registered-wms-queues", prefix=WMS_QUEUE_PREFIX)
+"""The WMS queues registered at runtime (`PUT /warehouses/{id}` with `{"wms": {"type": "sqs", ...}}`): a WMS
+owner creates `ocp-wms-<name>` (standard, SSE-SQS or unencrypted) in OCP's account and region, with its own DLQ."""
+WMS_SECRETS = Secret(
+    id="wms-secrets",
+    holds='{"<warehouse>": "<signing secret>"} for each HTTP WMS',
+    not_rotated_because="WMS signing secrets are shared with each warehouse's WMS, which must verify with the new "
+                        "value from the moment it is set: a rotation is agreed with the warehouse, not scheduled.",
+)
+"""The HMAC secrets HTTP instructions are signed with (`X-OCP-Signature`); locally `OCP_WMS_SECRET_<WAREHOUSE>`."""
+_WMS_SENDER_ENV: dict[str, str | Ref] = {
+    "WMS_WAREHOUSES": ",".join(WMS_WAREHOUSES),
+    "WMS_HTTP_ENDPOINTS": "{}",
+    **{wms_queue_env(w): Ref(wms_queue_id(w), "url") for w in WMS_WAREHOUSES},
+    # A warehouse's registered WMS, through the warehouses cache; the secrets HTTP instructions are signed with.
+    "WAREHOUSES_TABLE": Ref(WAREHOUSES.id),
+    "KNOWN_WAREHOUSES": KNOWN_WAREHOUSES,
+    "WMS_SECRETS_ARN": Ref(WMS_SECRETS.id, "arn"),
+}
+_WMS_SENDER_GRANTS: tuple[Grant, ...] = (
+    *(Grant(queue.id, "send") for queue in WMS_QUEUES),
+    Grant(REGISTERED_WMS_QUEUES.id, "send"),
+    Grant(WAREHOUSES.id, "read"),
+    Grant(WMS_SECRETS.id, "read"),
 )
 # `dispatch`: one `DispatchRequest` per order to hand over (from the order processor once reserved, and from
 # POST /orders:redispatch). Visibility 6× the dispatcher's timeout.
@@ -259,7 +305,8 @@ EVENT_BUSES: tuple[EventBus, ...] = (EVENTS_BUS,)
 TOPICS: tuple[Topic, ...] = (STOCK_ALERTS,)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)
 QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES, WRITEBACK_QUEUE)
-SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS,)
+SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS, WMS_SECRETS)
+QUEUE_PREFIXES: tuple[QueuePrefix, ...] = (REGISTERED_WMS_QUEUES,)
 
 _COMMON_ENV: dict[str, str | Ref] = {
     "POWERTOOLS_METRICS_NAMESPACE": "OCP",
@@ -350,20 +397,33 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         id="stock_events",
         handler="functions.stock_events.handler.lambda_handler",
-        description="Stock changes → low-stock alerts, coupon suspend/resume, coalesced channel listing updates",
+        description="Stock changes → low-stock alerts, coupon suspend/resume, coalesced channel listing updates; "
+                    "orders held for stock retried on restock",
         env={
             **_COMMON_ENV,
             **_INVENTORY_ENV,
             "EVENT_BUS_NAME": Ref(EVENTS_BUS.id),
             "ALERT_TOPIC_ARN": Ref(STOCK_ALERTS.id, "arn"),
+            # Restock: held orders go through the release path (checks, routing, reservation, dispatch), as in
+            # orders_ops.
+            "ORDERS_TABLE": Ref(ORDERS.id),
+            **_RULES_READ_ENV,
+            "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
         },
         grants=(
-            Grant(STOCK.id, "read"),
+            # Read for the signals; write for the reservations of the orders retried on restock (with their
+            # ledger entries and purchase counters in the order's transaction).
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "write"),
             Grant(INVENTORY.id, "read_write"),
             Grant(EVENTS_BUS.id, "publish"),
             Grant(STOCK_ALERTS.id, "publish"),
+            Grant(ORDERS.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(DISPATCH_QUEUE.id, "send"),
         ),
-        timeout_s=60,
+        # A batch may retry up to 20 held orders per restocked SKU; the handler stops taking SKUs 15 s before.
+        timeout_s=120,
     ),
     Function(
         id="reservation_sweeper",
@@ -479,14 +539,12 @@ FUNCTIONS: tuple[Function, ...] = (
         env={
             **_COMMON_ENV,
             "ORDERS_TABLE": Ref(ORDERS.id),
-            "WMS_WAREHOUSES": ",".join(WMS_WAREHOUSES),
-            "WMS_HTTP_ENDPOINTS": "{}",
-            **{wms_queue_env(w): Ref(wms_queue_id(w), "url") for w in WMS_WAREHOUSES},
+            **_WMS_SENDER_ENV,
         },
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(DISPATCH_QUEUE.id, "consume"),
-            *(Grant(queue.id, "send") for queue in WMS_QUEUES),
+            *_WMS_SENDER_GRANTS,
         ),
         timeout_s=120,
     ),
@@ -524,16 +582,14 @@ FUNCTIONS: tuple[Function, ...] = (
             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
             "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id),
             "EVENT_BUS_NAME": Ref(EVENTS_BUS.id),
-            "WMS_WAREHOUSES": ",".join(WMS_WAREHOUSES),
-            "WMS_HTTP_ENDPOINTS": "{}",
-            **{wms_queue_env(w): Ref(wms_queue_id(w), "url") for w in WMS_WAREHOUSES},
+            **_WMS_SENDER_ENV,
         },
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(CHANNEL_SECRETS.id, "read"),
             Grant(WATCHDOG_STATE.id, "read_write"),
             Grant(EVENTS_BUS.id, "publish"),
-            *(Grant(queue.id, "send") for queue in WMS_QUEUES),
+            *_WMS_SENDER_GRANTS,
             Grant(STOCK.id, "read_write"),
             Grant(STOCK_LEDGER.id, "write"),
             Grant(INVENTORY.id, "read_write"),

@@ -1,9 +1,10 @@
 """Dispatch orders to their warehouses' WMS.
 
 Two ways in: SQS batches from the `dispatch` queue (`DispatchRequest` bodies; the order processor enqueues one
-per reserved order, `POST /orders:redispatch` one per stuck order), with partial batch failures so a WMS that
-is down only delays its own orders; or a direct invocation `{"order_ids": [...], "actor": "..."}` that sends
-each order's next instruction version now and answers per order.
+per reserved order, `POST /orders:redispatch` one per stuck order, and a cancel or an address change of an order
+the warehouse has one with `purpose` `stop` or `update`), with partial batch failures so a WMS that is down only
+delays its own orders; or a direct invocation `{"order_ids": [...], "actor": "..."}` that sends each order's next
+instruction version now and answers per order.
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer:
     metrics.add_metric(name=f"Callbacks_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     facts = {"event": event.event.value, "event_id": event.event_id, "outcome": result.outcome.value,
              "status": result.status.value}
+    if result.books_refused:
+        metrics.add_metric(name="StockBooksRefused", unit=MetricUnit.Count, value=1)
+        logger.warning("stock books refused part of the movement; cut and recorded on the order", extra=facts)
     if result.outcome == Outcome.impossible:
         logger.warning("impossible fulfillment event recorded as an issue on the order", extra=facts)
     else:

@@ -1,11 +1,12 @@
 """Operators on held orders: `PATCH /orders/{id}`, `POST /orders/{id}/release` · `/cancel`, and
-`POST /orders:bulk`. Every action is on the order's timeline with its actor (`x-ocp-actor`, else the API key)."""
+`POST /orders:bulk`. Every action is on the order's timeline with its actor (`x-ocp-actor`, else the API key).
+A cancel of an order the warehouse has is 202: its warehouse was asked to stop, the order ends when it confirms."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,7 +17,7 @@ from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of, revision_of
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.order.model import Order
+from ocp.domain.order.model import Order, OrderStatus
 from ocp.observability import instruments
 from ocp.services.operations import held_queue
 from ocp.services.operations.held_queue import BulkAnswer
@@ -52,12 +53,18 @@ def release_order(order_id: OrderId) -> Order:
     return _done("released", order)
 
 
-@app.post("/orders/<order_id>/cancel")
+@app.post("/orders/<order_id>/cancel", responses={
+    200: {"description": "Cancelled", "content": {"application/json": {"model": Order}}},
+    202: {"description": "The warehouse has the order and was asked to stop it: it ends when the warehouse "
+                         "confirms", "content": {"application/json": {"model": Order}}},
+})
 @tracer.capture_method(capture_response=False)
-def cancel_order(order_id: OrderId) -> Order:
+def cancel_order(order_id: OrderId) -> Response[Order]:
     logger.set_correlation_id(order_id)
     order = held_queue.cancel_order(composition.held_queue_deps(), order_id, _actor(), _note(), _revision())
-    return _done("cancelled", order)
+    if order.status == OrderStatus.cancelled:
+        return Response(status_code=200, content_type="application/json", body=_done("cancelled", order))
+    return Response(status_code=202, content_type="application/json", body=_done("stop_requested", order))
 
 
 @app.post("/orders:bulk")

@@ -1,14 +1,15 @@
-"""SQS queues from wiring, each with its dead-letter queue and an alarm on the DLQ's depth."""
+"""SQS queues from wiring, each with its dead-letter queue and an alarm on the DLQ's depth; and the name prefixes
+of queues others create that the functions may send to (`wiring.QUEUE_PREFIXES`)."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import wiring
-from infra.constructs.registry import ResourceRegistry, pascal
+from infra.constructs.registry import QueueNames, ResourceRegistry, pascal
 
 DLQ_RETENTION = Duration.days(14)
 """The maximum: a message's age counts from its first enqueue, so the DLQ must outlive the source queue."""
@@ -55,3 +56,6 @@ class Queues(Construct):
             self.dlqs[spec.id] = dlq
             registry.add(spec.id, queue)
             registry.add(spec.dlq_id, dlq)
+        for prefix in wiring.QUEUE_PREFIXES:
+            arn = Stack.of(self).format_arn(service="sqs", resource=f"{prefix.prefix}*")
+            registry.add(prefix.id, QueueNames(prefix=prefix.prefix, arn=arn))

@@ -16,7 +16,18 @@ from aws_cdk import aws_sqs as sqs
 
 from infra import wiring
 
-WiredResource = dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret | events.EventBus | sns.Topic
+
+@dataclass(frozen=True)
+class QueueNames:
+    """Queues this stack does not create, by name prefix (`wiring.QueuePrefix`): `arn` ends in `<prefix>*`."""
+
+    prefix: str
+    arn: str
+
+
+WiredResource = (
+    dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret | events.EventBus | sns.Topic | QueueNames
+)
 
 
 def pascal(resource_id: str) -> str:
@@ -126,6 +137,17 @@ class ResourceRegistry:
             else:
                 resource.grant_consume_messages(grantee)
             return []
+        if isinstance(resource, QueueNames) and access == "send":
+            # Only SendMessage: the WMS owns its queue; OCP neither reads it nor needs its attributes.
+            iam.Grant.add_to_principal(grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[resource.arn])
+            return [
+                Wildcard(
+                    f"Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:{resource.prefix}*",
+                    f"WMS queues are registered at runtime (PUT /warehouses), so their names are not known at "
+                    f"deploy time: only sqs:SendMessage, only on queues named {resource.prefix}* in this account "
+                    "and region; the warehouses API refuses a queue URL with any other name.",
+                )
+            ]
         if isinstance(resource, secretsmanager.Secret) and access == "read":
             resource.grant_read(grantee)
             return []
@@ -152,6 +174,6 @@ class ResourceRegistry:
         ]
 
 
-def _logical_id(resource: WiredResource) -> str:
+def _logical_id(resource: dynamodb.Table | s3.Bucket) -> str:
     cfn = cast(CfnElement, resource.node.default_child)
     return Stack.of(resource).get_logical_id(cfn)

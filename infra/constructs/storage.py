@@ -1,4 +1,4 @@
-"""Durable state: DynamoDB tables, the raw-delivery archive (+ its access-log bucket) and channel secrets."""
+"""Durable state: DynamoDB tables, the raw-delivery archive (+ its access-log bucket) and the JSON secrets."""
 
 from __future__ import annotations
 
@@ -84,15 +84,10 @@ class Storage(Construct):
         secret = secretsmanager.Secret(
             self,
             f"{pascal(spec.id)}Secret",
-            description=f"OCP {spec.id}: JSON object, one entry per channel; set with put-secret-value",
+            description=f"OCP {spec.id}: JSON object, {spec.holds}; set with put-secret-value",
             # An empty JSON object, not a random string: the readers parse JSON. Values are set out of band
             # and CloudFormation does not touch them again while this template value stays the same.
             secret_object_value={},
         )
-        acknowledge(
-            secret,
-            "SMG4",
-            "Channel signing secrets are issued by each sales channel (Taobao, JD, Douyin, web store) and "
-            "rotated in the channel's console; Secrets Manager cannot rotate them by itself.",
-        )
+        acknowledge(secret, "SMG4", spec.not_rotated_because)
         return secret

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ocp.services.inventory.stock_catalog import StockCatalog
     from ocp.services.operations.catalog import CachedCatalog
     from ocp.services.operations.held_queue import HeldQueueDeps
+    from ocp.services.operations.restock import RestockDeps
     from ocp.services.operations.warehouses import CachedWarehouses
     from ocp.services.order.intake import IntakeDeps
     from ocp.services.order.polling import PollingDeps
@@ -64,6 +65,7 @@ from ocp.settings import (
     WritebackSettings,
     channel_overrides,
     load,
+    wms_secret_overrides,
 )
 
 
@@ -242,7 +244,8 @@ def _fulfillment_orders(orders_table: str) -> DynamoOrderStore:
 @cache
 def callback_deps() -> CallbackDeps:
     from ocp.services.fulfillment.callbacks import CallbackDeps
-    return CallbackDeps(orders=_fulfillment_orders(load(FulfillmentStoreSettings).orders_table), now=utc_now)
+    return CallbackDeps(orders=_fulfillment_orders(load(FulfillmentStoreSettings).orders_table), now=utc_now,
+                        counts=stock_store())
 
 
 @cache
@@ -252,10 +255,12 @@ def writeback_queue() -> SqsWritebackQueue:
 
 
 def _wms(settings: DispatcherSettings) -> WmsRouter:
-    from ocp.adapters.wms import HttpWms, SqsWms, WmsRouter
-    adapters: dict[str, WmsAdapter] = {w: SqsWms(_client("sqs"), url) for w, url in settings.wms_queue_urls().items()}
-    adapters |= {w: HttpWms(url) for w, url in settings.http_endpoints().items()}
-    return WmsRouter(adapters)
+    """A warehouse's WMS registered with PUT /warehouses (through the warehouses cache), else the deployed one."""
+    from ocp.adapters.wms import HttpWms, SqsWms, WmsRouter, WmsSigningSecrets, connector
+    secrets = WmsSigningSecrets(settings.wms_secrets_arn, wms_secret_overrides())
+    static: dict[str, WmsAdapter] = {w: SqsWms(_client("sqs"), url) for w, url in settings.wms_queue_urls().items()}
+    static |= {w: HttpWms(url, secrets=secrets) for w, url in settings.http_endpoints().items()}
+    return WmsRouter(static, directory=cached_warehouses(), connect=connector(_client("sqs"), secrets))
 
 
 @cache
@@ -396,6 +401,13 @@ def held_queue_deps() -> HeldQueueDeps:
     )
 
 
+@cache
+def restock_deps() -> RestockDeps:
+    """`stock_events` retrying orders held for stock: the held queue's actions, and the stock levels."""
+    from ocp.services.operations.restock import RestockDeps
+    return RestockDeps(held=held_queue_deps(), stock=stock_store())
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
     for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
@@ -404,5 +416,5 @@ def reset() -> None:
                    order_queries, callback_deps, dispatch_deps, stuck_deps, redispatch_deps, watchdog_deps,
                    writeback_queue, writeback_deps, writeback_sweep_deps, reconcile_deps,
                    rules_cache, cached_catalog, warehouse_store, cached_warehouses, rules_deps, dispatch_queue,
-                   held_queue_queries, held_queue_deps):
+                   held_queue_queries, held_queue_deps, restock_deps):
         cached.cache_clear()

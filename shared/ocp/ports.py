@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold
     from ocp.channels.base import ChannelApi, ChannelCredentials
     from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction
     from ocp.domain.fulfillment.stuck import OrderSummary, SlaPolicy
+    from ocp.domain.fulfillment.wms import WmsEndpoint
     from ocp.domain.inventory.commit import CommitRejected, OrderCommit
     from ocp.domain.inventory.policy import StockPolicy
     from ocp.domain.inventory.signals import DomainEvent, SignalState
@@ -121,11 +122,17 @@ class CursorStore(Protocol):
 class TransactionalOrderStore(OrderStore, Protocol):
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         """Write the order and its stock movements, ledger entries and purchase counters all at once, or
-        nothing: None when written, else what failed (`order_conflict`, `shortages`, `over_limit`). Raises
-        `StockContention` when transaction conflicts or throttling outlast the retries."""
+        nothing: None when written, else what failed (`order_conflict`, `shortages`, `over_limit`, `refused`,
+        `stale_count`). Raises `StockContention` when transaction conflicts or throttling outlast the retries."""
 
 
-class StockStore(Protocol):
+class CountTimes(Protocol):
+    def count_times(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime | None]:
+        """(warehouse, SKU) → when the WMS counted the on_hand it last pushed (None: no push said), read
+        consistently in one request."""
+
+
+class StockStore(CountTimes, Protocol):
     def shards(self, warehouse: str, sku: str) -> tuple[StockHead | None, list[ShardLevel]]:
         """The head (None: this warehouse has never stocked the SKU) and every shard, read consistently."""
 
@@ -180,6 +187,14 @@ class WmsAdapter(Protocol):
 
         The idempotency key `instruction.idempotency_key` travels with it, so a resend is one instruction to the
         WMS. Raise `WmsUnavailable` when a retry may succeed, `WmsRejected` when it will not."""
+
+
+class WmsDirectory(Protocol):
+    """The WMS each warehouse registered with `PUT /warehouses` (the per-process warehouses cache)."""
+
+    def wms(self, warehouse: str, *, recheck: bool = False) -> WmsEndpoint | None:
+        """The warehouse's registered WMS, or None. `recheck`: read the registry again unless it was read within
+        the last second (the warehouse may have been registered since the cache was loaded)."""
 
 
 class DispatchQueue(Protocol):

@@ -123,12 +123,16 @@ def wms_queue_env(warehouse: str) -> str:
     return "WMS_QUEUE_URL_" + "".join(c if c.isalnum() else "_" for c in warehouse.upper())
 
 
-class DispatcherSettings(_Settings):
+class DispatcherSettings(WarehousesSettings):
+    """Senders of warehouse instructions: a warehouse's WMS registered in the warehouses table wins over these."""
+
     orders_table: str
     wms_warehouses: str = ""
     """Comma-separated warehouses whose WMS consumes an SQS queue; each queue's URL in `wms_queue_env(w)`."""
     wms_http_endpoints: str = "{}"
     """JSON `{"<warehouse>": "https://..."}` for WMSs that take pushes (wins over a queue for the same warehouse)."""
+    wms_secrets_arn: str | None = None
+    """The JSON secret `{"<warehouse>": "<secret>"}` HTTP instructions are signed with (`wms_secret_overrides`)."""
 
     def wms_queue_urls(self) -> dict[str, str]:
         warehouses = [w.strip() for w in self.wms_warehouses.split(",") if w.strip()]
@@ -182,4 +186,10 @@ class ReconciliationSettings(DispatcherSettings):
 def channel_overrides() -> Mapping[str, str]:
     """Per-channel settings read on every use, so a changed value applies without a restart: the local runtime's
     `OCP_CHANNEL_SECRET_<CH>` / `_APP_KEY_` / `_ACCESS_TOKEN_` and `OCP_CHANNEL_API_URL_<CH>`."""
+    return os.environ
+
+
+def wms_secret_overrides() -> Mapping[str, str]:
+    """Per-warehouse WMS signing secrets read on every use: the local runtime's `OCP_WMS_SECRET_<WAREHOUSE>` (the id
+    upper-cased, any character but a letter or digit as `_`: `WH-GZ` → `OCP_WMS_SECRET_WH_GZ`), before the secret."""
     return os.environ

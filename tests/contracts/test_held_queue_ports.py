@@ -23,6 +23,7 @@ from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.adapters.memory.warehouses import MemoryWarehouseStore
 from ocp.domain.decisions.duplicate_guard import claims
 from ocp.domain.decisions.routing import WarehouseKind
+from ocp.domain.fulfillment.wms import HttpWmsEndpoint, SqsWmsEndpoint
 from ocp.domain.inventory.commit import FingerprintHit, OrderCommit
 from ocp.domain.operations.warehouses import Warehouse
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
@@ -80,6 +81,23 @@ def test_warehouses_read_back_as_written_in_id_order(ports: Ports) -> None:
     # and a PUT replaces
     ports.warehouses.put(written[2].model_copy(update={"active": False}))
     assert ports.warehouses.get("WH-GZ").active is False  # type: ignore[union-attr]
+
+
+def test_a_warehouses_wms_reads_back_as_written(ports: Ports) -> None:
+    # Given a supplier with an HTTP WMS and a warehouse with a queue
+    written = [
+        Warehouse(warehouse_id="SUP-TEA", kind=WarehouseKind.supplier,
+                  wms=HttpWmsEndpoint(type="http", url="https://wms.example.com/ocp?tenant=7")),
+        Warehouse(warehouse_id="WH-NEW", wms=SqsWmsEndpoint(
+            type="sqs", queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/ocp-wms-wh-new")),
+    ]
+    for warehouse in written:
+        ports.warehouses.put(warehouse)
+    # When read back / Then each WMS is the one written
+    assert ports.warehouses.all() == written
+    # and a PUT without one drops it
+    ports.warehouses.put(written[1].model_copy(update={"wms": None}))
+    assert ports.warehouses.get("WH-NEW").wms is None  # type: ignore[union-attr]
 
 
 def test_the_queue_pages_by_reason_in_status_order_and_every_order_comes_once(ports: Ports) -> None:

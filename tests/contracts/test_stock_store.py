@@ -19,7 +19,7 @@ from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.dynamodb.stock import DynamoSignalStore, DynamoStockStore, StockTables
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
-from ocp.domain.inventory.commit import CounterChange, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory.commit import BooksRefusal, CounterChange, CountGuard, LimitBreach, OrderCommit, Shortage
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
 from ocp.domain.inventory.signals import SignalState
@@ -57,11 +57,12 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
 
 
 def _push(stores: Stores, sku: str, on_hand: int, *, version: int = 1, shards: int = 1,
-          warehouse: str = "WH-GZ") -> bool:
+          warehouse: str = "WH-GZ", counted_at: datetime | None = None) -> bool:
     head, current = stores.stock.shards(warehouse, sku)
     adjustment = plan_adjustment(
         MovementKind.push, warehouse, sku, current=current, total_on_hand=on_hand,
-        head=StockHead(version=version, shards=shards, slots=max(shards, head.slots if head else 1), updated_at=AT),
+        head=StockHead(version=version, shards=shards, slots=max(shards, head.slots if head else 1), updated_at=AT,
+                       counted_at=counted_at),
         actor="wms", reason="push", at=AT, entry_prefix=f"push#{warehouse}#{version}#{sku}", version_guard=version,
     )
     ok: bool = stores.stock.adjust(adjustment)
@@ -201,3 +202,92 @@ def test_signal_state_only_moves_forward(stores: Stores) -> None:
     assert not stores.signals.put("k", SignalState(value=0, as_of=4, notified=False))
     assert stores.signals.put("k", SignalState(value=0, as_of=6, notified=False))
     assert stores.signals.get("k") == SignalState(value=0, as_of=6, notified=False)
+
+
+# ---- count times and the books' floor ---------------------------------------------------------------------
+
+
+def _moved(order: Order, *moves: StockMovement, guards: tuple[CountGuard, ...] = ()) -> OrderCommit:
+    """The stored `order`'s next revision with `moves` (their ledger entries), at the revision it has."""
+    return OrderCommit(
+        order=order, expected_revision=order.revision, movements=moves, count_guards=guards,
+        ledger=tuple(ledger_entry(m, f"order#{order.order_id}#1#{m.kind.value}#{m.warehouse}#{m.shard}#{m.sku}",
+                                  actor="t", reason="r", at=AT, order_id=order.order_id) for m in moves),
+    )
+
+
+def test_a_push_keeps_its_count_time_which_a_rebalance_leaves_alone(stores: Stores) -> None:
+    # Given a push counted at 12:05 over 2 shards, and a SKU pushed without a count time
+    counted = AT + timedelta(minutes=5)
+    assert _push(stores, "A", 10, shards=2, counted_at=counted)
+    assert _push(stores, "B", 1)
+    # When it is read back, and after a rebalance of the shards
+    head, shards = stores.stock.shards("WH-GZ", "A")
+    rebalance = plan_adjustment(MovementKind.rebalance, "WH-GZ", "A", current=shards, total_on_hand=10,
+                                head=head.model_copy(update={"shards": 1}), actor="t", reason="r", at=AT,
+                                entry_prefix="rebalance#WH-GZ#1#A")
+    assert stores.stock.adjust(rebalance)
+    # Then the head, the level and the one-read lookup all say 12:05; none for B or a SKU never stocked
+    assert stores.stock.shards("WH-GZ", "A")[0].counted_at == counted
+    assert stores.stock.levels("A")[0].counted_at == counted
+    assert stores.stock.count_times([("WH-GZ", "A"), ("WH-GZ", "B"), ("WH-SH", "A")]) == {
+        ("WH-GZ", "A"): counted, ("WH-GZ", "B"): None, ("WH-SH", "A"): None}
+    # and a newer push replaces it
+    assert _push(stores, "A", 8, version=2, counted_at=counted + timedelta(minutes=1))
+    assert stores.stock.count_times([("WH-GZ", "A")]) == {("WH-GZ", "A"): counted + timedelta(minutes=1)}
+
+
+def test_release_and_ship_never_take_on_hand_or_reserved_below_zero(stores: Stores) -> None:
+    # Given 2 reserved out of 5, then a count of 1 on the shelf (available -1)
+    _push(stores, "A", 5)
+    order = synthetic_order(1, "A", 2)
+    stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 2)))
+    _push(stores, "A", 1, version=2)
+    stored = stores.orders.get(order.order_id)
+    # When 2 ship (on_hand would be -1), 3 are released (reserved would be -1), or a shard that is not there moves
+    ship = stores.orders.commit(_moved(stored, StockMovement.ship("WH-GZ", "A", 0, 2)))
+    release = stores.orders.commit(_moved(stored, StockMovement.release("WH-GZ", "A", 0, 3)))
+    missing = stores.orders.commit(_moved(stored, StockMovement.release("WH-GZ", "A", 1, 1)))
+    # Then each is refused with what the shard had, and nothing was written
+    assert ship is not None and ship.refused == (BooksRefusal("WH-GZ", "A", 0, MovementKind.ship, 1, 2),)
+    assert release is not None and release.refused == (BooksRefusal("WH-GZ", "A", 0, MovementKind.release, 1, 2),)
+    assert missing is not None and missing.refused == (BooksRefusal("WH-GZ", "A", 1, MovementKind.release, None,
+                                                                    None),)
+    assert not (ship.order_conflict or ship.stale_count)
+    [level] = stores.stock.levels("A")
+    assert (level.on_hand, level.reserved, level.available) == (1, 2, -1)
+    assert stores.orders.get(order.order_id) == stored
+    # while what the books can take goes through: the reservation given back, on_hand untouched
+    counted = StockMovement.ship("WH-GZ", "A", 0, 2, counted=2)
+    assert (counted.kind, counted.delta_on_hand, counted.delta_reserved, counted.delta_available) == (
+        MovementKind.ship_counted, 0, -2, 2)
+    assert stores.orders.commit(_moved(stored, counted)) is None
+    [level] = stores.stock.levels("A")
+    assert (level.on_hand, level.reserved, level.available) == (1, 0, 1)
+
+
+def test_a_count_guard_holds_only_while_no_newer_push_landed(stores: Stores) -> None:
+    # Given 2 of A reserved on shard 1 of 2 (the head is not moved) and 1 of B on its head, both counted at 12:00
+    _push(stores, "A", 10, shards=2, counted_at=AT)
+    _push(stores, "B", 5, counted_at=AT)
+    order = synthetic_order(1, "A", lines=[("A", 2), ("B", 1)])
+    stores.orders.commit(_reserve(order, StockMovement.reserve("WH-GZ", "A", 1, 2),
+                                  StockMovement.reserve("WH-GZ", "B", 0, 1)))
+    stored = stores.orders.get(order.order_id)
+    moves = (StockMovement.ship("WH-GZ", "A", 1, 2), StockMovement.ship("WH-GZ", "B", 0, 1))
+    read = (CountGuard("WH-GZ", "A", AT), CountGuard("WH-GZ", "B", AT))
+    # When a push lands on either head after the count times were read
+    _push(stores, "A", 10, version=2, shards=2, counted_at=AT + timedelta(minutes=1))
+    stale_a = stores.orders.commit(_moved(stored, *moves, guards=read))
+    _push(stores, "B", 5, version=2, counted_at=AT + timedelta(minutes=1))
+    stale_b = stores.orders.commit(_moved(stored, *moves, guards=(read[0], CountGuard("WH-GZ", "B", AT))))
+    # Then the commit is refused as stale and nothing moved; with the count times as they are now it goes through
+    assert stale_a is not None and stale_a.stale_count and not stale_a.refused and not stale_a.order_conflict
+    assert stale_b is not None and stale_b.stale_count and not stale_b.refused
+    assert [lv.reserved for lv in stores.stock.levels("A") + stores.stock.levels("B")] == [2, 1]
+    fresh = (CountGuard("WH-GZ", "A", AT + timedelta(minutes=1)), CountGuard("WH-GZ", "B", AT + timedelta(minutes=1)))
+    assert stores.orders.commit(_moved(stored, *moves, guards=fresh)) is None
+    assert [lv.reserved for lv in stores.stock.levels("A") + stores.stock.levels("B")] == [0, 0]
+    # and a guard that no push ever stored a count time for holds as None
+    _push(stores, "C", 3)
+    assert stores.stock.count_times([("WH-GZ", "C")]) == {("WH-GZ", "C"): None}

@@ -32,8 +32,8 @@ def platform() -> Iterator[LocalPlatform]:
         yield running
 
 
-def _live_order(n: int) -> bytes:
-    """Buyer n's one-unit order for the hot SKU, as Shopify sends it."""
+def _live_order(n: int, sku: str = SKU) -> bytes:
+    """Buyer n's one-unit order for the hot SKU (or `sku`), as Shopify sends it."""
     doc = copy.deepcopy(fixture_json("channels/shopify/orders_create.cn_discounted.json"))
     order_id, customer_id = 6_100_000_000_000_000_000 + n, 8_100_000_000_000_000_000 + n
     money = {"shop_money": {"amount": "99.00", "currency_code": "CNY"},
@@ -46,7 +46,7 @@ def _live_order(n: int) -> bytes:
                shipping_lines=[],
                customer={"id": customer_id, "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}"})
     line = doc["line_items"][0] | {"id": 13_380_000 + n, "admin_graphql_api_id": f"gid://shopify/LineItem/{n}",
-                                   "sku": SKU, "title": "直播爆款", "quantity": 1, "price": "99.00",
+                                   "sku": sku, "title": "直播爆款", "quantity": 1, "price": "99.00",
                                    "discount_allocations": []}
     doc["line_items"] = [line]
     return json.dumps(doc, ensure_ascii=False).encode()
@@ -114,3 +114,26 @@ def test_forty_units_a_hundred_buyers_retried_deliveries(platform: LocalPlatform
     assert signals[f"signal#stock_alert#WH-GZ#{SKU}"]["value"]["N"] == "1"
     assert signals[f"signal#listing#{SKU}"]["value"]["N"] == "0"
     assert all(s["notified"]["BOOL"] for s in signals.values())
+
+
+def test_orders_held_for_stock_are_reserved_when_the_wms_restocks(platform: LocalPlatform) -> None:
+    # Given a sold-out SKU and three buyers' orders held for it, one after the other
+    sku, secret = "RESTOCK-1", platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]
+    assert _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", json={"on_hand": 0, "version": 1}).status_code == 200
+    for n in (201, 202, 203):
+        body = _live_order(n, sku)
+        posted = requests.post(f"{platform.base_url}/webhooks/shopify", data=body,
+                               headers=shopify_headers(body, secret), timeout=30)
+        assert posted.status_code == 200, posted.text
+        platform.wait_idle(timeout=30)
+    # When the WMS pushes 2 units, and the local runtime's stream poller hands the change to stock_events
+    assert _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", json={"on_hand": 2, "version": 2}).status_code == 200
+    platform.wait_idle(timeout=60)
+    # Then the two oldest are reserved (and sent to their warehouse) by OCP, the third still waits
+    orders = {n: requests.get(f"{platform.base_url}/orders/shopify-{6_100_000_000_000_000_000 + n}",
+                              headers={"x-api-key": platform.api_key}, timeout=15).json() for n in (201, 202, 203)}
+    assert {n: o["status"] for n, o in orders.items()} == {201: "dispatched", 202: "dispatched", 203: "held"}
+    released = [(e["actor"], e["detail"]) for e in orders[201]["timeline"] if e["event"] == "released"]
+    assert released == [("ocp", f"released automatically: stock arrived for {sku}")]
+    board = _api(platform, "GET", f"/inventory/{sku}").json()
+    assert board["totals"]["reserved"] == 2 and board["totals"]["available"] == 0

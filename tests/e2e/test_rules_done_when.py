@@ -80,10 +80,10 @@ def test_rules_route_hold_and_release_through_the_local_platform(platform: Local
         ("dispatched", "WH-GZ", "south-china"), ("dispatched", "WH-SH", "south-china"),
         ("dispatched", "WH-SH", "default"), ("dispatched", "WH-BJ", "big-ticket")]
     assert {o["rules_applied"]["versions"]["routing"] for o in routed.values()} == {1}
-    # And the nonsense address and the 0.01 price are held with their reasons, nothing reserved for them
+    # And the nonsense address and the 0.01 price are held with their reasons, each keeping its paid unit meanwhile
     held = {order_id: _order(platform, order_id) for order_id in (nonsense, cheap)}
-    assert [(o["status"], [h["reason"] for h in o["holds"]], o["reservation"]) for o in held.values()] == [
-        ("held", ["address_unresolved"], None), ("held", ["price_abnormal"], None)]
+    assert [(o["status"], [h["reason"] for h in o["holds"]], o["reservation"]["state"]) for o in held.values()] == [
+        ("held", ["address_unresolved"], "active"), ("held", ["price_abnormal"], "active")]
     assert held[cheap]["holds"][0]["detail"] == "TEA-1: paid 0.01 CNY/unit, below the floor 150.00 CNY"
 
     # When an operator finds it in the held queue, fixes the address and releases it

@@ -27,6 +27,7 @@ from infra.app import build, cdk_json_context
 from infra.build import LAYER_DISTRIBUTIONS, REPO_ROOT, StagedAssets, handler_package, stage
 from infra.constructs.layers import POWERTOOLS_ACCOUNT, POWERTOOLS_LAYER_NAME
 from infra.stack import OcpStack
+from ocp.domain.fulfillment.wms import WMS_QUEUE_PREFIX
 
 pytestmark = pytest.mark.infra
 
@@ -203,6 +204,22 @@ _READ_ACTIONS = {
 }  # fmt: skip
 
 
+def _queue_prefix_arn(prefix: str) -> dict[str, Any]:
+    """`arn:<partition>:sqs:<region>:<account>:<prefix>*` as the template writes it: the stack's account and region."""
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sqs:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, f":{prefix}*"]]}
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    return {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    """A statement's resources (CDK merges statements with the same actions into one with a list)."""
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
 def _role_statements(synth: Synth, function_id: str) -> list[dict[str, Any]]:
     role = synth.resources[synth.function_logical_id(function_id)]["Properties"]["Role"]["Fn::GetAtt"][0]
     statements: list[dict[str, Any]] = []
@@ -220,7 +237,9 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
     function = synth.stack.functions.by_id[spec.id]
     role = synth.stack.get_logical_id(cast(CfnElement, function.role.node.default_child))
     log_group = synth.stack.get_logical_id(cast(CfnElement, function.log_group.node.default_child))
-    granted = {synth.logical_id(g.resource): g for g in spec.grants}
+    prefixes = {p.id: _queue_prefix_arn(p.prefix) for p in wiring.QUEUE_PREFIXES}
+    granted = {synth.logical_id(g.resource): g for g in spec.grants if g.resource not in prefixes}
+    prefix_arns = [prefixes[g.resource] for g in spec.grants if g.resource in prefixes]
     forbidden = {"read": _WRITE_ACTIONS, "consume": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
                  "write": _READ_ACTIONS, "send": _READ_ACTIONS, "read_write": set(),
                  "publish": _READ_ACTIONS | _WRITE_ACTIONS}  # fmt: skip
@@ -242,6 +261,10 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
                 unscoped.add("dynamodb:ListStreams")
             assert actions <= unscoped
             continue
+        if statement["Resource"] in prefix_arns:
+            # queues others create, by name prefix in this account and region: sending only
+            assert actions == {"sqs:SendMessage"}
+            continue
         targets = _refs(statement["Resource"])
         assert targets, statement
         for lid in targets:
@@ -253,6 +276,33 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
             assert not actions & forbidden[grant.access], (
                 f"{spec.id}: {grant} but may {actions & forbidden[grant.access]}"
             )
+
+
+def test_only_the_instruction_senders_may_send_to_registered_wms_queues_and_only_by_name_prefix(synth: Synth) -> None:
+    # Given the queue-name prefix a WMS queue registered at runtime must carry
+    prefix_arn = _queue_prefix_arn(wiring.WMS_QUEUE_PREFIX)
+    for spec in wiring.FUNCTIONS:
+        # When the function's statements are read
+        statements = _role_statements(synth, spec.id)
+        on_prefix = [s for s in statements if prefix_arn in _resources(s)]
+        if spec.id in ("dispatcher", "reconciliation"):
+            # Then the senders of warehouse instructions may SendMessage there and do nothing else there
+            assert [_actions(s) for s in on_prefix] == [{"sqs:SendMessage"}], spec.id
+        else:
+            assert on_prefix == [], spec.id
+        # and no function may send to every queue
+        assert not [s for s in statements if s["Resource"] == "*" and any(a.startswith("sqs:") for a in _actions(s))]
+    # and the prefix is the one the warehouses API enforces
+    assert wiring.WMS_QUEUE_PREFIX == WMS_QUEUE_PREFIX
+
+
+def test_the_wms_signing_secret_is_readable_by_the_instruction_senders_only(synth: Synth) -> None:
+    # Given the WMS secret's ARN / When each function's statements are read
+    secret = {"Ref": synth.logical_id(wiring.WMS_SECRETS.id)}
+    readers = {spec.id for spec in wiring.FUNCTIONS
+               if any(secret in _resources(s) for s in _role_statements(synth, spec.id))}
+    # Then exactly the functions that sign HTTP instructions may read it
+    assert readers == {"dispatcher", "reconciliation"}
 
 
 # ---- storage ------------------------------------------------------------------------------------------

@@ -171,7 +171,10 @@ def test_a_warehouse_without_a_wms_is_recorded_not_retried(aws: Resources) -> No
     assert result == {"batchItemFailures": []}
     order = _stored(aws)
     assert order.status == OrderStatus.reserved
-    assert order.fulfillment.issues[-1].reason == "WH-XX: no WMS is configured for warehouse 'WH-XX'"
+    assert order.fulfillment.issues[-1].reason == (
+        "WH-XX: no WMS configured for warehouse WH-XX: PUT /warehouses/WH-XX with a wms, then re-dispatch "
+        "(POST /orders:redispatch)")
+    assert order.timeline[-1].event == "dispatch_rejected"
 
 
 def test_dispatcher_invoked_with_order_ids_answers_per_order(aws: Resources) -> None:
@@ -185,6 +188,10 @@ def test_dispatcher_invoked_with_order_ids_answers_per_order(aws: Resources) -> 
     assert _stored(aws).timeline[-1].actor == "ops"
 
 
+WMS_SECRET = "integration-wms-secret"
+SECRETS = {"WH-GZ": WMS_SECRET}
+
+
 def _instruction() -> Any:
     return instruction_for(order_at(OrderStatus.reserved), version=3, now=utc_now())
 
@@ -192,9 +199,9 @@ def _instruction() -> Any:
 def test_http_wms_retries_with_the_same_idempotency_key_until_handed_over() -> None:
     # Given a WMS that answers 503 (with Retry-After: 1), then 429, then 200
     delays: list[float] = []
-    with FakeHttpWms.serve(script=[503, 429, 200], retry_after="1") as wms:
+    with FakeHttpWms.serve(script=[503, 429, 200], retry_after="1", secret=WMS_SECRET) as wms:
         # When the instruction is pushed
-        receipt = HttpWms(wms.url, sleep=delays.append, jitter=lambda: 0.5).send(_instruction())
+        receipt = HttpWms(wms.url, secrets=SECRETS, sleep=delays.append, jitter=lambda: 0.5).send(_instruction())
     # Then three posts carried one key; the waits honoured Retry-After, then backed off with jitter
     assert wms.keys() == [f"{ORDER_ID}:3"] * 3
     assert wms.received[0].body["idempotency_key"] == f"{ORDER_ID}:3"
@@ -205,26 +212,28 @@ def test_http_wms_retries_with_the_same_idempotency_key_until_handed_over() -> N
 def test_http_wms_refusal_is_not_retried() -> None:
     # Given a WMS that answers 422 / When / Then: one post, refused for good
     with FakeHttpWms.serve(script=[422]) as wms, pytest.raises(WmsRejected):
-        HttpWms(wms.url, sleep=lambda _: None).send(_instruction())
+        HttpWms(wms.url, secrets=SECRETS, sleep=lambda _: None).send(_instruction())
     assert len(wms.received) == 1
 
 
 def test_http_wms_that_stays_down_is_unavailable_after_its_attempts() -> None:
     # Given a WMS that keeps failing / When / Then
     with FakeHttpWms.serve(script=[500, 502, 503, 200]) as wms, pytest.raises(WmsUnavailable) as failed:
-        HttpWms(wms.url, attempts=3, sleep=lambda _: None).send(_instruction())
+        HttpWms(wms.url, secrets=SECRETS, attempts=3, sleep=lambda _: None).send(_instruction())
     assert len(wms.received) == 3 and "HTTP 503" in failed.value.message
     # and one that is not listening at all is unavailable too
     with pytest.raises(WmsUnavailable):
-        HttpWms("http://127.0.0.1:9/instructions", attempts=2, timeout_s=1, sleep=lambda _: None).send(_instruction())
+        HttpWms("http://127.0.0.1:9/instructions", secrets=SECRETS, attempts=2, timeout_s=1,
+                sleep=lambda _: None).send(_instruction())
 
 
 def test_dispatcher_pushes_to_an_http_wms_configured_for_the_warehouse(
     aws: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given WH-GZ configured as an HTTP WMS that fails once
+    # Given WH-GZ configured as an HTTP WMS that fails once, and its signing secret
     _seed(aws, order_at(OrderStatus.reserved, since=utc_now()))
-    with FakeHttpWms.serve(script=[503]) as wms:
+    monkeypatch.setenv("OCP_WMS_SECRET_WH_GZ", WMS_SECRET)
+    with FakeHttpWms.serve(script=[503], secret=WMS_SECRET) as wms:
         monkeypatch.setenv("WMS_HTTP_ENDPOINTS", json.dumps({"WH-GZ": wms.url}))
         composition.reset()
         # When the order is dispatched
@@ -232,6 +241,7 @@ def test_dispatcher_pushes_to_an_http_wms_configured_for_the_warehouse(
     # Then the push was retried under one key, nothing went to the queue, and the order is dispatched
     assert result == {"batchItemFailures": []}
     assert wms.keys() == [f"{ORDER_ID}:1", f"{ORDER_ID}:1"]
+    assert all(r.verified for r in wms.received)
     assert _drain(aws, wiring.wms_queue_id("WH-GZ")) == []
     assert _stored(aws).status == OrderStatus.dispatched
 

@@ -1,6 +1,7 @@
 """The fulfilment loop through the handlers on moto: a real order (webhook → processor → reserved) dispatched, shipped
 through the callback with its stock deducted, written back to the (fake, HTTP) Shopify API by `channel_writeback`
-(queue and sweep), and reconciled after the channel cancels it (stop instruction, alert, checkpoint)."""
+(queue and sweep), reconciled after the channel cancels it (stop instruction, alert, checkpoint), and stopped at once
+when an operator cancels it (202, one cancel instruction through the dispatcher, cancelled once the WMS confirms)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from functions.dispatcher.handler import lambda_handler as dispatcher
 from functions.fulfillment_callback.handler import lambda_handler as callbacks
 from functions.inventory_api.handler import lambda_handler as inventory_api
 from functions.order_processor.handler import lambda_handler as processor
+from functions.orders_ops.handler import lambda_handler as orders_ops
 from functions.reconciliation.handler import lambda_handler as reconciliation
 from infra import wiring
 from infra.local.provision import Resources
@@ -193,3 +195,39 @@ def test_reconciliation_stops_the_warehouse_for_an_order_cancelled_on_its_channe
     # When the WMS confirms the stop / Then the order is cancelled and its stock is back on sale
     assert _callback(event="cancelled", event_id="wms-stop")["status"] == "cancelled"
     assert _on_hand("TEA-LONGJING-250") == (10, 0)
+
+
+def _cancel(headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    response = orders_ops(api_event("POST", "/orders/{order_id}/cancel", f"/orders/{ORDER_ID}/cancel",
+                                    body=json.dumps({"note": "buyer called"}), headers=headers,
+                                    path_params={"order_id": ORDER_ID}), FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_an_operator_cancel_of_a_dispatched_order_stops_the_warehouse_and_its_confirmation_cancels_it(
+    aws: Resources, shopify: FakeChannelApis
+) -> None:
+    # Given a dispatched order (its v1 instruction on WH-GZ's queue) holding 2 teas and 1 cup of 10 each
+    _dispatched_order(aws)
+    _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    # When an operator cancels it, twice
+    headers = {**KEY, "x-ocp-actor": "ops@shop.cn"}
+    (first, order), (again, _) = _cancel(headers), _cancel(headers)
+    # Then 202: the order is still dispatched, with the stop recorded, and the dispatcher is asked for it
+    assert (first, again, order["status"]) == (202, 202, "dispatched")
+    assert (order["fulfillment"]["stop"]["requested_by"], order["fulfillment"]["stop"]["version"]) == ("operator", 2)
+    requests = [m["Body"] for m in _drain(aws, wiring.DISPATCH_QUEUE.id)]
+    assert {json.loads(body)["purpose"] for body in requests} == {"stop"}
+    # When the dispatcher takes the requests (the second is a repeat)
+    assert dispatcher(sqs_event(requests), FakeContext()) == {"batchItemFailures": []}
+    # Then WH-GZ got one cancel instruction, version 2
+    [stop] = _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    attributes = {k: v["StringValue"] for k, v in stop["MessageAttributes"].items()}
+    assert (attributes["kind"], attributes["idempotency_key"]) == ("cancel", f"{ORDER_ID}:2")
+    assert _stored(aws).status == OrderStatus.dispatched and _on_hand("TEA-LONGJING-250") == (10, 2)
+    # When the WMS confirms the stop / Then the order is cancelled and its stock is back on sale
+    assert _callback(event="cancelled", event_id="wms-stop")["status"] == "cancelled"
+    assert (_on_hand("TEA-LONGJING-250"), _on_hand("CUP-CELADON")) == ((10, 0), (10, 0))
+    # and cancelling it again is refused
+    status, refused = _cancel(headers)
+    assert (status, refused["error"]["code"]) == (409, "order_action_refused")

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from functions.channel_webhook.handler import lambda_handler as webhook
+from functions.fulfillment_callback.handler import lambda_handler as callbacks
 from functions.inventory_api.handler import lambda_handler as inventory_api
 from functions.order_processor.handler import lambda_handler as processor
 from functions.reservation_sweeper.handler import lambda_handler as sweeper
@@ -21,7 +22,7 @@ from infra.local.scheduler import scheduled_event
 from infra.local.stock_lab import synthetic_order
 from infra.local.stream_poller import stream_event
 from ocp import composition
-from ocp.domain.clock import utc_now
+from ocp.domain.clock import iso, utc_now
 from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
 from ocp.domain.inventory.stock import StockMovement, ledger_entry
@@ -119,7 +120,8 @@ def test_the_policy_round_trips_with_a_version(aws: Resources) -> None:
     assert response["statusCode"] == 200 and json.loads(response["body"])["version"] == 1
     status, stored = _get("/inventory-policy", "/inventory-policy")
     assert status == 200 and stored["skus"]["HOT"] == {"strategy": None, "expiry_minutes": None, "purchase_limit": 2,
-                                                        "shards": 4}
+                                                        "shards": 4, "unpaid_expiry_minutes": None}
+    assert stored["unpaid_expiry_minutes"] == 60
     bad = inventory_api(api_event("PUT", "/inventory-policy", "/inventory-policy", headers=KEY,
                                   body=json.dumps({"default_strategy": "reserve_whenever"})), FakeContext())
     assert bad["statusCode"] == 400
@@ -196,3 +198,85 @@ def test_the_sweeper_releases_expired_unpaid_pre_reservations(aws: Resources) ->
     assert summary["released"] == ["shopify-1"]
     status, board = _get("/inventory/HOT", "/inventory/{id}", {"id": "HOT"})
     assert board["totals"]["available"] == 5 and board["totals"]["reserved"] == 0
+
+
+# ---- held for stock → retried on restock; pushes and shipments agree -------------------------------------
+
+CN_ORDER_ID = "shopify-5840912375611902001"
+CN_SKUS = ("TEA-LONGJING-250", "CUP-CELADON")
+
+
+def _restock_records(resources: Resources) -> list[dict[str, Any]]:
+    """One stream record per stock item, as a push that raised it from nothing writes it (old image: 0)."""
+    client = boto3.client("dynamodb")
+    items = client.scan(TableName=resources.resolve(wiring.Ref(wiring.STOCK.id)))["Items"]
+    return [
+        {"eventID": f"r-{i}", "eventName": "MODIFY", "eventVersion": "1.1", "dynamodb": {
+            "Keys": {"stock_id": item["stock_id"]}, "NewImage": item,
+            "OldImage": {**item, "on_hand": {"N": "0"}, "available": {"N": "0"}}, "SequenceNumber": f"9{i:05}",
+            "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        for i, item in enumerate(items)
+    ]
+
+
+def test_a_restock_on_the_stream_reserves_an_order_held_for_stock_and_dispatches_it(aws: Resources) -> None:
+    # Given both SKUs sold out, and a paid order held for stock through the real pipeline
+    for sku in CN_SKUS:
+        _put("WH-GZ", sku, {"on_hand": 0, "version": 1})
+    _order_through_the_pipeline(aws, fixture_bytes(CN_ORDER))
+    held = composition.order_store().get(CN_ORDER_ID)
+    assert held is not None and held.status == "held" and [h.reason for h in held.holds] == ["insufficient_stock"]
+    # When the WMS pushes stock and the stream brings the change to stock_events, twice (a redelivery)
+    for sku in CN_SKUS:
+        _put("WH-GZ", sku, {"on_hand": 5, "version": 2})
+    event = stream_event(_restock_records(aws), aws.resolve(wiring.Ref(stream_id(wiring.STOCK.id), "arn")))
+    assert stock_events(event, FakeContext()) == {"batchItemFailures": []}
+    assert stock_events(event, FakeContext()) == {"batchItemFailures": []}
+    # Then the order is reserved once, by OCP, and handed to the dispatcher
+    order = composition.order_store().get(CN_ORDER_ID)
+    assert order is not None and order.status == "reserved" and order.holds == ()
+    [released] = [(e.actor, e.detail) for e in order.timeline if e.event == "released"]
+    assert released in {("ocp", f"released automatically: stock arrived for {sku}") for sku in CN_SKUS}
+    status, board = _get(f"/inventory/{CN_SKUS[0]}", "/inventory/{id}", {"id": CN_SKUS[0]})
+    assert board["totals"]["reserved"] == 2
+    url = aws.resolve(wiring.Ref(wiring.DISPATCH_QUEUE.id, "url"))
+    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["order_id"] for m in messages] == [CN_ORDER_ID]
+
+
+def _ship(at: str) -> dict[str, Any]:
+    body = {"order_id": CN_ORDER_ID, "event": "shipped", "event_id": "wms-ship-1", "at": at, "carrier": "SF",
+            "tracking_no": "SF1001"}
+    response = callbacks(api_event("POST", "/fulfillment/events", "/fulfillment/events", body=json.dumps(body),
+                                   headers=KEY), FakeContext())
+    assert response["statusCode"] == 200, response["body"]
+    answer: dict[str, Any] = json.loads(response["body"])
+    return answer
+
+
+def test_a_push_that_counted_a_parcel_and_its_shipped_callback_take_it_off_once(aws: Resources) -> None:
+    # Given 10 of each SKU counted an hour ago and the order (2 TEA, 1 CUP) reserved through the pipeline
+    now = utc_now()
+    for sku in CN_SKUS:
+        _put("WH-GZ", sku, {"on_hand": 10, "version": 1, "as_of": iso(now - timedelta(hours=1))})
+    _order_through_the_pipeline(aws, fixture_bytes(CN_ORDER))
+    # When the parcel leaves 5 minutes ago, the WMS pushes a count from a minute ago (it no longer has the parcel),
+    # and only then does the shipped callback arrive
+    _put("WH-GZ", CN_SKUS[0], {"on_hand": 8, "version": 2, "as_of": iso(now - timedelta(minutes=1))})
+    _put("WH-GZ", CN_SKUS[1], {"on_hand": 9, "version": 2, "as_of": iso(now - timedelta(minutes=1))})
+    assert _ship(iso(now - timedelta(minutes=5)))["status"] == "shipped"
+    # Then each SKU lost the parcel once, nothing stays reserved, and the ledger explains the board
+    for sku, left in zip(CN_SKUS, (8, 9), strict=True):
+        _, board = _get(f"/inventory/{sku}", "/inventory/{id}", {"id": sku})
+        assert (board["totals"]["on_hand"], board["totals"]["reserved"], board["totals"]["available"]) == (
+            left, 0, left)
+        assert board["warehouses"][0]["counted_at"] == iso(now - timedelta(minutes=1))
+        _, ledger = _get(f"/inventory-ledger/{sku}", "/inventory-ledger/{sku}", {"sku": sku})
+        assert all(w["explains_board"] for w in ledger["warehouses"])
+        assert [e["kind"] for e in ledger["entries"] if e.get("order_id")] == ["reserve", "ship_counted"]
+
+
+def test_a_push_with_a_count_time_without_an_offset_is_400(aws: Resources) -> None:
+    # Given / When / Then: as_of must say its offset (UTC ISO-8601)
+    status, error = _put("WH-GZ", "SKU-1", {"on_hand": 1, "version": 1, "as_of": "2026-11-11T12:00:00"})
+    assert status == 400 and "as_of" in {d["field"] for d in error["error"]["details"]}

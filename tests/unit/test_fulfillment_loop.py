@@ -178,9 +178,10 @@ def test_a_channel_cancel_of_a_dispatched_order_does_not_silently_cancel_it() ->
     # When the channel cancels it
     world.now = T0 + timedelta(minutes=1)
     stored = store_order(_cancelled_view(order, world.now), world.now, world.processing).order
-    # Then it stays with the warehouse, holding its stock; the timeline shows the request (reconciliation acts)
+    # Then it stays with the warehouse, holding its stock, until the warehouse confirms the stop it is asked for
     assert stored is not None and stored.status == OrderStatus.dispatched
-    assert stored.timeline[-1].event == "cancel_requested_after_dispatch"
+    assert [e.event for e in stored.timeline[-2:]] == ["cancel_requested_after_dispatch", "stop_requested"]
+    assert stored.fulfillment.stop is not None and stored.fulfillment.stop.version == 2
     assert world.board() == (10, 2, 8)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from infra import wiring
 from infra.local.apigw import RouteTable
+from ocp.domain.fulfillment.wms import WMS_QUEUE_PREFIX
 from ocp.settings import wms_queue_env
 
 
@@ -76,3 +77,18 @@ def test_reconciliation_is_scheduled_and_may_stop_every_warehouse_and_raise_aler
     assert all(wiring.Grant(wiring.wms_queue_id(w), "send") in spec.grants for w in wiring.WMS_WAREHOUSES)
     assert {wiring.Grant(wiring.EVENTS_BUS.id, "publish"), wiring.Grant(wiring.WATCHDOG_STATE.id, "read_write"),
             wiring.Grant(wiring.CHANNEL_SECRETS.id, "read")} <= set(spec.grants)
+
+
+@pytest.mark.parametrize("function_id", ["dispatcher", "reconciliation"])
+def test_instruction_senders_reach_registered_wms_by_queue_prefix_with_the_registry_and_the_signing_secret(
+    function_id: str,
+) -> None:
+    # Given a function that sends warehouse instructions
+    spec = wiring.function(function_id)
+    # Then it may send to registered queues (by the prefix the warehouses API enforces), read the registry and the
+    # WMS signing secret, and its environment names them
+    assert {wiring.Grant(wiring.REGISTERED_WMS_QUEUES.id, "send"), wiring.Grant(wiring.WAREHOUSES.id, "read"),
+            wiring.Grant(wiring.WMS_SECRETS.id, "read")} <= set(spec.grants)
+    assert wiring.REGISTERED_WMS_QUEUES.prefix == WMS_QUEUE_PREFIX
+    assert spec.env["WAREHOUSES_TABLE"] == wiring.Ref(wiring.WAREHOUSES.id)
+    assert spec.env["WMS_SECRETS_ARN"] == wiring.Ref(wiring.WMS_SECRETS.id, "arn")

@@ -159,7 +159,7 @@ def test_a_routing_rules_own_hold_needs_a_warehouse_chosen_once_a_person_release
         (HoldReason.unroutable, "routing rule 'review' holds orders like this one; choose its warehouse to ship it")]
 
 
-def test_cancel_gives_the_stock_back_in_the_same_write_and_refuses_an_order_with_the_warehouse() -> None:
+def test_cancel_gives_the_stock_back_in_the_same_write_and_refuses_an_order_the_warehouse_picked() -> None:
     # Given an order reserved while unpaid, then held when paid (its phone is no number): it holds one unit
     world = RulesWorld()
     world.push("TEA-1", 5)
@@ -173,9 +173,9 @@ def test_cancel_gives_the_stock_back_in_the_same_write_and_refuses_an_order_with
     # Then the unit is back on sale, and the cancellation is on the timeline
     assert (cancelled.status, world.available("TEA-1")) == (OrderStatus.cancelled, 5)
     assert (cancelled.timeline[-2].event, cancelled.timeline[-2].actor) == ("cancelled", "ops")
-    # and an order already with the warehouse cannot be cancelled here
-    world.orders.put_unchecked(cancelled.model_copy(update={"status": OrderStatus.dispatched}))
-    with pytest.raises(OrderActionRefused):
+    # and an order the warehouse picked cannot be cancelled: the parcel must be intercepted or become a return
+    world.orders.put_unchecked(cancelled.model_copy(update={"status": OrderStatus.picked}))
+    with pytest.raises(OrderActionRefused, match="intercept the parcel"):
         cancel_order(world.held, "taobao-1001", "ops")
 
 

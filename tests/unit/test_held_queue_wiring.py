@@ -8,7 +8,7 @@ import pytest
 from infra import wiring
 from infra.local.apigw import RouteTable
 
-DECIDING = ("order_processor", "orders_ops", "presale_release")
+DECIDING = ("order_processor", "orders_ops", "presale_release", "stock_events")
 
 
 @pytest.mark.parametrize(("method", "path", "function", "resource"), [

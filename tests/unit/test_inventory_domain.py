@@ -188,9 +188,21 @@ def test_sku_policy_beats_channel_policy_beats_the_default() -> None:
         channels={Channel.douyin: ChannelPolicy(strategy=LockStrategy.pre_reserve, expiry_minutes=15)},
         skus={"HOT": SkuPolicy(strategy=LockStrategy.reserve_on_payment)},
     )
-    assert policy.line_strategy(Channel.shopify, "X") == (LockStrategy.reserve_on_order, 30)
+    assert policy.line_strategy(Channel.shopify, "X") == (LockStrategy.reserve_on_order, 60)
     assert policy.line_strategy(Channel.douyin, "X") == (LockStrategy.pre_reserve, 15)
     assert policy.line_strategy(Channel.douyin, "HOT")[0] == LockStrategy.reserve_on_payment
+
+
+def test_unpaid_orders_reserved_on_order_expire_after_the_unpaid_expiry_per_channel_and_sku() -> None:
+    # Given the default (60 minutes), a channel's and a SKU's own unpaid expiry
+    policy = StockPolicy(channels={Channel.taobao: ChannelPolicy(unpaid_expiry_minutes=120)},
+                         skus={"HOT": SkuPolicy(unpaid_expiry_minutes=5)})
+    # Then the SKU wins over the channel, the channel over the default; an order takes its shortest line's
+    assert policy.order_strategy(synthetic_order(1, "X")) == (LockStrategy.reserve_on_order, timedelta(minutes=60))
+    assert policy.line_strategy(Channel.taobao, "X") == (LockStrategy.reserve_on_order, 120)
+    assert policy.line_strategy(Channel.taobao, "HOT") == (LockStrategy.reserve_on_order, 5)
+    order = synthetic_order(2, "X", lines=[("X", 1), ("HOT", 1)])
+    assert policy.order_strategy(order) == (LockStrategy.reserve_on_order, timedelta(minutes=5))
 
 
 def test_an_orders_strategy_is_its_eagerest_lines() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from ocp.domain.decisions.routing import WarehouseKind
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.order.model import HoldReason, OrderStatus
+from ocp.services.operations.held_queue import cancel_order, release_order
 from ocp.services.order.processing import Outcome
 from tests.held_support import RulesWorld, paid_order
 from tests.rules_support import catalog_item, line
@@ -93,7 +94,7 @@ def test_no_rule_or_no_stock_holds_the_order_with_its_reason() -> None:
     assert world.dispatch.requests == [] and world.available("TEA-1") == 5
 
 
-def test_a_nonsense_address_and_a_price_below_the_floor_are_held_with_their_reasons_without_touching_stock() -> None:
+def test_a_nonsense_address_and_a_price_below_the_floor_are_held_with_their_reasons_and_keep_their_stock() -> None:
     # Given a catalog floor of 150.00 CNY and stock
     world = _world()
     world.catalog(catalog_item("TEA-1", list_price=19900, min_price=15000))
@@ -101,12 +102,59 @@ def test_a_nonsense_address_and_a_price_below_the_floor_are_held_with_their_reas
     # When an order to a province that does not exist pays 0.01 CNY
     world.store(paid_order(province="火星省", city="奥林匹斯市", district="山区", lines=[line("TEA-1", 1, 1)],
                            shipping=0))
-    # Then it is held with both reasons in its one write, and no stock moved
+    # Then it is held with both reasons in its one write, and its unit is reserved while a person looks
     order = world.order()
     assert order.status == OrderStatus.held and order.revision == 1
     assert [h.reason for h in order.holds] == [HoldReason.address_unresolved, HoldReason.price_abnormal]
     assert order.holds[1].detail == "TEA-1: paid 0.01 CNY/unit, below the floor 150.00 CNY"
-    assert order.reservation is None and world.available("TEA-1") == 5
+    assert order.reservation is not None and order.reservation.expires_at is None
+    assert world.available("TEA-1") == 4
+
+
+def test_a_paid_order_held_for_a_note_keeps_its_units_against_later_buyers_until_released_or_cancelled() -> None:
+    # Given one unit in stock
+    world = _world()
+    world.push("TEA-1", 1)
+    # When a paid order with a buyer note arrives, then a clean order for the same tea
+    world.store(paid_order("taobao-1", lines=TEA, buyer_note="请开发票"))
+    world.store(paid_order("taobao-2", lines=TEA, buyer_id="someone-else"))
+    # Then the first holds the unit while held; the later buyer is the one short of stock
+    first, second = world.order("taobao-1"), world.order("taobao-2")
+    assert (first.status, [h.reason for h in first.holds]) == (OrderStatus.held, [HoldReason.buyer_note])
+    assert first.reservation is not None and first.reservation.quantity("TEA-1") == 1
+    assert [h.reason for h in second.holds] == [HoldReason.insufficient_stock]
+    # And releasing the first keeps its reservation (no second reservation, nothing released)
+    released = release_order(world.held, "taobao-1", "ops")
+    assert released.status == OrderStatus.reserved and released.reservation == first.reservation.model_copy(
+        update={"expires_at": None})
+    assert world.available("TEA-1") == 0
+
+
+def test_cancelling_a_held_order_that_kept_its_stock_puts_the_units_back() -> None:
+    world = _world()
+    world.push("TEA-1", 1)
+    world.store(paid_order("taobao-1", lines=TEA, buyer_note="请开发票"))
+    assert world.available("TEA-1") == 0
+    cancel_order(world.held, "taobao-1", "ops")
+    assert world.order("taobao-1").status == OrderStatus.cancelled and world.available("TEA-1") == 1
+
+
+def test_a_duplicate_suspect_reserves_nothing_unless_the_anomaly_document_says_so() -> None:
+    # Given stock for two, and an order already reserved
+    world = _world()
+    world.push("TEA-1", 3)
+    world.store(paid_order("taobao-1", lines=TEA))
+    # When the same order is placed again ten minutes later
+    world.store(paid_order("taobao-2", lines=TEA, created_at=world.now + timedelta(minutes=10)))
+    # Then it is held as a suspect without taking the stock a second time
+    suspect = world.order("taobao-2")
+    assert [h.reason for h in suspect.holds] == [HoldReason.duplicate_suspect] and suspect.reservation is None
+    assert world.available("TEA-1") == 2
+    # And a document that keeps stock for buyer notes off reserves nothing for them either
+    strict = _world(anomaly={"checks": {"reserve_while_held": {"buyer_note": False}}})
+    strict.push("TEA-1", 1)
+    strict.store(paid_order("taobao-1", lines=TEA, buyer_note="请开发票"))
+    assert strict.order("taobao-1").reservation is None and strict.available("TEA-1") == 1
 
 
 def test_cross_border_orders_go_only_to_bonded_warehouses() -> None:

@@ -197,6 +197,46 @@ def test_pre_reservation_expires_unpaid_and_reserves_again_on_payment() -> None:
     assert world.explained("HOT")
 
 
+def test_an_unpaid_order_reserved_on_order_releases_its_stock_after_the_unpaid_expiry() -> None:
+    # Given the default policy (reserve on order, unpaid reservations last 60 minutes) and stock
+    world = World()
+    world.push("TEA", 3)
+    unpaid = synthetic_order(1, "TEA", 2, status="pending_payment")
+    stored = world.store(unpaid).order
+    assert stored is not None and stored.reservation is not None
+    assert stored.reservation.expires_at == T0 + timedelta(minutes=60) and world.board("TEA") == (3, 2, 1)
+    # When the buyer has not paid an hour later and the sweeper runs
+    world.now = T0 + timedelta(minutes=61)
+    assert release_expired(world.orders, world.order_stock).released == ["shopify-1"]
+    # Then the units are back on sale, the order still waits for payment, and payment reserves again
+    waiting = world.orders.get("shopify-1")
+    assert waiting is not None and waiting.status == OrderStatus.pending_payment and world.board("TEA") == (3, 0, 3)
+    paid = unpaid.model_copy(update={"status": OrderStatus.received, "paid_at": world.now,
+                                     "channel_updated_at": world.now})
+    again = world.store(paid).order
+    assert again is not None and again.status == OrderStatus.reserved and again.reservation is not None
+    assert again.reservation.seq == 2 and world.board("TEA") == (3, 2, 1) and world.explained("TEA")
+
+
+def test_an_unpaid_order_short_of_stock_waits_for_payment_outside_the_held_queue() -> None:
+    # Given one unit / When an unpaid order wants two
+    world = World()
+    world.push("TEA", 1)
+    unpaid = synthetic_order(1, "TEA", 2, status="pending_payment")
+    stored = world.store(unpaid).order
+    # Then it waits in pending_payment with no hold (nobody can act before payment), saying why
+    assert stored is not None and (stored.status, stored.holds, stored.reservation) == (
+        OrderStatus.pending_payment, (), None)
+    assert stored.timeline[-1].event == "reservation_waiting"
+    # And once stock arrived and it is paid, it reserves
+    world.push("TEA", 5)
+    world.now = T0 + timedelta(minutes=5)
+    paid = unpaid.model_copy(update={"status": OrderStatus.received, "paid_at": world.now,
+                                     "channel_updated_at": world.now})
+    again = world.store(paid).order
+    assert again is not None and again.status == OrderStatus.reserved
+
+
 def test_payment_confirms_a_pre_reservation_without_moving_stock() -> None:
     world = World()
     world.policy(StockPolicy(default_strategy=LockStrategy.pre_reserve))

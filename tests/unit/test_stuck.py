@@ -75,7 +75,8 @@ def test_the_default_document_covers_every_hop_from_payment_to_delivery() -> Non
     # Given / When
     hops = [(status.value, rule.hop) for status, rule in DEFAULT_SLA.ordered()]
     # Then
-    assert hops == [("received", "processing"), ("held", "operator_review"), ("reserved", "dispatch"),
+    assert hops == [("pending_payment", "pending_payment"), ("received", "processing"), ("held", "operator_review"),
+                    ("reserved", "dispatch"),
                     ("dispatched", "wms_acceptance"), ("accepted", "warehouse_picking"),
                     ("picked", "warehouse_packing"), ("packed", "carrier_pickup"), ("shipped", "carrier_delivery")]
     assert DEFAULT_SLA.channel_writeback is not None and DEFAULT_SLA.channel_writeback.max_minutes == 30
@@ -151,7 +152,8 @@ def test_report_groups_overdue_orders_by_hop_with_count_and_oldest() -> None:
     assert acceptance.oldest.due == now - timedelta(minutes=25)
     assert [o.order_id for o in acceptance.orders] == ["shopify-d-40"]
     # and the accepted order is not stuck before its cut-off; the reserved one is stuck at `dispatch`
-    assert report.counts() == {"processing": 0, "operator_review": 0, "dispatch": 1, "wms_acceptance": 2,
+    assert report.counts() == {"pending_payment": 0, "processing": 0, "operator_review": 0, "dispatch": 1,
+                               "wms_acceptance": 2,
                                "warehouse_picking": 0, "warehouse_packing": 0, "carrier_pickup": 0,
                                "carrier_delivery": 0, "channel_writeback": 0}
     # and after 16:00 the accepted order is stuck too

@@ -9,6 +9,7 @@ import pytest
 
 from ocp.adapters.memory.warehouses import MemoryWarehouseStore
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
+from ocp.domain.fulfillment.wms import HttpWmsEndpoint, SqsWmsEndpoint
 from ocp.domain.operations.warehouses import InvalidWarehouse, Warehouse
 from ocp.services.operations.warehouses import CachedWarehouses, list_warehouses, put_warehouse
 
@@ -61,3 +62,73 @@ def test_the_directory_reads_once_per_ttl_and_keeps_serving_when_a_refresh_fails
     assert directory.facts() == first and len(errors) == 1
     store.fail, clock[0] = False, 62.0
     assert set(directory.facts()) == {"BW-HZ", "WH-GZ"}
+
+
+# ---- a warehouse's WMS ----------------------------------------------------------------------------------
+
+QUEUE = "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/ocp-wms-sup-tea"
+
+
+@pytest.mark.parametrize("wms", [
+    {"type": "http", "url": "https://wms.example.com/ocp/instructions?tenant=7"},
+    {"type": "http", "url": "http://127.0.0.1:8080/instructions"},
+    {"type": "http", "url": "http://localhost/instructions"},
+    {"type": "sqs", "queue_url": QUEUE},
+    {"type": "sqs", "queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/ocp-wms-wh-new"},
+    {"type": "sqs", "queue_url": "http://127.0.0.1:5000/123456789012/ocp-wms-local"},
+])
+def test_a_warehouse_may_name_its_wms_which_is_stored_and_listed_as_sent(wms: dict[str, str]) -> None:
+    # Given / When a supplier is registered with its WMS
+    store = MemoryWarehouseStore()
+    stored = put_warehouse(store, "SUP-TEA", {"kind": "supplier", "wms": wms}, NOW)
+    # Then the WMS is kept exactly as sent, and listed with the warehouse
+    assert stored.model_dump(mode="json")["wms"] == wms
+    [listed] = list_warehouses(store).warehouses
+    assert listed.model_dump(mode="json")["wms"] == wms
+
+
+@pytest.mark.parametrize(("wms", "path", "says"), [
+    ({"type": "http", "url": "http://wms.example.com/in"}, "wms.http.url", "https:// is required"),
+    ({"type": "http", "url": "ftp://wms.example.com/in"}, "wms.http.url", "https:// is required"),
+    ({"type": "http", "url": "https://ocp:pw@wms.example.com/in"}, "wms.http.url", "no credentials"),
+    ({"type": "http", "url": "wms.example.com"}, "wms.http.url", "a URL such as"),
+    ({"type": "http"}, "wms.http.url", "Field required"),
+    ({"type": "http", "url": "https://wms.example.com", "secret": "x"}, "wms.http.secret", "unknown key"),
+    ({"type": "sqs", "queue_url": "https://example.com/123456789012/ocp-wms-x"}, "wms.sqs.queue_url",
+     "an SQS queue URL"),
+    ({"type": "sqs", "queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/wms-sup-tea"},
+     "wms.sqs.queue_url", "must start with 'ocp-wms-'"),
+    ({"type": "sqs", "queue_url": "https://sqs.us-east-1.amazonaws.com/123456789012/ocp-wms-x.fifo"},
+     "wms.sqs.queue_url", "a standard queue"),
+    ({"type": "kafka", "topic": "orders"}, "wms", "does not match any of the expected tags"),
+])
+def test_a_wms_that_ocp_cannot_or_may_not_reach_is_refused_naming_the_field(
+    wms: dict[str, str], path: str, says: str,
+) -> None:
+    # Given / When a warehouse is registered with that WMS
+    store = MemoryWarehouseStore()
+    with pytest.raises(InvalidWarehouse) as refused:
+        put_warehouse(store, "SUP-TEA", {"kind": "supplier", "wms": wms}, NOW)
+    # Then the one problem names the field and why, and nothing is stored
+    [detail] = refused.value.details  # type: ignore[misc]
+    assert detail["path"] == path and says in detail["problem"]
+    assert store.all() == []
+
+
+def test_the_directory_serves_registered_wms_and_rechecks_a_miss_at_most_once_a_second() -> None:
+    # Given a directory loaded with SUP-TEA's queue, on a clock
+    store, clock = MemoryWarehouseStore(), [0.0]
+    put_warehouse(store, "SUP-TEA", {"wms": {"type": "sqs", "queue_url": QUEUE}}, NOW)
+    directory = CachedWarehouses(store, seed=["WH-GZ"], ttl_s=30, clock=lambda: clock[0])
+    assert directory.wms("SUP-TEA") == SqsWmsEndpoint(type="sqs", queue_url=QUEUE)
+    assert (directory.wms("WH-GZ"), store.reads) == (None, 1)
+    # When SUP-HK is registered after the load, and asked for at once, then 2 s later
+    put_warehouse(store, "SUP-HK", {"wms": {"type": "http", "url": "https://wms.example.hk/in"}}, NOW)
+    without_recheck = directory.wms("SUP-HK")
+    too_soon = directory.wms("SUP-HK", recheck=True)
+    clock[0] = 2.0
+    rechecked = directory.wms("SUP-HK", recheck=True)
+    # Then only a recheck after a second reads the store again, and finds it
+    assert (without_recheck, too_soon) == (None, None)
+    assert rechecked == HttpWmsEndpoint(type="http", url="https://wms.example.hk/in")
+    assert store.reads == 2

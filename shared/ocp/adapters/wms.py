@@ -1,7 +1,10 @@
-"""WMS adapters: an SQS queue per warehouse that its WMS consumes, an HTTP push with retries, and the router.
+"""WMS adapters: an SQS queue per warehouse that its WMS consumes, a signed HTTP push with retries, and the router
+that picks one per warehouse at send time (registered with the warehouse first, else the deployed configuration).
 
 Both carry the idempotency key `<order_id>:<instruction version>` (SQS message attribute `idempotency_key`,
-HTTP header `Idempotency-Key`), so a re-sent instruction is one instruction to a WMS that dedupes on it.
+HTTP header `Idempotency-Key`), so a re-sent instruction is one instruction to a WMS that dedupes on it. An HTTP
+push also carries `X-OCP-Signature` (HMAC-SHA256 of the body with the warehouse's secret); without a secret
+nothing is sent.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from email.message import Message
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ocp.domain.fulfillment.dispatch import WarehouseInstruction, WmsRejected, WmsUnavailable
-from ocp.ports import WmsAdapter
+from ocp.domain.fulfillment.wms import SIGNATURE_HEADER, SqsWmsEndpoint, WmsEndpoint, no_wms, signature
+from ocp.ports import WmsAdapter, WmsDirectory
+
+_NO_SUCH_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+"""A queue URL that names no queue (a mistyped registration) will not start working on a retry."""
 
 
 class SqsWms:
@@ -44,9 +51,50 @@ class SqsWms:
                     )
                 },
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _NO_SUCH_QUEUE:
+                raise WmsRejected(f"no queue at {self._queue_url} for {instruction.warehouse}") from exc
+            raise WmsUnavailable(f"queue for {instruction.warehouse} did not take the instruction: {exc}") from exc
+        except BotoCoreError as exc:
             raise WmsUnavailable(f"queue for {instruction.warehouse} did not take the instruction: {exc}") from exc
         return f"sqs message {response['MessageId']}"
+
+
+class SigningSecrets(Protocol):
+    def get(self, warehouse: str, /) -> str | None:
+        """The warehouse's HTTP signing secret, or None when none is configured."""
+
+
+def secret_variable(warehouse: str) -> str:
+    """`WH-GZ` → `OCP_WMS_SECRET_WH_GZ`: the local runtime's stand-in for the warehouse's entry in the WMS secret."""
+    return "OCP_WMS_SECRET_" + "".join(c if c.isalnum() else "_" for c in warehouse.upper())
+
+
+class WmsSigningSecrets:
+    """`OCP_WMS_SECRET_<WAREHOUSE>` first (local runtime), else the JSON secret `{"<warehouse>": "<secret>"}` in
+    Secrets Manager, cached by powertools for a minute (a new secret is used within a minute)."""
+
+    def __init__(self, secret_arn: str | None, overrides: Mapping[str, str]) -> None:
+        """`overrides`: `settings.wms_secret_overrides()`, looked up on every call."""
+        self._secret_arn = secret_arn
+        self._overrides = overrides
+
+    def get(self, warehouse: str, /) -> str | None:
+        value = self._overrides.get(secret_variable(warehouse)) or self._from_secrets_manager().get(warehouse)
+        return value if isinstance(value, str) and value else None
+
+    def _from_secrets_manager(self) -> dict[str, Any]:
+        if not self._secret_arn:
+            return {}
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            value = parameters.get_secret(self._secret_arn, max_age=60)
+        except GetParameterError as exc:
+            raise WmsUnavailable(f"WMS signing secrets unreadable: {exc}") from exc
+        parsed = json.loads(value) if isinstance(value, str) else value
+        return parsed if isinstance(parsed, dict) else {}
 
 
 _RETRYABLE_STATUSES = {408, 409, 425, 429}
@@ -54,7 +102,8 @@ _RETRYABLE_STATUSES = {408, 409, 425, 429}
 
 
 class HttpWms:
-    """A WMS that takes pushes: POST the instruction as JSON; 2xx is handed over.
+    """A WMS that takes pushes: POST the instruction as JSON, signed with the warehouse's secret; 2xx is handed over.
+    No secret for the warehouse raises `WmsRejected` before anything is sent: nothing goes out unsigned.
 
     Retries network errors, 5xx and the statuses above with full-jitter exponential backoff (honouring a
     `Retry-After` in seconds, capped), then raises `WmsUnavailable`; any other 4xx raises `WmsRejected` at once.
@@ -66,6 +115,7 @@ class HttpWms:
         self,
         endpoint: str,
         *,
+        secrets: SigningSecrets,
         headers: Mapping[str, str] | None = None,
         attempts: int = 3,
         timeout_s: float = 5.0,
@@ -75,6 +125,7 @@ class HttpWms:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._endpoint = endpoint
+        self._secrets = secrets
         self._headers = dict(headers or {})
         self._attempts = attempts
         self._timeout_s = timeout_s
@@ -84,9 +135,13 @@ class HttpWms:
         self._jitter = jitter
 
     def send(self, instruction: WarehouseInstruction) -> str:
+        secret = self._secrets.get(instruction.warehouse)
+        if not secret:
+            raise WmsRejected(f"no signing secret for warehouse {instruction.warehouse}'s HTTP WMS: add it to the WMS "
+                              f"secret ({secret_variable(instruction.warehouse)} locally); nothing is sent unsigned")
         body = instruction.model_dump_json().encode("utf-8")
         headers = {**self._headers, "Content-Type": "application/json",
-                   "Idempotency-Key": instruction.idempotency_key}
+                   "Idempotency-Key": instruction.idempotency_key, SIGNATURE_HEADER: signature(secret, body)}
         problem = "no attempt made"
         for attempt in range(1, self._attempts + 1):
             try:
@@ -140,14 +195,48 @@ def _reference(answer: bytes) -> str:
     return ""
 
 
-class WmsRouter:
-    """Picks the warehouse's adapter; a warehouse without one is refused (recorded on the order, not retried)."""
+def connector(sqs_client: Any, secrets: SigningSecrets) -> Callable[[WmsEndpoint], WmsAdapter]:
+    """Builds the adapter for a registered WMS (both are cheap: no connection is opened until a send)."""
+    def connect(endpoint: WmsEndpoint) -> WmsAdapter:
+        if isinstance(endpoint, SqsWmsEndpoint):
+            return SqsWms(sqs_client, endpoint.queue_url)
+        return HttpWms(endpoint.url, secrets=secrets)
+    return connect
 
-    def __init__(self, by_warehouse: Mapping[str, WmsAdapter]) -> None:
-        self._by_warehouse = dict(by_warehouse)
+
+class WmsRouter:
+    """Picks the warehouse's WMS at send time: the one registered with the warehouse (`directory`), else the
+    deployed configuration (`static`). A warehouse with neither is refused (recorded on the order, not retried)."""
+
+    def __init__(
+        self,
+        static: Mapping[str, WmsAdapter],
+        directory: WmsDirectory | None = None,
+        connect: Callable[[WmsEndpoint], WmsAdapter] | None = None,
+    ) -> None:
+        if (directory is None) != (connect is None):
+            raise ValueError("a directory of registered WMSs needs a connector, and the reverse")
+        self._static = dict(static)
+        self._directory = directory
+        self._connect = connect
 
     def send(self, instruction: WarehouseInstruction) -> str:
-        adapter = self._by_warehouse.get(instruction.warehouse)
-        if adapter is None:
-            raise WmsRejected(f"no WMS is configured for warehouse {instruction.warehouse!r}")
-        return adapter.send(instruction)
+        return self.adapter_for(instruction.warehouse).send(instruction)
+
+    def adapter_for(self, warehouse: str) -> WmsAdapter:
+        endpoint = self._registered(warehouse, recheck=False)
+        if endpoint is None and warehouse not in self._static:
+            endpoint = self._registered(warehouse, recheck=True)  # registered since the cache was loaded?
+        if endpoint is not None and self._connect is not None:
+            return self._connect(endpoint)
+        if warehouse in self._static:
+            return self._static[warehouse]
+        raise WmsRejected(no_wms(warehouse))
+
+    def _registered(self, warehouse: str, *, recheck: bool) -> WmsEndpoint | None:
+        if self._directory is None:
+            return None
+        try:
+            return self._directory.wms(warehouse, recheck=recheck)
+        except Exception as exc:  # noqa: BLE001 — a registry outage is a retry, like a WMS outage
+            raise WmsUnavailable(f"warehouses registry unreadable, {warehouse}'s WMS unknown: {exc}") from exc

@@ -33,6 +33,7 @@ from ocp.channels.base import (
 from ocp.channels.common import json_body
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelNotConfigured, SignatureInvalid, UnmappableDocument
+from ocp.domain.order.address_text import with_district
 from ocp.domain.order.model import (
     Address,
     Amounts,
@@ -229,7 +230,8 @@ def _status(document: dict[str, Any]) -> OrderStatus:
 
 def _address(raw: dict[str, Any]) -> Address:
     detail = " ".join(p for p in (raw.get("address1"), raw.get("address2")) if p)
-    return Address(
+    # Shopify has no district field; Chinese buyers write the district in address1.
+    return with_district(Address(
         country=raw.get("country_code") or "CN",
         province=raw.get("province"),
         city=raw.get("city"),
@@ -237,7 +239,7 @@ def _address(raw: dict[str, Any]) -> Address:
         postal_code=raw.get("zip"),
         recipient=raw.get("name"),
         phone=raw.get("phone"),
-    )
+    ))
 
 
 def _refunds_started(lines: list[OrderLine], document: dict[str, Any]) -> list[OrderLine]:

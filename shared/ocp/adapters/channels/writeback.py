@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from ocp.channels.base import ShipmentNotice, ShippedItem
 from ocp.channels.registry import adapter_for
-from ocp.domain.decisions.gifts import GIFT_LINE_PREFIX
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured
 from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable
-from ocp.domain.order.model import Order
+from ocp.domain.order.model import GIFT_LINE_PREFIX, Order
 from ocp.ports import ChannelApis, ChannelOrderView
 
 

@@ -16,12 +16,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ocp.adapters.dynamodb.items import plain, to_item
-from ocp.adapters.dynamodb.stock import StockTables, counter_update, ledger_put, movement_update
+from ocp.adapters.dynamodb.stock import StockTables, counter_update, guard_check, ledger_put, movement_update
 from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.inventory.commit import (
+    BooksRefusal,
     CommitRejected,
+    CountGuard,
     FingerprintClaim,
     FingerprintHit,
     LimitBreach,
@@ -29,7 +31,7 @@ from ocp.domain.inventory.commit import (
     Shortage,
 )
 from ocp.domain.inventory.reservation import ReservationState
-from ocp.domain.inventory.stock import EXPIRY_BUCKETS, MovementKind, expiry_bucket
+from ocp.domain.inventory.stock import EXPIRY_BUCKETS, MovementKind, StockMovement, expiry_bucket, stock_id
 from ocp.domain.operations.held_queue import release_bucket, release_due
 from ocp.domain.order.model import Order, OrderStatus, channel_key
 
@@ -128,11 +130,15 @@ class DynamoOrderStore:
             order_put["ExpressionAttributeValues"] = to_item({":expected": change.expected_revision})
         items: list[dict[str, Any]] = [{"Put": order_put}]
         if self._stock is not None:
-            items += [movement_update(self._stock, movement, now) for movement in change.movements]
+            guards = _head_guards(change)
+            items += [movement_update(self._stock, movement, now, guards.get(movement.stock_id))
+                      for movement in change.movements]
             items += [ledger_put(self._stock, entry) for entry in change.ledger]
             items += [counter_update(self._stock, counter, now) for counter in change.counters]
         if self._fingerprints is not None:
             items += [_fingerprint_put(self._fingerprints, claim) for claim in change.fingerprints]
+        if self._stock is not None:
+            items += [guard_check(self._stock, guard) for guard in _separate_guards(change)]
         reasons = transact(self._client, items, self._retry, self.stats)
         return None if reasons is None else _rejection(change, reasons)
 
@@ -144,10 +150,23 @@ def _low_level_client(table: Any) -> Any:
     )
 
 
+def _head_guards(change: OrderCommit) -> dict[str, CountGuard]:
+    """Guards whose head the commit moves stock on: checked in that movement's own condition."""
+    moved = {m.stock_id for m in change.movements}
+    heads = {stock_id(g.warehouse, g.sku, 0): g for g in change.count_guards}
+    return {key: guard for key, guard in heads.items() if key in moved}
+
+
+def _separate_guards(change: OrderCommit) -> list[CountGuard]:
+    merged = _head_guards(change)
+    return [g for g in change.count_guards if stock_id(g.warehouse, g.sku, 0) not in merged]
+
+
 def _rejection(change: OrderCommit, reasons: list[dict[str, Any]]) -> CommitRejected:
     """Which parts of the transaction failed their condition, in domain terms."""
     moves, ledger, counters = len(change.movements), len(change.ledger), len(change.counters)
-    conflict, shortages, breaches, duplicates = False, [], [], []
+    claims, guards = len(change.fingerprints), _head_guards(change)
+    conflict, stale, shortages, breaches, duplicates, refused = False, False, [], [], [], []
     for index, reason in enumerate(reasons):
         if reason.get("Code") != CONDITION_FAILED:
             continue
@@ -156,19 +175,36 @@ def _rejection(change: OrderCommit, reasons: list[dict[str, Any]]) -> CommitReje
             conflict = True  # the order changed, or this very movement is already recorded
         elif index < 1 + moves:
             movement = change.movements[index - 1]
-            if movement.kind != MovementKind.reserve:
-                raise ConcurrentModification(f"stock {movement.stock_id} is missing for a {movement.kind.value}")
-            shortages.append(Shortage(movement.warehouse, movement.sku, movement.shard, int(old.get("available", 0))))
+            guard = guards.get(movement.stock_id)
+            if movement.kind == MovementKind.reserve:
+                shortages.append(Shortage(movement.warehouse, movement.sku, movement.shard,
+                                          int(old.get("available", 0))))
+            elif guard is not None and old and old.get("counted_at") != _iso_or_none(guard.counted_at):
+                stale = True
+            else:
+                refused.append(_refusal(movement, old))
         elif index < 1 + moves + ledger + counters:
             counter = change.counters[index - 1 - moves - ledger]
             breaches.append(LimitBreach(counter.sku, int(old.get("bought", 0)), counter.limit))
-        else:
+        elif index < 1 + moves + ledger + counters + claims:
             claim = change.fingerprints[index - 1 - moves - ledger - counters]
             held_at = old.get("created_at")
             duplicates.append(FingerprintHit(claim.key, str(old.get("order_id", "?")),
                                              parse_instant(str(held_at)) if held_at else None))
+        else:
+            stale = True  # a separate count guard: a push landed since the count time was read
     return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches),
-                          duplicates=tuple(duplicates))
+                          duplicates=tuple(duplicates), refused=tuple(refused), stale_count=stale)
+
+
+def _refusal(movement: StockMovement, old: dict[str, Any]) -> BooksRefusal:
+    on_hand, reserved = old.get("on_hand"), old.get("reserved")
+    return BooksRefusal(movement.warehouse, movement.sku, movement.shard, movement.kind,
+                        None if on_hand is None else int(on_hand), None if reserved is None else int(reserved))
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return iso(moment) if moment is not None else None
 
 
 def _fingerprint_put(table: str, claim: FingerprintClaim) -> dict[str, Any]:

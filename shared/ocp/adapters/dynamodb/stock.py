@@ -2,7 +2,7 @@
 
 Tables (see `infra/wiring.py`):
 - `stock` (`stock_id` = `<warehouse>#<shard>#<sku>`): on_hand, reserved, available, seq; shard 0 also holds
-  version, safety_stock, shards, slots.
+  version, safety_stock, shards, slots and counted_at (the last applied push's `as_of`).
 - `stock-ledger` (`entry_id`; index `by_stock` on `stock_id`, `at_entry`): one item per movement.
 - `inventory` (`pk`, `sk`): `sku#<sku>`/`wh#<warehouse>` registry items; `policy`/`current`;
   `limit#<sku>#<buyer>`/`counter` purchase counters; `signal#<key>`/`state` published signal state.
@@ -13,14 +13,15 @@ Every write that must not double or go backwards is conditional, and failed cond
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ocp.adapters.dynamodb.items import from_item, plain, to_attr, to_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, transact
-from ocp.domain.clock import iso, utc_now
-from ocp.domain.inventory.commit import CounterChange
+from ocp.domain.clock import iso, parse_instant, utc_now
+from ocp.domain.inventory.commit import CounterChange, CountGuard
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import SignalState
 from ocp.domain.inventory.stock import (
@@ -49,27 +50,58 @@ class StockTables:
 # ---- transaction items shared with the order store ------------------------------------------------------------
 
 
-def movement_update(tables: StockTables, movement: StockMovement, now: datetime) -> dict[str, Any]:
-    """One stock shard's part of a transaction: deltas, change counter, and the movement's condition."""
+def movement_update(tables: StockTables, movement: StockMovement, now: datetime,
+                    guard: CountGuard | None = None) -> dict[str, Any]:
+    """One stock shard's part of a transaction: deltas, change counter, and the movement's condition (with the
+    head's `guard`, when the movement is on the head: one transaction may touch an item only once)."""
     values = {
         ":doh": to_attr(movement.delta_on_hand), ":dr": to_attr(movement.delta_reserved),
         ":da": to_attr(movement.delta_available), ":now": to_attr(iso(now)), ":one": to_attr(1),
     }
     if movement.kind == MovementKind.reserve:
         # A missing shard fails this condition too: `available` does not exist, so it is not >= anything.
-        condition = "available >= :need"
+        conditions = ["available >= :need"]
         values[":need"] = to_attr(movement.requires_available)
     else:
-        condition = "attribute_exists(stock_id)"
+        # Releases and shipments never take the books below zero.
+        conditions = ["attribute_exists(stock_id)"]
+        if movement.delta_on_hand < 0:
+            conditions.append("on_hand >= :oh")
+            values[":oh"] = to_attr(-movement.delta_on_hand)
+        if movement.delta_reserved < 0:
+            conditions.append("reserved >= :rs")
+            values[":rs"] = to_attr(-movement.delta_reserved)
+    if guard is not None:
+        conditions.append(_guard_condition(guard, values))
     return {"Update": {
         "TableName": tables.stock,
         "Key": {"stock_id": to_attr(movement.stock_id)},
         "UpdateExpression": "SET on_hand = on_hand + :doh, reserved = reserved + :dr, available = available + :da, "
                             "updated_at = :now ADD seq :one",
-        "ConditionExpression": condition,
+        "ConditionExpression": " AND ".join(conditions),
         "ExpressionAttributeValues": values,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }}
+
+
+def guard_check(tables: StockTables, guard: CountGuard) -> dict[str, Any]:
+    """A `CountGuard` on a head the transaction does not otherwise touch."""
+    values: dict[str, Any] = {}
+    condition = _guard_condition(guard, values)
+    check: dict[str, Any] = {
+        "TableName": tables.stock, "Key": {"stock_id": to_attr(stock_id(guard.warehouse, guard.sku, 0))},
+        "ConditionExpression": condition,
+    }
+    if values:
+        check["ExpressionAttributeValues"] = values
+    return {"ConditionCheck": check}
+
+
+def _guard_condition(guard: CountGuard, values: dict[str, Any]) -> str:
+    if guard.counted_at is None:
+        return "attribute_not_exists(counted_at)"
+    values[":counted"] = to_attr(iso(guard.counted_at))
+    return "counted_at = :counted"
 
 
 def ledger_put(tables: StockTables, entry: LedgerEntry) -> dict[str, Any]:
@@ -111,7 +143,7 @@ def _shard_level(item: dict[str, Any]) -> ShardLevel:
 def _head(item: dict[str, Any]) -> StockHead:
     return StockHead(version=int(item.get("version", 0)), safety_stock=int(item.get("safety_stock", 0)),
                      shards=int(item.get("shards", 1)), slots=int(item.get("slots", 1)),
-                     updated_at=item.get("updated_at"))
+                     updated_at=item.get("updated_at"), counted_at=item.get("counted_at"))
 
 
 # ---- the store --------------------------------------------------------------------------------------------------
@@ -140,6 +172,12 @@ class DynamoStockStore:
 
     def locations(self, sku: str) -> dict[str, int]:
         return {item["warehouse"]: int(item["shards"]) for item in self._registry(sku)}
+
+    def count_times(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime | None]:
+        heads = {item["stock_id"]: item for item in
+                 self._get_many([stock_id(w, sku, 0) for w, sku in dict.fromkeys(keys)], consistent=True)}
+        found = {key: heads.get(stock_id(*key, 0), {}).get("counted_at") for key in keys}
+        return {key: parse_instant(value) if value else None for key, value in found.items()}
 
     def availability(self, warehouse: str, sku: str, shards: list[int]) -> dict[int, int]:
         found = {int(item["shard"]): int(item["available"])
@@ -231,6 +269,9 @@ class DynamoStockStore:
             if adjustment.kind == MovementKind.push:
                 sets += ["version = :v", "safety_stock = :ss"]
                 values.update({":v": to_attr(head.version), ":ss": to_attr(head.safety_stock)})
+                if head.counted_at is not None:
+                    sets.append("counted_at = :counted")
+                    values[":counted"] = to_attr(iso(head.counted_at))
             if adjustment.version_guard is not None:
                 conditions.append("(attribute_not_exists(version) OR version < :vg)")
                 values[":vg"] = to_attr(adjustment.version_guard)

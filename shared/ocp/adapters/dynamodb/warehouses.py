@@ -1,5 +1,6 @@
 """Warehouses and suppliers in the `warehouses` table: one item per registered warehouse or supplier, read by
-the warehouses API, the routing directory and the inventory's "is this warehouse known?"."""
+the warehouses API, the routing directory (and the dispatcher's registered WMS) and the inventory's "is this
+warehouse known?"."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from ocp.domain.operations.warehouses import Warehouse
 
-_FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "updated_at")
+_FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "wms", "updated_at")
 
 
 class DynamoWarehouseStore:

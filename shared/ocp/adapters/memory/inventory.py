@@ -8,11 +8,20 @@ writes happen, or none does — and every failing condition is reported, as Dyna
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ocp.domain.inventory.commit import CommitRejected, FingerprintHit, LimitBreach, OrderCommit, Shortage
+from ocp.domain.inventory.commit import (
+    BooksRefusal,
+    CommitRejected,
+    CountGuard,
+    FingerprintHit,
+    LimitBreach,
+    OrderCommit,
+    Shortage,
+)
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import SignalState
 from ocp.domain.inventory.stock import (
@@ -22,6 +31,7 @@ from ocp.domain.inventory.stock import (
     StockAdjustment,
     StockHead,
     StockLevel,
+    StockMovement,
     parse_stock_id,
     stock_id,
     summarize,
@@ -38,6 +48,17 @@ class _Shard:
     available: int = 0
     seq: int = 0
     head: StockHead | None = None
+
+
+def _refusal(movement: StockMovement, item: _Shard | None) -> BooksRefusal | None:
+    """A release or shipment the books cannot take: the shard is missing, or on_hand or reserved would go
+    below zero (DynamoDB's conditions on the movement)."""
+    if item is None:
+        return BooksRefusal(movement.warehouse, movement.sku, movement.shard, movement.kind, None, None)
+    if item.on_hand + min(movement.delta_on_hand, 0) < 0 or item.reserved + min(movement.delta_reserved, 0) < 0:
+        return BooksRefusal(movement.warehouse, movement.sku, movement.shard, movement.kind, item.on_hand,
+                            item.reserved)
+    return None
 
 
 @dataclass
@@ -108,6 +129,15 @@ class MemoryInventory:
         with self.lock:
             self.calls += 1
             return {warehouse: shards for warehouse, (shards, _) in self.registry.get(sku, {}).items()}
+
+    def count_times(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime | None]:
+        with self.lock:
+            self.calls += 1
+            return {key: self._counted_at(*key) for key in keys}
+
+    def _counted_at(self, warehouse: str, sku: str) -> datetime | None:
+        item = self.stock.get(stock_id(warehouse, sku, 0))
+        return item.head.counted_at if item is not None and item.head is not None else None
 
     def availability(self, warehouse: str, sku: str, shards: list[int]) -> dict[int, int]:
         with self.lock:
@@ -185,15 +215,19 @@ class MemoryInventory:
         conflict = (stored is not None) if change.expected_revision is None else (
             stored is None or stored.revision != change.expected_revision)
         conflict = conflict or any(entry.entry_id in self.entries for entry in change.ledger)
-        shortages = []
+        shortages, refused = [], []
         for movement in change.movements:
             item = self.stock.get(movement.stock_id)
             if movement.kind == MovementKind.reserve:
                 if item is None or item.available < movement.requires_available:
                     shortages.append(Shortage(movement.warehouse, movement.sku, movement.shard,
                                               item.available if item else 0))
-            elif item is None:
-                raise KeyError(f"stock {movement.stock_id} is missing for a {movement.kind.value}")
+            elif (refusal := _refusal(movement, item)) is not None:
+                refused.append(refusal)
+        # As in DynamoDB, a failed guard on a head the commit moves reads as stale, not as a refusal of the move.
+        stale_heads = {stock_id(g.warehouse, g.sku, 0) for g in change.count_guards if not self._guard_holds(g)}
+        refused = [r for r in refused if stock_id(r.warehouse, r.sku, r.shard) not in stale_heads]
+        stale = bool(stale_heads)
         breaches = []
         for counter in change.counters:
             bought = self.counters.get((counter.sku, counter.buyer_id), 0)
@@ -204,10 +238,13 @@ class MemoryInventory:
             held = self.fingerprints.get(claim.key)
             if claim.guard and held is not None and held[0] != claim.order_id and claim.since <= held[1] <= claim.until:
                 duplicates.append(FingerprintHit(claim.key, held[0], held[1]))
-        if conflict or shortages or breaches or duplicates:
+        if conflict or shortages or breaches or duplicates or refused or stale:
             return CommitRejected(order_conflict=conflict, shortages=tuple(shortages), over_limit=tuple(breaches),
-                                  duplicates=tuple(duplicates))
+                                  duplicates=tuple(duplicates), refused=tuple(refused), stale_count=stale)
         return None
+
+    def _guard_holds(self, guard: CountGuard) -> bool:
+        return self._counted_at(guard.warehouse, guard.sku) == guard.counted_at
 
     # ---- for tests ---------------------------------------------------------------------------------------------
 

@@ -21,9 +21,7 @@ from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import GiftThen
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.operations.catalog import CatalogItem
-from ocp.domain.order.model import Order, OrderLine
-
-GIFT_LINE_PREFIX = "gift:"
+from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderLine, sold_lines
 
 
 class GiftLine(BaseModel):
@@ -83,6 +81,5 @@ def _tests(rules: RuleSet[GiftThen]) -> list[tuple[Any, Any]]:
 
 def with_gifts(order: Order, gifts: list[GiftLine]) -> Order:
     """The order with exactly these OCP gift lines (earlier ones replaced); amounts are unchanged (paid 0)."""
-    own_lines = tuple(line for line in order.lines if not line.line_id.startswith(GIFT_LINE_PREFIX))
-    lines = own_lines + tuple(g.line for g in gifts)
+    lines = sold_lines(order) + tuple(g.line for g in gifts)
     return order if lines == order.lines else order.model_copy(update={"lines": lines})

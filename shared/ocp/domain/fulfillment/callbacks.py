@@ -256,7 +256,7 @@ def _cancel(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
         return _impossible(order, event, now, f"order is {order.status.value}, not with a warehouse")
     if order.fulfillment.shipments:
         return _impossible(order, event, now, "a parcel already left; report what was shipped")
-    requested = order.fulfillment.channel_cancel is not None
+    requested = order.fulfillment.stop is not None or order.fulfillment.channel_cancel is not None
     detail = "stopped as OCP asked" if requested else (event.reason or "stopped by the warehouse")
     return _record(order, event, now, Outcome.applied, OrderStatus.cancelled, detail=detail,
                    update={"cancelled_at": order.cancelled_at or min(event.at, now)})

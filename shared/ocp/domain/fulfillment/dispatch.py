@@ -4,7 +4,8 @@ Versions make every hand-over idempotent. `Order.fulfillment.instruction_version
 last received (0: none). A `DispatchRequest` says "the order should move past version `after_version`": it is
 done already when the stored version is higher, and otherwise the instruction sent is `after_version + 1`, so a
 redelivered request re-sends the same version under the same idempotency key (`<order_id>:<version>`) and the
-WMS sees one instruction. A re-dispatch of a stuck order is a request after the current version.
+WMS sees one instruction. A re-dispatch of a stuck order is a request after the current version. A request may
+also ask for what the order owes a warehouse that has it: its recorded stop (`stops.py`) or an update (`changes.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind, UtcTime
-from ocp.domain.order.model import Address, Order, OrderStatus, TimelineEntry
+from ocp.domain.fulfillment.stops import stop_sent
+from ocp.domain.order.model import Address, Hold, HoldReason, Order, OrderStatus, TimelineEntry
 
 HOP = "fulfillment"
 DISPATCHABLE = (OrderStatus.reserved, OrderStatus.dispatched)
@@ -46,8 +48,8 @@ class InstructionKind(StrEnum):
     fulfil = "fulfil"
     """Pick, pack and ship the order."""
     cancel = "cancel"
-    """Stop: do not ship the order (cancelled on its channel, or cancelled while being handed over). A higher
-    version than every instruction before it, so it supersedes them."""
+    """Stop: do not ship the order (cancelled by an operator or on its channel, or cancelled while being handed
+    over). A higher version than every instruction before it, so it supersedes them."""
 
 
 class InstructionLine(_Model):
@@ -81,12 +83,23 @@ class WarehouseInstruction(_Model):
         return f"{self.order_id}:{self.version}"
 
 
+class DispatchPurpose(StrEnum):
+    fulfil = "fulfil"
+    """Hand the order over (first dispatch, or a re-dispatch of a stuck order)."""
+    stop = "stop"
+    """Send the order's requested stop (`fulfillment.stop`: its version was fixed when requested)."""
+    update = "update"
+    """Send the update the order owes its warehouse (`fulfillment.update`: the next version, kind fulfil)."""
+
+
 class DispatchRequest(_Model):
-    """Hand the order to its warehouse unless a version after `after_version` was handed over already."""
+    """Hand the order to its warehouse unless a version after `after_version` was handed over already; a stop or
+    an update is sent while the order still owes it (its own record makes it idempotent)."""
 
     order_id: str = Field(min_length=1, max_length=128)
     after_version: int = Field(default=0, ge=0)
     actor: str | None = Field(default=None, max_length=128, description="Who asked (operator re-dispatch)")
+    purpose: DispatchPurpose = DispatchPurpose.fulfil
 
 
 class DispatchOutcome(StrEnum):
@@ -96,6 +109,8 @@ class DispatchOutcome(StrEnum):
     not_dispatchable = "not_dispatchable"
     rejected = "rejected"
     not_found = "not_found"
+    stop_sent = "stop_sent"
+    updated = "updated"
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,8 @@ def plan_dispatch(order: Order, request: DispatchRequest, now: datetime) -> Ware
         return Skip(DispatchOutcome.not_dispatchable, f"order is {order.status.value}")
     if order.fulfillment.channel_cancel is not None:
         return Skip(DispatchOutcome.not_dispatchable, "order was cancelled on its channel")
+    if order.fulfillment.stop is not None:
+        return Skip(DispatchOutcome.not_dispatchable, "its warehouse was asked to stop")
     if not order.warehouse:
         return Skip(DispatchOutcome.not_dispatchable, "order has no warehouse")
     unnamed = [line.line_id for line in order.lines if not line.sku]
@@ -187,10 +204,8 @@ def mark_stop_sent(order: Order, instruction: WarehouseInstruction, receipt: str
         return None
     entry = TimelineEntry(at=now, hop=HOP, event="stop_sent", source="ocp",
                           detail=f"cancel instruction v{instruction.version} to {instruction.warehouse} ({receipt})")
-    fulfillment = order.fulfillment.model_copy(update={"instruction_version": instruction.version})
-    cancel = fulfillment.channel_cancel
-    if cancel is not None and cancel.stop_version == instruction.version:
-        fulfillment = fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={"stop_sent_at": now})})
+    fulfillment = stop_sent(order.fulfillment.model_copy(update={"instruction_version": instruction.version}),
+                            instruction.version, now)
     return order.model_copy(update={
         "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
@@ -204,4 +219,23 @@ def mark_rejected(order: Order, warehouse: str, reason: str, now: datetime, acto
     fulfillment = order.fulfillment.model_copy(update={"issues": (*order.fulfillment.issues, issue)})
     return order.model_copy(update={
         "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
+    })
+
+
+EDITABLE_BEFORE_WAREHOUSE = frozenset({OrderStatus.pending_payment, OrderStatus.received, OrderStatus.held,
+                                       OrderStatus.reserved})
+"""Statuses in which a channel's edit of the lines is OCP's to apply (the warehouse has no instruction yet)."""
+
+
+def flag_edit_after_dispatch(order: Order, now: datetime) -> Order:
+    """The channel changed the lines of an order the warehouse already has: the stock stays as reserved (it is what
+    the instruction says), the order carries a `channel_edit_after_accept` hold and issue for a person to act on."""
+    detail = f"the channel changed the lines while the order is {order.status.value}: re-pick or intercept"
+    hold = Hold(reason=HoldReason.channel_edit_after_accept, detail=detail)
+    issue = FulfillmentIssue(at=now, kind=IssueKind.channel_edit_after_accept, reason=detail)
+    entry = TimelineEntry(at=now, hop=HOP, event=IssueKind.channel_edit_after_accept.value, source="ocp", detail=detail)
+    return order.model_copy(update={
+        "holds": (*(h for h in order.holds if h.reason != hold.reason), hold),
+        "fulfillment": order.fulfillment.model_copy(update={"issues": (*order.fulfillment.issues, issue)}),
+        "timeline": (*order.timeline, entry),
     })

@@ -5,7 +5,9 @@ The scheduled job reads the channel's view of every order OCP has with a warehou
 only the warehouse knows whether it can still stop it). Instead OCP records it once (`fulfillment.channel_cancel`,
 an issue and a timeline entry), sends the warehouse a cancel instruction unless a parcel already left, and raises
 one alert. Every step is stored when done, so a run that stops half-way is completed by the next one and an order
-is alerted once, not once per run. The warehouse confirms with a `cancelled` callback
+is alerted once, not once per run. A stop requested already (by an operator, or by the channel's push through
+ingest) is the stop: reconciliation sends it only if it is still pending, never a second one
+(`ocp.domain.fulfillment.stops`). The warehouse confirms with a `cancelled` callback
 (`ocp.domain.fulfillment.callbacks`).
 """
 
@@ -14,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ocp.domain.clock import iso
-from ocp.domain.fulfillment.state import ChannelCancel, FulfillmentIssue, IssueKind
+from ocp.domain.fulfillment.state import ChannelCancel, FulfillmentIssue, IssueKind, StopRequest, StopRequester
+from ocp.domain.fulfillment.stops import new_stop, with_stop
 from ocp.domain.inventory.signals import DomainEvent
 from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
 
@@ -32,36 +35,32 @@ def record_channel_cancel(order: Order, channel_status: str | None, now: datetim
     (the order moved on meanwhile: shipped, or cancelled by the warehouse's own callback)."""
     if order.fulfillment.channel_cancel is not None or order.status not in RECONCILED:
         return None
-    shipped = bool(order.fulfillment.shipments)
-    cancel = ChannelCancel(
-        detected_at=now, channel_status=channel_status,
-        stop_version=None if shipped else order.fulfillment.instruction_version + 1,
-        note="a parcel already left the warehouse: not stopped, an operator decides" if shipped else None,
-    )
-    what = "not stopped: a parcel already left" if shipped else f"stopping the warehouse (v{cancel.stop_version})"
+    stop = order.fulfillment.stop or _stop(order, now)
+    if order.fulfillment.stop is not None:
+        what = f"the warehouse was asked to stop already ({stop.requested_by.value})"
+    elif stop.version is None:
+        what = "not stopped: a parcel already left"
+    else:
+        what = f"stopping the warehouse (v{stop.version})"
+    cancel = ChannelCancel(detected_at=now, channel_status=channel_status)
     reason = f"cancelled on {order.channel.value} ({channel_status or 'cancelled'}) while {order.status.value}"
     issue = FulfillmentIssue(at=now, kind=IssueKind.cancelled_on_channel, reason=reason)
     entry = TimelineEntry(at=now, hop=HOP, event="cancelled_on_channel", source=order.channel.value,
                           detail=f"{reason}; {what}")
-    fulfillment = order.fulfillment.model_copy(update={
+    fulfillment = with_stop(order.fulfillment.model_copy(update={
         "channel_cancel": cancel, "issues": (*order.fulfillment.issues, issue),
-    })
+    }), stop)
     return order.model_copy(update={
         "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
     })
 
 
-def stop_failed(order: Order, reason: str, now: datetime) -> Order | None:
-    """The warehouse refused the cancel instruction for good: no retry, the note says why (an operator acts)."""
-    cancel = order.fulfillment.channel_cancel
-    if cancel is None or not cancel.stop_pending:
-        return None
-    entry = TimelineEntry(at=now, hop=HOP, event="stop_rejected", source="ocp", detail=reason[:300])
-    fulfillment = order.fulfillment.model_copy(update={"channel_cancel": cancel.model_copy(update={
-        "stop_version": None, "note": f"the warehouse refused the cancel instruction: {reason[:300]}"})})
-    return order.model_copy(update={
-        "fulfillment": fulfillment, "timeline": (*order.timeline, entry),
-    })
+def _stop(order: Order, now: datetime) -> StopRequest:
+    """Reconciliation's own stop: the next version, unless a parcel already left."""
+    if not order.fulfillment.shipments:
+        return new_stop(order, StopRequester.reconciliation, now, reason=f"cancelled on {order.channel.value}")
+    return StopRequest(requested_by=StopRequester.reconciliation, requested_at=now,
+                       note="a parcel already left the warehouse: not stopped, an operator decides")
 
 
 def mark_alerted(order: Order, now: datetime) -> Order | None:

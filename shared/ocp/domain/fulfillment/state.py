@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from ocp.domain.clock import iso
 
@@ -69,6 +69,12 @@ class IssueKind(StrEnum):
     writeback_rejected = "writeback_rejected"
     cancelled_on_channel = "cancelled_on_channel"
     """Reconciliation found the order cancelled on its channel while OCP had it with the warehouse."""
+    channel_edit_after_accept = "channel_edit_after_accept"
+    """The channel changed the order's lines after the warehouse got its instruction (the order says which)."""
+    cancel_after_pick = "cancel_after_pick"
+    """The channel cancelled the order once the warehouse had picked it: intercept the parcel or take a return."""
+    address_change_after_pick = "address_change_after_pick"
+    """The buyer's address changed once the warehouse had picked the order: re-label or intercept the parcel."""
 
 
 class FulfillmentIssue(_Model):
@@ -96,6 +102,39 @@ class ChannelCancel(_Model):
         return self.stop_version is not None and self.stop_sent_at is None
 
 
+class StopRequester(StrEnum):
+    operator = "operator"
+    channel = "channel"
+    """The channel's own push or poll said cancelled (ingest)."""
+    reconciliation = "reconciliation"
+    """Reconciliation found the order cancelled on its channel."""
+
+
+class StopRequest(_Model):
+    """Someone asked OCP to stop the warehouse: the order is not cancelled until the warehouse confirms with a
+    `cancelled` callback. The cancel instruction's version is fixed when the request is recorded, so every resend
+    (dispatch queue redelivery, reconciliation) is the same instruction under the same idempotency key."""
+
+    requested_by: StopRequester
+    requested_at: UtcTime
+    actor: str | None = Field(default=None, description="The operator, for an operator's request")
+    reason: str | None = None
+    version: int | None = Field(default=None, description="The cancel instruction's version (None: not sent, see note)")
+    sent_at: UtcTime | None = None
+    note: str | None = Field(default=None, description="Why the warehouse was not (or could not be) stopped")
+
+    @property
+    def pending(self) -> bool:
+        return self.version is not None and self.sent_at is None
+
+
+class InstructionUpdate(_Model):
+    """The order changed after the warehouse got its instruction (the buyer's address): the next version is owed."""
+
+    requested_at: UtcTime
+    reason: str
+
+
 class Fulfillment(_Model):
     instruction_version: int = Field(
         default=0, description="The warehouse instruction version last handed over (0: never dispatched)"
@@ -105,6 +144,24 @@ class Fulfillment(_Model):
     issues: tuple[FulfillmentIssue, ...] = ()
     channel_cancel: ChannelCancel | None = Field(
         default=None, description="Set when the channel cancelled the order after it reached the warehouse")
+    stop: StopRequest | None = Field(
+        default=None, description="Set when the warehouse was asked to stop the order (operator, channel or "
+                                  "reconciliation); one per order")
+    update: InstructionUpdate | None = Field(
+        default=None, description="Set while a changed order's next instruction version is owed to the warehouse")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stop_of_a_channel_cancel(cls, data: Any) -> Any:
+        """Orders stored before stop requests had their own record: reconciliation's stop is the order's stop."""
+        if not isinstance(data, dict) or data.get("stop") is not None or data.get("channel_cancel") is None:
+            return data
+        cancel = data["channel_cancel"]
+        fields = cancel.model_dump() if isinstance(cancel, ChannelCancel) else dict(cancel)
+        stop = {"requested_by": StopRequester.reconciliation, "requested_at": fields["detected_at"],
+                "version": fields.get("stop_version"), "sent_at": fields.get("stop_sent_at"),
+                "note": fields.get("note")}
+        return {**data, "stop": stop}
 
     def shipped_quantity(self, line_id: str) -> int:
         return sum(line.quantity for s in self.shipments for line in s.lines if line.line_id == line_id)

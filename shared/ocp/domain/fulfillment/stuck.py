@@ -88,6 +88,7 @@ class SlaPolicy(_Model):
 DEFAULT_SLA_DOCUMENT: dict[str, object] = {
     "version": 0,
     "statuses": {
+        "pending_payment": {"hop": "pending_payment", "max_minutes": 24 * 60},
         "received": {"hop": "processing", "max_minutes": 10},
         "held": {"hop": "operator_review", "max_minutes": 240},
         "reserved": {"hop": "dispatch", "max_minutes": 5},

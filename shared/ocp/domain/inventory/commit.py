@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ocp.domain.inventory.stock import LedgerEntry, StockMovement
+from ocp.domain.inventory.stock import LedgerEntry, MovementKind, StockMovement
 from ocp.domain.order.model import Order
 
 
@@ -50,6 +50,17 @@ class FingerprintHit:
 
 
 @dataclass(frozen=True)
+class CountGuard:
+    """The (warehouse, SKU)'s last applied push is still the one whose count time was read (`counted_at`; None:
+    no push stored one): a push landing between that read and the commit rejects it (`stale_count`), so a
+    shipment is never judged against a count that is no longer the stock's."""
+
+    warehouse: str
+    sku: str
+    counted_at: datetime | None
+
+
+@dataclass(frozen=True)
 class OrderCommit:
     order: Order
     expected_revision: int | None
@@ -59,6 +70,7 @@ class OrderCommit:
     ledger: tuple[LedgerEntry, ...] = ()
     counters: tuple[CounterChange, ...] = ()
     fingerprints: tuple[FingerprintClaim, ...] = ()
+    count_guards: tuple[CountGuard, ...] = ()
 
     def __post_init__(self) -> None:
         if self.expected_revision is not None and self.order.revision != self.expected_revision + 1:
@@ -71,7 +83,8 @@ class OrderCommit:
 
     @property
     def item_count(self) -> int:
-        return 1 + len(self.movements) + len(self.ledger) + len(self.counters) + len(self.fingerprints)
+        return (1 + len(self.movements) + len(self.ledger) + len(self.counters) + len(self.fingerprints)
+                + len(self.count_guards))
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,19 @@ class LimitBreach:
 
 
 @dataclass(frozen=True)
+class BooksRefusal:
+    """A release or shipment would have taken a shard's `on_hand` or `reserved` below zero (or the shard is
+    missing: both None); the shard's numbers when it was refused."""
+
+    warehouse: str
+    sku: str
+    shard: int
+    kind: MovementKind
+    on_hand: int | None
+    reserved: int | None
+
+
+@dataclass(frozen=True)
 class CommitRejected:
     """Why a commit did not happen. Nothing was written."""
 
@@ -100,3 +126,7 @@ class CommitRejected:
     shortages: tuple[Shortage, ...] = ()
     over_limit: tuple[LimitBreach, ...] = ()
     duplicates: tuple[FingerprintHit, ...] = ()
+    refused: tuple[BooksRefusal, ...] = ()
+    """Releases or shipments the stock books could not take (see `BooksRefusal`)."""
+    stale_count: bool = False
+    """A `CountGuard` failed: a push landed meanwhile; re-read and decide again."""

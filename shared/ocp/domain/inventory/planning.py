@@ -9,11 +9,12 @@ candidate warehouse, before it declares the order short.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ocp.domain.inventory.commit import CounterChange, OrderCommit, Shortage
+from ocp.domain.inventory.books import ShardKey, StockKey, counted_units, stock_keys
+from ocp.domain.inventory.commit import CounterChange, CountGuard, OrderCommit, Shortage
 from ocp.domain.inventory.reservation import (
     LockStrategy,
     PurchaseClaim,
@@ -260,10 +261,14 @@ def reserve_commit(
     reason = f"{strategy.value}: {summary}"
     holds = tuple(h for h in after.holds if h.reason not in (HoldReason.insufficient_stock,
                                                                HoldReason.purchase_limit_exceeded))
-    order = _with_status(
-        after, OrderStatus.reserved if paid else after.status, at, warehouse=plan.warehouse,
-        reservation=reservation, holds=holds, timeline=_timeline(after, at, "reserved", f"{plan.warehouse}: {reason}"),
-    )
+    timeline = _timeline(after, at, "reserved", f"{plan.warehouse}: {reason}")
+    if paid and holds:
+        # Held for a person, with the buyer's units kept meanwhile: the hold is recorded in the same write.
+        timeline = (*timeline, *(TimelineEntry(at=at, hop="processing", event="held", source="ocp",
+                                               detail=f"{h.reason.value}: {h.detail} (stock kept)") for h in holds))
+    status = (OrderStatus.held if holds else OrderStatus.reserved) if paid else after.status
+    order = _with_status(after, status, at, warehouse=plan.warehouse, reservation=reservation, holds=holds,
+                         timeline=timeline)
     return OrderCommit(
         order=order, expected_revision=before.revision if before else None, movements=movements,
         ledger=tuple(
@@ -282,6 +287,72 @@ def hold_commit(before: Order | None, after: Order, reason: HoldReason, detail: 
     return OrderCommit(order=order, expected_revision=before.revision if before else None)
 
 
+def lines_changed(before: Order, after: Order) -> bool:
+    """Whether `after` needs other units than `before` (a channel edit of quantities, SKUs or lines)."""
+    return needs_of(before) != needs_of(after)
+
+
+def rereserve_commit(
+    before: Order,
+    after: Order,
+    plan: Plan,
+    *,
+    strategy: LockStrategy,
+    expiry: timedelta | None,
+    claims: Sequence[CounterChange],
+    at: datetime,
+) -> OrderCommit:
+    """The order's stock moved to its edited lines in one commit: each shard is touched once, by the difference
+    between what the new plan and the old reservation hold there (DynamoDB allows one write per item)."""
+    old = after.reservation
+    if old is None or old.state != ReservationState.active:
+        raise ValueError(f"order {after.order_id} holds no stock to move")
+    fresh = reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims, at=at)
+    movements = _net_movements(old, plan)
+    reason = "the order's lines changed: its reservation follows them"
+    seq = old.seq + 1
+    ledger = tuple(ledger_entry(m, order_entry_id(after.order_id, seq, m.kind, m), actor=ACTOR, reason=reason, at=at,
+                                order_id=after.order_id) for m in movements)
+    return OrderCommit(order=fresh.order, expected_revision=before.revision, movements=movements, ledger=ledger,
+                       counters=_net_counters(after.buyer_id, old.purchase_claims, claims))
+
+
+def _net_movements(old: Reservation, plan: Plan) -> tuple[StockMovement, ...]:
+    units: dict[tuple[str, str, int], int] = {}
+    for a in old.allocations:
+        key = (a.warehouse or old.warehouse, a.sku, a.shard)
+        units[key] = units.get(key, 0) - a.quantity
+    for a in plan.allocations:
+        key = (a.warehouse or plan.warehouse, a.sku, a.shard)
+        units[key] = units.get(key, 0) + a.quantity
+    return tuple(
+        StockMovement.reserve(w, sku, shard, delta) if delta > 0 else StockMovement.release(w, sku, shard, -delta)
+        for (w, sku, shard), delta in sorted(units.items()) if delta
+    )
+
+
+def _net_counters(buyer_id: str | None, old: Sequence[PurchaseClaim],
+                  new: Sequence[CounterChange]) -> tuple[CounterChange, ...]:
+    if not buyer_id:
+        return ()
+    limits = {c.sku: c.limit for c in new}
+    deltas: dict[str, int] = {}
+    for claim in old:
+        deltas[claim.sku] = deltas.get(claim.sku, 0) - claim.quantity
+    for change in new:
+        deltas[change.sku] = deltas.get(change.sku, 0) + change.delta
+    return tuple(CounterChange(buyer_id=buyer_id, sku=sku, delta=delta, limit=limits.get(sku))
+                 for sku, delta in sorted(deltas.items()) if delta)
+
+
+def waiting_commit(before: Order | None, after: Order, detail: str, at: datetime) -> OrderCommit:
+    """An unpaid order whose stock is short: stored unreserved in `pending_payment`, not sent to the held queue
+    (nobody can act on it before the buyer pays; payment tries the reservation again)."""
+    order = after.model_copy(update={"timeline": _timeline(after, at, "reservation_waiting",
+                                                           f"not reserved before payment: {detail}")})
+    return OrderCommit(order=order, expected_revision=before.revision if before else None)
+
+
 def end_commit(
     before: Order,
     after: Order,
@@ -291,14 +362,22 @@ def end_commit(
     reason: str,
     at: datetime,
     status: OrderStatus | None = None,
+    counted: Mapping[ShardKey, int] | None = None,
 ) -> OrderCommit:
-    """Release (cancel, expiry) or ship the order's active reservation, with the order update, in one commit."""
+    """Release (cancel, expiry) or ship the order's active reservation, with the order update, in one commit.
+    `counted`: shipped units the last WMS push already took off on_hand (`counted_units`), per shard."""
     reservation = after.reservation
     if reservation is None or reservation.state != ReservationState.active:
         raise ValueError(f"order {after.order_id} holds no stock")
-    make = StockMovement.release if kind == MovementKind.release else StockMovement.ship
-    movements = tuple(make(a.warehouse or reservation.warehouse, a.sku, a.shard, a.quantity)
-                      for a in reservation.allocations)
+
+    def make(a: StockAllocation) -> StockMovement:
+        warehouse = a.warehouse or reservation.warehouse
+        if kind == MovementKind.release:
+            return StockMovement.release(warehouse, a.sku, a.shard, a.quantity)
+        already = (counted or {}).get((warehouse, a.sku, a.shard), 0)
+        return StockMovement.ship(warehouse, a.sku, a.shard, a.quantity, already)
+
+    movements = tuple(make(a) for a in reservation.allocations)
     ended = reservation.model_copy(update={
         "state": ReservationState.released if kind == MovementKind.release else ReservationState.shipped,
         "ended_at": at,
@@ -344,12 +423,26 @@ def too_large_detail(plan: Plan, claims: Sequence[CounterChange]) -> str:
             f"DynamoDB allows {MAX_TRANSACTION_ITEMS}: split the order")
 
 
-def status_change_commit(before: Order, after: Order, *, actor: str, at: datetime) -> OrderCommit:
+def ships(order: Order) -> bool:
+    """The order's units leave with this status: it holds stock and is shipped (or delivered)."""
+    return holds_stock(order) and order.status in (OrderStatus.shipped, OrderStatus.delivered)
+
+
+def status_change_commit(before: Order, after: Order, *, actor: str, at: datetime,
+                         counts: Mapping[StockKey, datetime | None] | None = None) -> OrderCommit:
     """The commit for any later status change of a stored order (fulfilment callbacks, operator actions): when
     it ships, its reserved units leave on_hand and reserved together; when it is cancelled, they go back on sale;
-    otherwise only the order is written. Either way at `before`'s revision, in one transaction."""
-    if holds_stock(after) and after.status in (OrderStatus.shipped, OrderStatus.delivered):
-        return end_commit(before, after, MovementKind.ship, actor=actor, reason=f"{after.status.value}", at=at)
+    otherwise only the order is written. Either way at `before`'s revision, in one transaction.
+
+    `counts`: each (warehouse, SKU)'s last push count time, as read: units that left by then only give back
+    their reservation (the push counted them out already), and the commit holds only while no newer push lands."""
+    if ships(after):
+        change = end_commit(before, after, MovementKind.ship, actor=actor, reason=f"{after.status.value}", at=at,
+                            counted=counted_units(after, counts) if counts is not None else None)
+        if counts is None:
+            return change
+        guards = tuple(CountGuard(w, sku, counts.get((w, sku))) for w, sku in stock_keys(after))
+        return replace(change, count_guards=guards)
     if holds_stock(after) and after.status == OrderStatus.cancelled:
         return end_commit(before, after, MovementKind.release, actor=actor, reason="cancelled", at=at)
     return OrderCommit(order=after, expected_revision=before.revision)

@@ -28,11 +28,13 @@ class _Model(BaseModel):
 class ChannelPolicy(_Model):
     strategy: LockStrategy | None = None
     expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
+    unpaid_expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
 
 
 class SkuPolicy(_Model):
     strategy: LockStrategy | None = None
     expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
+    unpaid_expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
     purchase_limit: int | None = Field(default=None, ge=1, description="Units one buyer may hold of this SKU")
     shards: int | None = Field(default=None, ge=1, le=MAX_SHARDS, description="Stock shards per warehouse")
 
@@ -41,6 +43,10 @@ class StockPolicy(_Model):
     version: int = Field(default=0, description="Assigned by OCP on every accepted document")
     default_strategy: LockStrategy = LockStrategy.reserve_on_order
     default_expiry_minutes: int = Field(default=30, ge=1, le=MAX_EXPIRY_MINUTES)
+    unpaid_expiry_minutes: int = Field(
+        default=60, ge=1, le=MAX_EXPIRY_MINUTES,
+        description="How long an unpaid order reserved on order keeps its stock before the sweeper releases it",
+    )
     channels: dict[Channel, ChannelPolicy] = Field(default_factory=dict)
     skus: dict[str, SkuPolicy] = Field(default_factory=dict)
 
@@ -52,19 +58,23 @@ class StockPolicy(_Model):
         return skus
 
     def line_strategy(self, channel: Channel, sku: str) -> tuple[LockStrategy, int]:
+        """The line's strategy and how long its unpaid reservation lasts: `expiry_minutes` under pre_reserve,
+        `unpaid_expiry_minutes` under reserve_on_order (a SKU's setting wins over its channel's, then the default)."""
         sku_policy = self.skus.get(sku) or SkuPolicy()
         channel_policy = self.channels.get(channel) or ChannelPolicy()
         strategy = sku_policy.strategy or channel_policy.strategy or self.default_strategy
-        expiry = sku_policy.expiry_minutes or channel_policy.expiry_minutes or self.default_expiry_minutes
+        if strategy == LockStrategy.pre_reserve:
+            expiry = sku_policy.expiry_minutes or channel_policy.expiry_minutes or self.default_expiry_minutes
+        else:
+            expiry = (sku_policy.unpaid_expiry_minutes or channel_policy.unpaid_expiry_minutes
+                      or self.unpaid_expiry_minutes)
         return strategy, expiry
 
     def order_strategy(self, order: Order) -> tuple[LockStrategy, timedelta | None]:
-        """The order's strategy and, for pre_reserve, how long an unpaid reservation lasts."""
+        """The order's strategy and how long a reservation made before payment lasts (None: it makes none)."""
         choices = [self.line_strategy(order.channel, line.sku) for line in order.lines]
-        strategy, expiry = min(
-            choices, key=lambda c: (_EAGERNESS[c[0]], c[1] if c[0] == LockStrategy.pre_reserve else 0)
-        )
-        return strategy, timedelta(minutes=expiry) if strategy == LockStrategy.pre_reserve else None
+        strategy, expiry = min(choices, key=lambda c: (_EAGERNESS[c[0]], c[1]))
+        return strategy, None if strategy == LockStrategy.reserve_on_payment else timedelta(minutes=expiry)
 
     def purchase_limit(self, sku: str) -> int | None:
         policy = self.skus.get(sku)

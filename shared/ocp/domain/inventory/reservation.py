@@ -62,7 +62,7 @@ class Reservation(_Model):
     purchase_claims: tuple[PurchaseClaim, ...] = ()
     reserved_at: UtcTime
     expires_at: UtcTime | None = Field(
-        default=None, description="pre_reserve only: when an unpaid order's stock goes back on sale"
+        default=None, description="Unpaid orders only: when the sweeper puts the order's stock back on sale"
     )
     ended_at: UtcTime | None = Field(default=None, description="When it was released or shipped")
 

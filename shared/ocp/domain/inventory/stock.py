@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from ocp.domain.clock import iso
 from ocp.domain.errors import DomainError
@@ -62,6 +62,9 @@ class MovementKind(StrEnum):
     release = "release"
     ship = "ship"
     """Goods left the warehouse: on_hand and reserved drop together; available is unchanged."""
+    ship_counted = "ship_counted"
+    """Goods left that the last WMS push had already counted: reserved drops by all of them, on_hand only by
+    those the count still included (none, usually), so they are not taken off twice."""
     rebalance = "rebalance"
     """Units moved between the shards of one (warehouse, SKU); the sum over shards is unchanged."""
 
@@ -136,9 +139,13 @@ class StockMovement(_Model):
                    delta_reserved=-quantity, delta_available=quantity)
 
     @classmethod
-    def ship(cls, warehouse: str, sku: str, shard: int, quantity: int) -> StockMovement:
-        return cls(kind=MovementKind.ship, warehouse=warehouse, sku=sku, shard=shard,
-                   delta_on_hand=-quantity, delta_reserved=-quantity)
+    def ship(cls, warehouse: str, sku: str, shard: int, quantity: int, counted: int = 0) -> StockMovement:
+        """`counted`: units of these that the last push's on_hand already left out (`ship_counted` when any)."""
+        if not 0 <= counted <= quantity:
+            raise ValueError(f"counted {counted} is not within 0..{quantity}")
+        kind = MovementKind.ship_counted if counted else MovementKind.ship
+        return cls(kind=kind, warehouse=warehouse, sku=sku, shard=shard,
+                   delta_on_hand=counted - quantity, delta_reserved=-quantity, delta_available=counted)
 
 
 class LedgerEntry(_Model):
@@ -222,6 +229,9 @@ class StockHead(_Model):
     shards: int = Field(default=1, description="Active shards (reservations go to 0..shards-1)")
     slots: int = Field(default=1, description="Shards that exist (≥ shards: retired ones keep their reserved)")
     updated_at: UtcTime | None = None
+    counted_at: UtcTime | None = Field(
+        default=None, description="The last applied push's `as_of`: when the WMS counted its on_hand"
+    )
 
 
 class StockLevel(_Model):
@@ -235,6 +245,9 @@ class StockLevel(_Model):
     shards: int
     shard_levels: tuple[ShardLevel, ...]
     updated_at: UtcTime | None = None
+    counted_at: UtcTime | None = Field(
+        default=None, description="When the WMS counted the on_hand it last pushed (the push's `as_of`)"
+    )
 
     @property
     def as_of(self) -> int:
@@ -252,6 +265,7 @@ def summarize(warehouse: str, sku: str, head: StockHead, shards: Sequence[ShardL
         on_hand=sum(s.on_hand for s in shards), reserved=sum(s.reserved for s in shards),
         available=sum(s.available for s in shards), safety_stock=head.safety_stock, version=head.version,
         shards=head.shards, shard_levels=tuple(sorted(shards, key=lambda s: s.shard)), updated_at=head.updated_at,
+        counted_at=head.counted_at,
     )
 
 
@@ -375,6 +389,23 @@ class StockPush(BaseModel):
     safety_stock: StrictInt | None = Field(
         default=None, ge=0, description="Alert threshold for this warehouse (kept when omitted)"
     )
+    as_of: AwareDatetime | None = Field(
+        default=None, description="When the WMS counted on_hand (ISO-8601 with an offset, e.g. `2026-11-11T04:05:13Z`);"
+                                  " default: when the push arrives. A parcel shipped at or before it is taken to be "
+                                  "counted already, so its `shipped` callback does not take it off on_hand again",
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+
+def count_time(as_of: datetime | None, arrived: datetime) -> datetime:
+    """The count time stored for a push: its `as_of`, never after it arrived (a WMS clock running ahead would
+    otherwise mark later shipments as counted), at the second precision the stock table keeps."""
+    moment = min(as_of, arrived) if as_of is not None else arrived
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 class PushResult(_Model):

@@ -7,11 +7,14 @@
   tied to a field the operator fixed (address → `address_unresolved`, `phone_invalid`; lines →
   `price_abnormal`). Stock and routing (`insufficient_stock`, `purchase_limit_exceeded`, `unroutable`) are
   never acknowledged: the reservation decides them again.
-- `cancel` ends the order (its stock, if any, goes back on sale in the same write).
+- `cancel` ends the order (its stock, if any, goes back on sale in the same write). An order the warehouse has but
+  has not picked (`dispatched`, `accepted`) is not ended here: its warehouse is asked to stop, and its `cancelled`
+  callback ends it. Once picked, a cancel is refused: the parcel must be intercepted or become a return.
 Every action is one timeline entry (hop `operator`, source `operator`) naming the actor; details never carry
 personal data (which fields changed, not their values).
 
 Timed holds (a pre-sale order held until its ship date) carry `until`; the scheduled release drops them when due.
+An order held for stock alone is released by OCP itself when stock of a SKU it needs arrives (`restocked`).
 """
 
 from __future__ import annotations
@@ -22,15 +25,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ocp.domain.decisions.gifts import GIFT_LINE_PREFIX
 from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts, WarehouseKind, is_cross_border
 from ocp.domain.errors import DomainError
+from ocp.domain.fulfillment.state import StopRequester
+from ocp.domain.fulfillment.stops import INTERCEPT_OR_RETURN, PAST_PICK, STOPPABLE, request_stop
 from ocp.domain.inventory.stock import spread
-from ocp.domain.order.model import Address, Amounts, Hold, HoldReason, Order, OrderLine, OrderStatus, TimelineEntry
+from ocp.domain.order.model import (
+    GIFT_LINE_PREFIX,
+    Address,
+    Amounts,
+    Hold,
+    HoldReason,
+    Order,
+    OrderLine,
+    OrderStatus,
+    TimelineEntry,
+)
 from ocp.domain.problems import Problem, problems_from
 
 HOP = "operator"
 SOURCE = "operator"
+RESTOCK_ACTOR = "ocp"
+"""Who releases an order held for stock when stock arrives."""
 RELEASE_BUCKETS = 8
 """The sparse release index is spread over this many partition keys (a pre-sale can hold millions of orders)."""
 
@@ -165,6 +181,25 @@ def released(order: Order, actor: str, at: datetime, note: str | None = None) ->
     })
 
 
+def waits_only_for_stock(order: Order) -> bool:
+    """Held for `insufficient_stock` and nothing else: stock arriving is all it waits for."""
+    return order.status == OrderStatus.held and bool(order.holds) and all(
+        h.reason == HoldReason.insufficient_stock for h in order.holds)
+
+
+def restocked(order: Order, sku: str, at: datetime) -> Order:
+    """An order held for stock alone, sent back through the checks and reservation because stock of `sku`
+    arrived: like `released`, but by OCP (actor and source `ocp`), and acknowledging nothing (no person looked)."""
+    if not waits_only_for_stock(order):
+        raise OrderActionRefused(f"order {order.order_id} is not held for stock alone",
+                                 details={"status": order.status.value})
+    entry = TimelineEntry(at=at, hop="inventory", event="released", source=RESTOCK_ACTOR, actor=RESTOCK_ACTOR,
+                          detail=f"released automatically: stock arrived for {sku}")
+    status = OrderStatus.received if was_paid(order) else OrderStatus.pending_payment
+    return order.model_copy(update={"status": status, "status_since": at, "holds": (),
+                                    "timeline": (*order.timeline, entry)})
+
+
 def resumed(order: Order, at: datetime) -> Order:
     """A held order with no hold left, back in the status it had before it was held (the revision is the
     caller's: the change that removed the last hold counted it)."""
@@ -174,15 +209,36 @@ def resumed(order: Order, at: datetime) -> Order:
 
 def cancelled(order: Order, actor: str, at: datetime, reason: str | None = None) -> Order:
     if order.status not in CANCELLABLE:
-        raise OrderActionRefused(
-            f"order {order.order_id} is {order.status.value}: only orders not yet with the warehouse can be "
-            "cancelled here", details={"status": order.status.value,
-                                       "cancellable": sorted(s.value for s in CANCELLABLE)})
+        raise _not_cancellable(order)
     detail = f"{order.status.value} → cancelled" + (f": {reason}" if reason else "")
     return order.model_copy(update={
         "status": OrderStatus.cancelled, "status_since": at, "cancelled_at": order.cancelled_at or at,
         "timeline": (*order.timeline, operator_entry(at, "cancelled", actor, detail)),
     })
+
+
+def stop_requested(order: Order, actor: str, at: datetime, reason: str | None = None) -> Order | None:
+    """An operator's cancel of an order the warehouse has not picked yet: the warehouse is asked to stop (a cancel
+    instruction) and the order keeps its status and stock until the warehouse confirms. None: asked already."""
+    if order.status not in STOPPABLE:
+        raise _not_cancellable(order)
+    stopping = request_stop(order, StopRequester.operator, at, actor=actor, reason=reason)
+    if stopping is None or stopping.fulfillment.stop is None:
+        return None
+    detail = (f"{order.status.value}: cancel instruction v{stopping.fulfillment.stop.version} to {order.warehouse}"
+              + (f": {reason}" if reason else ""))
+    return stopping.model_copy(update={
+        "timeline": (*stopping.timeline, operator_entry(at, "cancel_requested", actor, detail))})
+
+
+def _not_cancellable(order: Order) -> OrderActionRefused:
+    details: dict[str, Any] = {"status": order.status.value,
+                               "cancellable": sorted(s.value for s in CANCELLABLE | STOPPABLE)}
+    if order.status in PAST_PICK:
+        return OrderActionRefused(f"order {order.order_id} is {order.status.value}: {INTERCEPT_OR_RETURN}",
+                                  details={**details, "next_step": "intercept_or_return"})
+    return OrderActionRefused(f"order {order.order_id} is {order.status.value}: only orders the warehouse has "
+                              "not picked yet can be cancelled", details=details)
 
 
 # ---- PATCH /orders/{id} --------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 A warehouse is `own`, `bonded` (cross-border stock that has not cleared customs) or a `supplier` that drop-ships;
 it has a region, a daily order cut-off in its time zone, and can be switched off (`active: false`) without losing
-its history. Warehouses listed in the deployed configuration (`KNOWN_WAREHOUSES`) exist before anyone registers
-them: until they are, they count as active `own` warehouses. Every problem with a body is reported at once.
+its history. It may name its WMS (`wms`: an HTTP push or an SQS queue, `ocp.domain.fulfillment.wms`), which the
+dispatcher uses before the deployed WMS configuration. Warehouses listed in the deployed configuration
+(`KNOWN_WAREHOUSES`) exist before anyone registers them: until they are, they count as active `own` warehouses.
+Every problem with a body is reported at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ocp.domain.clock import known_zone
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
 from ocp.domain.errors import DomainError
+from ocp.domain.fulfillment.wms import WmsEndpoint
 from ocp.domain.inventory.stock import WAREHOUSE_ID
 from ocp.domain.problems import Problem, problems_from
 
@@ -35,6 +38,11 @@ class WarehouseFields(BaseModel):
     )
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     active: bool = Field(default=True, description="An inactive warehouse is never routed to")
+    wms: WmsEndpoint | None = Field(
+        default=None,
+        description="Where its WMS takes instructions: {type: http, url} (signed pushes) or {type: sqs, queue_url} "
+                    "(a queue named ocp-wms-…); none: the deployed WMS configuration, if any",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
+from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderLine, OrderStatus, TimelineEntry, sold_lines
 
 # Statuses a channel may still change (a cancellation applies, and the order's write releases its stock). `reserved`
 # is among them: the order has not reached the warehouse. Past these it is in the warehouse's hands: a cancellation
-# is recorded (`cancel_requested_after_dispatch`) and reconciliation alerts and stops the warehouse.
+# is recorded (`cancel_requested_after_dispatch`) and the warehouse is asked to stop (`ocp.domain.fulfillment.changes`).
 _CHANNEL_MUTABLE = {OrderStatus.pending_payment, OrderStatus.received, OrderStatus.held, OrderStatus.reserved}
 _CHANNEL_FIELDS = {
     "channel_order_name", "paid_at", "cancelled_at", "channel_updated_at", "currency", "amounts", "address",
@@ -65,6 +65,7 @@ def apply_channel_update(existing: Order, incoming: Order, processed_at: datetim
         for event, detail in _events(existing, incoming, status, status_event)
     ]
     channel_fields = incoming.model_dump(include=_CHANNEL_FIELDS)
+    channel_fields["lines"] = [line.model_dump() for line in _merged_lines(existing, incoming)]
     # A channel view that lacks a time it already told us (paid, cancelled) does not erase it.
     channel_fields["paid_at"] = incoming.paid_at or existing.paid_at
     channel_fields["cancelled_at"] = incoming.cancelled_at or existing.cancelled_at
@@ -129,4 +130,20 @@ def _refunding(order: Order) -> set[str]:
 
 
 def _line_money(order: Order) -> list[tuple[str, int, int]]:
-    return [(line.line_id, line.quantity, line.paid) for line in order.lines]
+    return [(line.line_id, line.quantity, line.paid) for line in sold_lines(order)]
+
+
+def _merged_lines(existing: Order, incoming: Order) -> tuple[OrderLine, ...]:
+    """The channel's lines, with the gift lines OCP added kept while the sold units stay the same; when they
+    change, the gifts go and the gift rules decide them again against the new lines."""
+    gifts = tuple(line for line in existing.lines if line.line_id.startswith(GIFT_LINE_PREFIX))
+    if not gifts or _units(sold_lines(existing)) != _units(incoming.lines):
+        return incoming.lines
+    return (*incoming.lines, *gifts)
+
+
+def _units(lines: tuple[OrderLine, ...]) -> list[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return sorted(totals.items())

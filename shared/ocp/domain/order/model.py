@@ -56,6 +56,12 @@ class HoldReason(StrEnum):
     unroutable = "unroutable"
     purchase_limit_exceeded = "purchase_limit_exceeded"
     """The buyer would exceed the per-buyer purchase limit of a SKU (inventory policy)."""
+    channel_edit_after_accept = "channel_edit_after_accept"
+    """The channel changed the order's lines after it reached the warehouse: a person decides (re-pick, intercept)."""
+
+
+GIFT_LINE_PREFIX = "gift:"
+"""Line ids of the gift lines OCP's gift rules add (the channel never sends them)."""
 
 
 class _Model(BaseModel):
@@ -231,6 +237,11 @@ class Order(_Model):
                 f"!= amounts.paid ({self.amounts.paid})"
             )
         return self
+
+
+def sold_lines(order: Order) -> tuple[OrderLine, ...]:
+    """The lines the channel sold, without the gift lines OCP added."""
+    return tuple(line for line in order.lines if not line.line_id.startswith(GIFT_LINE_PREFIX))
 
 
 def order_id_for(channel: Channel, channel_order_id: str) -> str:

@@ -7,8 +7,11 @@ When the rules run: when the order is about to reserve stock or confirm stock it
 capture and on payment. An unpaid order is routed (and given its gifts) so that a pre-reservation lands in the
 right warehouse, but it is checked only once paid — a hold then keeps whatever stock it holds (the buyer's units
 stay theirs while a person looks) and is recorded in the same write. A paid order:
-- with holds (checks, anomaly rules, a routing hold, no suitable warehouse) → `held` with every reason, no new
-  reservation;
+- with holds from the checks or anomaly rules → `held` with every reason and its stock reserved as it would be
+  unheld, in the same write (so the buyer who paid first keeps the units while a person looks), unless the
+  anomaly document's `checks.reserve_while_held` says otherwise for one of the reasons (by default
+  `duplicate_suspect` and `presale_not_due` reserve nothing); a routing hold or no suitable warehouse → `held`,
+  nothing reserved;
 - routed to warehouses → reserved on the first candidate that can take the whole order (else split across the
   candidates when the rule allows), gift lines included; a "while stock lasts" gift without stock is dropped;
 - routed to a supplier → `reserved` with the supplier as its warehouse (drop-ship: no OCP stock).
@@ -28,14 +31,23 @@ from ocp.domain.decisions.anomalies.checks import presale_release_at
 from ocp.domain.decisions.decide import RuleBook, decide
 from ocp.domain.decisions.duplicate_guard import claims, duplicate_hold
 from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts
-from ocp.domain.fulfillment.dispatch import DispatchRequest
+from ocp.domain.decisions.rules.kinds import reserves_while_held
+from ocp.domain.fulfillment.dispatch import EDITABLE_BEFORE_WAREHOUSE, DispatchRequest, flag_edit_after_dispatch
 from ocp.domain.inventory.commit import FingerprintClaim, OrderCommit
-from ocp.domain.inventory.planning import StockAction, action_for, holds_stock, is_paid
+from ocp.domain.inventory.planning import StockAction, action_for, end_commit, holds_stock, is_paid, lines_changed
+from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.held_queue import STOCK_REASONS, not_acknowledged, operator_route
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus, RulesApplied, TimelineEntry
 from ocp.ports import DispatchQueue
-from ocp.services.inventory.reservation import DuplicateSuspected, RoutePlan, StockDeps, commit_order, write_order
+from ocp.services.inventory.reservation import (
+    DuplicateSuspected,
+    RoutePlan,
+    StockDeps,
+    commit_order,
+    move_reservation,
+    write_order,
+)
 
 
 class RuleBookSource(Protocol):
@@ -69,6 +81,8 @@ class Evaluation:
     optional_gifts: frozenset[str]
     guards: tuple[FingerprintClaim, ...]
     """The duplicate check's keys (none when the check is off or an operator acknowledged the suspicion)."""
+    reserve_while_held: bool = False
+    """A paid order with these holds reserves its stock meanwhile (the anomaly document decides per reason)."""
 
 
 def evaluate(order: Order, rules: RulesDeps, now: datetime, *, keep_lines: bool = False) -> Evaluation:
@@ -88,7 +102,9 @@ def evaluate(order: Order, rules: RulesDeps, now: datetime, *, keep_lines: bool 
     if checks.duplicate.enabled and HoldReason.duplicate_suspect not in order.operator_overrides.acknowledged:
         guards = claims(decided, timedelta(minutes=checks.duplicate.window_minutes))
     optional = frozenset(g.line.line_id for g in gifts if g.while_stock_lasts)
-    return Evaluation(order=decided, holds=holds, route=route, optional_gifts=optional, guards=guards)
+    keep_stock = route.action == RouteAction.warehouses and all(reserves_while_held(checks, h.reason) for h in holds)
+    return Evaluation(order=decided, holds=holds, route=route, optional_gifts=optional, guards=guards,
+                      reserve_while_held=keep_stock)
 
 
 def _route_of(order: Order, decided: RoutingDecision, warehouses: Mapping[str, WarehouseFacts],
@@ -120,6 +136,8 @@ def place(before: Order | None, after: Order, stock: StockDeps, rules: RulesDeps
     inventory alone), as `write_order` does."""
     if rules is None:
         return write_order(before, after, stock)
+    if before is not None and holds_stock(before) and holds_stock(after) and lines_changed(before, after):
+        return _edited(before, after, stock, rules)
     strategy, _ = stock.catalog.policy().order_strategy(after)
     if action_for(before, after, strategy) not in (StockAction.reserve, StockAction.confirm):
         return write_order(before, after, stock)
@@ -130,15 +148,42 @@ def place(before: Order | None, after: Order, stock: StockDeps, rules: RulesDeps
     if not is_paid(after):
         return _routed(before, order, evaluation, stock, (), now, paid=False)
     try:
-        if evaluation.holds:
+        if evaluation.holds and (holding or not evaluation.reserve_while_held):
             return _hold(before, order, evaluation.holds, stock, evaluation.guards, now)
         if holding:
             return write_order(before, order, stock, guards=evaluation.guards)
+        # Reserved as it would be unheld; holds found now replace any the order had (the reservation holds it).
+        order = order.model_copy(update={"holds": evaluation.holds})
         return _routed(before, order, evaluation, stock, evaluation.guards, now, paid=True)
     except DuplicateSuspected as suspected:
         # The first order keeps the keys: a third copy is flagged against it, and so is never the first itself.
         holds = (*evaluation.holds, duplicate_hold(order, suspected.hits))
         return _hold(before, order, holds, stock, (), now)
+
+
+def _edited(before: Order, after: Order, stock: StockDeps, rules: RulesDeps) -> Order | None:
+    """The channel changed what an order holding stock contains. Before the warehouse has it, the order is decided
+    again (gifts re-evaluated against the new lines) and its reservation follows the lines in the same write; once
+    the warehouse has it, a person decides (the parcel may already be picked), and the order is flagged."""
+    now = stock.now()
+    if after.status not in EDITABLE_BEFORE_WAREHOUSE:
+        return commit_order(stock, OrderCommit(order=flag_edit_after_dispatch(after, now),
+                                               expected_revision=before.revision))
+    paid = after.status != OrderStatus.pending_payment
+    # Decided as a paid order is on capture (`received`), so the reservation lands as reserved or held anew.
+    evaluation = evaluate(after.model_copy(update={"status": OrderStatus.received}) if paid else after, rules, now)
+    order = evaluation.order
+    holds = evaluation.holds if paid else ()
+    route = evaluation.route
+    if route.action != RouteAction.warehouses or (holds and not evaluation.reserve_while_held):
+        found = (*holds, *((route.hold,) if route.hold is not None else ()))
+        held = order.model_copy(update={"status": OrderStatus.held, "status_since": now, "holds": found or (
+            Hold(reason=HoldReason.unroutable, detail="no warehouse may take the edited order"),)})
+        why = "the order's lines changed and it is held: " + ", ".join(h.reason.value for h in held.holds)
+        return commit_order(stock, end_commit(before, held, MovementKind.release, actor="order_processor",
+                                              reason=why, at=now))
+    plan = RoutePlan(candidates=route.candidates, split=route.split, optional_gifts=evaluation.optional_gifts)
+    return move_reservation(before, order.model_copy(update={"holds": holds}), stock, route=plan)
 
 
 def _hold(before: Order | None, order: Order, holds: tuple[Hold, ...], stock: StockDeps,

@@ -21,8 +21,9 @@ from ocp.domain.fulfillment.callbacks import (
     writeback_confirmed,
     writeback_failed,
 )
+from ocp.domain.inventory.books import BOOKS_REFUSED
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import ChannelWriteback, OrderQueries, TransactionalOrderStore
+from ocp.ports import ChannelWriteback, CountTimes, OrderQueries, TransactionalOrderStore
 from ocp.services.order.updates import update_order
 
 CALLBACK_ACTOR = "fulfillment_callback"
@@ -34,6 +35,9 @@ class CallbackDeps:
     orders: TransactionalOrderStore
     """Stock-aware: a callback that ships or cancels the order moves its stock in the same write."""
     now: Callable[[], datetime]
+    counts: CountTimes | None = None
+    """When each stock was last counted by a WMS push: a parcel the push already counted is not taken off
+    on_hand again (None: every shipment is)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class CallbackResult:
 
     writeback_due: bool = False
     """This callback recorded a shipment the channel is owed: queue its write-back now."""
+    books_refused: bool = False
+    """The stock books refused part of this callback's stock movement (`stock_books_refused` on the timeline)."""
 
     @property
     def applied(self) -> bool:
@@ -60,11 +66,13 @@ def record_callback(event: FulfillmentEvent, deps: CallbackDeps) -> CallbackResu
         last.append(apply_event(order, event, now))
         return last[-1].order if last[-1].changed else None
 
-    stored, wrote = update_order(deps.orders, event.order_id, change, actor=CALLBACK_ACTOR, at=now)
+    stored, wrote = update_order(deps.orders, event.order_id, change, actor=CALLBACK_ACTOR, at=now,
+                                 counts=deps.counts)
     due = wrote and event.event == FulfillmentEventName.shipped and any(
         s.tracking_no == event.tracking_no for s in due_writebacks(stored, now))
+    refused = wrote and any(e.event == BOOKS_REFUSED and e.at == now for e in stored.timeline)
     return CallbackResult(order_id=stored.order_id, status=stored.status, outcome=last[-1].outcome, order=stored,
-                          writeback_due=due)
+                          writeback_due=due, books_refused=refused)
 
 
 # ---- write-back -----------------------------------------------------------------------------------------

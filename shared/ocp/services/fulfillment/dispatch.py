@@ -1,4 +1,10 @@
-"""Dispatch: send the warehouse instruction, and only once it is handed over move the order to `dispatched`."""
+"""Dispatch: send the warehouse instruction, and only once it is handed over move the order to `dispatched`.
+
+The dispatcher also sends what an order owes a warehouse that has it already: a requested stop (the cancel
+instruction whose version the request fixed) and an update (the next fulfil version, after the buyer's address
+changed). Services hand both over through the dispatch queue (`request_owed`); reconciliation sends a stop that is
+still pending with the same `send_stop`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from ocp.domain.fulfillment.changes import drop_update, mark_updated, plan_update
 from ocp.domain.fulfillment.dispatch import (
+    HOP,
     DispatchOutcome,
+    DispatchPurpose,
     DispatchRequest,
     Skip,
     WmsRejected,
@@ -19,11 +28,14 @@ from ocp.domain.fulfillment.dispatch import (
     plan_dispatch,
     stop_instruction,
 )
+from ocp.domain.fulfillment.stops import renumbered, stop_refused
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import TransactionalOrderStore, WmsAdapter
+from ocp.ports import DispatchQueue, TransactionalOrderStore, WmsAdapter
 from ocp.services.order.updates import update_order
 
 ACTOR = "dispatcher"
+UPDATE_ROUNDS = 3
+"""Updates sent in one go while changes keep arriving during the send (then the next request takes over)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,10 @@ def dispatch(request: DispatchRequest, deps: DispatchDeps) -> DispatchResult:
     order = deps.orders.get(request.order_id)
     if order is None:
         return DispatchResult(request.order_id, DispatchOutcome.not_found, detail="no such order")
+    if request.purpose == DispatchPurpose.stop:
+        return send_stop(order, deps.orders, deps.wms, deps.now(), actor=ACTOR)[1]
+    if request.purpose == DispatchPurpose.update:
+        return send_update(order, deps)
     plan = plan_dispatch(order, request, deps.now())
     if isinstance(plan, Skip):
         return DispatchResult(order.order_id, plan.outcome, order.fulfillment.instruction_version, plan.reason)
@@ -91,3 +107,80 @@ def dispatch_now(order_id: str, deps: DispatchDeps, actor: str | None = None) ->
         return DispatchResult(order_id, DispatchOutcome.not_found, detail="no such order")
     return dispatch(DispatchRequest(order_id=order_id, after_version=order.fulfillment.instruction_version,
                                     actor=actor), deps)
+
+
+def send_stop(order: Order, orders: TransactionalOrderStore, wms: WmsAdapter, now: datetime, *, actor: str,
+              hop: str = HOP) -> tuple[Order, DispatchResult]:
+    """Send the order's requested stop unless sent already, and record it: the same version on every resend, so
+    the warehouse sees one instruction. `WmsUnavailable` propagates (nothing sent; the caller retries); a refusal is
+    recorded on the stop (not asked again: a person acts)."""
+    stop = order.fulfillment.stop
+    if stop is not None and stop.pending and (stop.version or 0) <= order.fulfillment.instruction_version:
+        order, _ = update_order(orders, order.order_id, renumbered, actor=actor, at=now)
+        stop = order.fulfillment.stop
+    if stop is None or stop.version is None or stop.sent_at is not None:
+        return order, _no_stop(order)
+    instruction = stop_instruction(order, version=stop.version, now=now)
+    try:
+        receipt = wms.send(instruction)
+    except WmsRejected as exc:
+        order, _ = update_order(orders, order.order_id, partial(stop_refused, reason=exc.message, now=now, hop=hop),
+                                actor=actor, at=now)
+        return order, DispatchResult(order.order_id, DispatchOutcome.rejected, instruction.version, exc.message)
+    order, _ = update_order(orders, order.order_id,
+                            partial(mark_stop_sent, instruction=instruction, receipt=receipt, now=now),
+                            actor=actor, at=now)
+    return order, DispatchResult(order.order_id, DispatchOutcome.stop_sent, instruction.version, receipt)
+
+
+def _no_stop(order: Order) -> DispatchResult:
+    """Why no stop is sent: none requested, sent already, or refused (its note says why)."""
+    stop, version = order.fulfillment.stop, order.fulfillment.instruction_version
+    if stop is not None and stop.sent_at is not None:
+        return DispatchResult(order.order_id, DispatchOutcome.already_dispatched, version,
+                              f"cancel instruction v{stop.version} sent")
+    why = "no stop requested" if stop is None else stop.note
+    return DispatchResult(order.order_id, DispatchOutcome.not_dispatchable, version, why)
+
+
+def send_update(order: Order, deps: DispatchDeps) -> DispatchResult:
+    """Send the update the order owes its warehouse (the next fulfil version, as the order is now). A change that
+    lands while it is sent keeps the update owed, and it is sent again. One that can no longer be sent is dropped
+    (the warehouse was asked to stop) or flagged for a person (picked meanwhile). `WmsUnavailable` propagates."""
+    sent: DispatchResult | None = None
+    for _ in range(UPDATE_ROUNDS):
+        now, owed = deps.now(), order.fulfillment.update
+        plan = plan_update(order, now)
+        if isinstance(plan, Skip):
+            if plan.outcome == DispatchOutcome.not_dispatchable:
+                update_order(deps.orders, order.order_id, partial(drop_update, now=now), actor=ACTOR, at=now)
+            return sent or DispatchResult(order.order_id, plan.outcome, order.fulfillment.instruction_version,
+                                          plan.reason)
+        assert owed is not None  # plan_update plans only an owed update
+        try:
+            receipt = deps.wms.send(plan)
+        except WmsRejected as exc:
+            update_order(deps.orders, order.order_id, partial(mark_rejected, warehouse=plan.warehouse,
+                                                              reason=exc.message, now=now), actor=ACTOR, at=now)
+            return DispatchResult(order.order_id, DispatchOutcome.rejected, plan.version, exc.message)
+        order, _ = update_order(deps.orders, order.order_id,
+                                partial(mark_updated, instruction=plan, receipt=receipt, sent_for=owed, now=now),
+                                actor=ACTOR, at=now)
+        sent = DispatchResult(order.order_id, DispatchOutcome.updated, plan.version, receipt)
+        if order.fulfillment.update is None:
+            break
+    assert sent is not None  # every round sends or returns
+    return sent
+
+
+def request_owed(order: Order, queue: DispatchQueue | None, actor: str | None = None) -> tuple[DispatchPurpose, ...]:
+    """Ask the dispatcher for what the order owes the warehouse that has it: a pending stop, else an owed update.
+    Asking again (a redelivered message, a second cancel) sends nothing twice: each is recorded on the order and
+    sent while still owed."""
+    stop, owed = order.fulfillment.stop, order.fulfillment.update
+    if queue is None or (stop is not None and not stop.pending) or (stop is None and owed is None):
+        return ()
+    purpose = DispatchPurpose.stop if stop is not None else DispatchPurpose.update
+    queue.send([DispatchRequest(order_id=order.order_id, after_version=order.fulfillment.instruction_version,
+                                actor=actor, purpose=purpose)])
+    return (purpose,)

@@ -4,8 +4,9 @@ Every order OCP has with a warehouse and not shipped (`dispatched`, `accepted`, 
 its channel (unless the channel's own push or poll already reported it cancelled), a bounded slice per run: each
 status is walked from where the previous run stopped (a checkpoint), so every order is visited in turn however many
 there are. An order the channel cancelled is recorded once, the warehouse is told to stop (a cancel instruction,
-unless a parcel left) and one alert goes out (`ocp.domain.fulfillment.reconciliation`). A channel that is down or
-not configured only skips its own orders.
+unless a parcel left) and one alert goes out (`ocp.domain.fulfillment.reconciliation`). A stop someone requested
+already (an operator, the channel's push) that is still pending is sent with the same version: the safety net of
+the dispatcher, never a second stop. A channel that is down or not configured only skips its own orders.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from functools import partial
 
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured, UnmappableDocument
-from ocp.domain.fulfillment.dispatch import WmsRejected, WmsUnavailable, mark_stop_sent, stop_instruction
+from ocp.domain.fulfillment.dispatch import DispatchOutcome, WmsUnavailable
 from ocp.domain.fulfillment.reconciliation import (
+    HOP,
     RECONCILED,
     alert_event,
     mark_alerted,
     record_channel_cancel,
-    stop_failed,
 )
 from ocp.domain.fulfillment.stuck import OrderSummary
 from ocp.domain.order.model import Order, OrderStatus
@@ -36,6 +37,7 @@ from ocp.ports import (
     TransactionalOrderStore,
     WmsAdapter,
 )
+from ocp.services.fulfillment.dispatch import send_stop
 from ocp.services.order.updates import update_order
 
 ACTOR = "reconciliation"
@@ -113,6 +115,7 @@ def _check(summary: OrderSummary, deps: ReconcileDeps, run: ReconcileRun, now: d
     if order.fulfillment.channel_cancel is not None:
         _follow_up(order, deps, run, now)  # known already: finish what a previous run left, no channel call
         return
+    order = _stop(order, deps, run, now)  # an operator's or the channel's stop the dispatcher has not sent
     if order.cancelled_at is not None:
         # The channel's own push or poll already said so (ingest kept the status and recorded the request).
         channel_status = order.channel_status
@@ -151,24 +154,25 @@ def _lookup(order: Order, deps: ReconcileDeps, run: ReconcileRun) -> ChannelOrde
 
 
 def _follow_up(order: Order, deps: ReconcileDeps, run: ReconcileRun, now: datetime) -> None:
-    """Stop the warehouse (once), then alert (once). A WMS that is down leaves the stop for the next run."""
-    cancel = order.fulfillment.channel_cancel
-    if cancel is not None and cancel.stop_version is not None and cancel.stop_sent_at is None:
-        instruction = stop_instruction(order, version=cancel.stop_version, now=now)
-        try:
-            receipt = deps.wms.send(instruction)
-        except WmsUnavailable:
-            pass
-        except WmsRejected as exc:
-            order, _ = update_order(deps.orders, order.order_id, partial(stop_failed, reason=exc.message, now=now),
-                                    actor=ACTOR, at=now)
-        else:
-            order, _ = update_order(deps.orders, order.order_id,
-                                    partial(mark_stop_sent, instruction=instruction, receipt=receipt, now=now),
-                                    actor=ACTOR, at=now)
-            run.stopped.append(order.order_id)
+    """Stop the warehouse (once), then alert (once)."""
+    order = _stop(order, deps, run, now)
     cancel = order.fulfillment.channel_cancel
     if cancel is not None and cancel.alerted_at is None:
         deps.events.publish([alert_event(order)])
         update_order(deps.orders, order.order_id, partial(mark_alerted, now=now), actor=ACTOR, at=now)
         run.alerted.append(order.order_id)
+
+
+def _stop(order: Order, deps: ReconcileDeps, run: ReconcileRun, now: datetime) -> Order:
+    """Send the order's stop if it is still pending (its own version: never a second stop). A WMS that is down
+    leaves it for the next run."""
+    stop = order.fulfillment.stop
+    if stop is None or not stop.pending:
+        return order
+    try:
+        order, result = send_stop(order, deps.orders, deps.wms, now, actor=ACTOR, hop=HOP)
+    except WmsUnavailable:
+        return order
+    if result.outcome == DispatchOutcome.stop_sent:
+        run.stopped.append(order.order_id)
+    return order

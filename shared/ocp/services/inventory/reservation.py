@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from ocp.domain.decisions.gifts import GIFT_LINE_PREFIX
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.commit import (
     CommitRejected,
@@ -36,15 +35,18 @@ from ocp.domain.inventory.planning import (
     end_commit,
     fits_one_transaction,
     hold_commit,
+    is_paid,
     needs_of,
+    rereserve_commit,
     reserve_commit,
     too_large_detail,
+    waiting_commit,
 )
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.split import split_plan
 from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS, MovementKind
-from ocp.domain.order.model import HoldReason, Order, OrderStatus, TimelineEntry
+from ocp.domain.order.model import GIFT_LINE_PREFIX, HoldReason, Order, OrderStatus, TimelineEntry
 from ocp.ports import TransactionalOrderStore
 from ocp.services.inventory.stock_catalog import StockCatalog
 
@@ -117,6 +119,48 @@ def write_order(
     return _commit(deps, OrderCommit(order=after, expected_revision=before.revision if before else None), guards)
 
 
+def move_reservation(before: Order, after: Order, deps: StockDeps, *, route: RoutePlan,
+                     guards: tuple[FingerprintClaim, ...] = ()) -> Order | None:
+    """An order holding stock whose lines changed (a channel edit): its reservation follows the new lines in one
+    transaction, its current warehouse tried first. When the new lines cannot be reserved, the old reservation is
+    released in the same write and the order is held `insufficient_stock` (an unpaid one waits for payment)."""
+    now = deps.now()
+    policy = deps.catalog.policy()
+    strategy, expiry = policy.order_strategy(after)
+    needs = needs_of(after)
+    limits = {n.sku: limit for n in needs if (limit := policy.purchase_limit(n.sku)) is not None}
+    claims = counter_claims(after, limits)
+    current = after.reservation.warehouse if after.reservation else None
+    ordered = tuple(sorted(route.candidates, key=lambda w: w != current))
+    planner = _planner(after, needs, deps, dataclasses.replace(route, candidates=ordered))
+    while (plan := planner.next_plan()) is not None:
+        if not _fits(plan, claims, guards):
+            break
+        change = _guarded(rereserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims,
+                                           at=now), guards)
+        outcome = _answer_of(deps, change)
+        if not isinstance(outcome, CommitRejected):
+            return outcome
+        if outcome.over_limit:
+            return _release_short(before, after, HoldReason.purchase_limit_exceeded,
+                                  _limit_detail(outcome.over_limit, claims), deps, guards)
+        _learn(planner, outcome, deps)
+    return _release_short(before, after, HoldReason.insufficient_stock, planner.hold_detail(), deps, guards)
+
+
+def _release_short(before: Order, after: Order, reason: HoldReason, detail: str, deps: StockDeps,
+                   guards: tuple[FingerprintClaim, ...]) -> Order | None:
+    now = deps.now()
+    if is_paid(after):
+        short = hold_commit(before, after, reason, detail, now).order
+        why = f"the order's lines changed and cannot be reserved: {reason.value}"
+    else:
+        short = waiting_commit(before, after, detail, now).order
+        why = "the order's lines changed and cannot be reserved before payment"
+    return _commit(deps, end_commit(before, short, MovementKind.release, actor="order_processor", reason=why,
+                                    at=now), guards)
+
+
 def commit_order(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim, ...] = ()) -> Order | None:
     """One commit as it is: the stored order, None on an order conflict, `DuplicateSuspected` on a taken key."""
     return _commit(deps, change, guards)
@@ -142,6 +186,9 @@ def _answer_of(deps: StockDeps, change: OrderCommit) -> Order | None | CommitRej
         return None
     if rejected.duplicates:
         raise DuplicateSuspected(rejected.duplicates)
+    if rejected.refused:
+        # A release the stock books refuse (a missing shard, reserved below it) is no shortage to plan around.
+        raise ConcurrentModification(f"order {change.order.order_id}: stock books refused {rejected.refused}")
     return rejected
 
 
@@ -179,6 +226,8 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
                 split = _split(before, after, needs, claims, route, deps, guards, strategy=strategy, expiry=expiry)
                 if split != _SHORT:
                     return split
+            if not is_paid(after):
+                return _commit(deps, waiting_commit(before, after, planner.hold_detail(), now), guards)
             return _commit(deps, hold_commit(before, after, HoldReason.insufficient_stock, planner.hold_detail(), now),
                            guards)
         outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)

@@ -12,6 +12,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocp.domain.errors import ConcurrentModification
+from ocp.domain.inventory.books import within_books
 from ocp.domain.inventory.planning import end_commit, holds_stock
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
@@ -25,6 +26,7 @@ from ocp.domain.inventory.stock import (
     StockHead,
     StockLevel,
     StockPush,
+    count_time,
     ledger_totals,
     plan_adjustment,
     skewed,
@@ -62,7 +64,8 @@ class InventoryDeps:
 
 def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, actor: str = "wms") -> PushResult:
     """Apply the WMS's absolute on-hand if its version is newer; available is recomputed against what is
-    reserved, in the same transaction that checks the version. An unknown SKU is created."""
+    reserved, in the same transaction that checks the version. An unknown SKU is created. The head keeps the
+    push's count time (`as_of`, else now), which shipments are judged against (`ocp.domain.inventory.books`)."""
     validate_warehouse(warehouse)
     validate_sku(sku)
     if not deps.warehouses.known(warehouse):
@@ -83,6 +86,7 @@ def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, a
             version=push.version,
             safety_stock=push.safety_stock if push.safety_stock is not None else (head.safety_stock if head else 0),
             shards=active, slots=max(active, head.slots if head else 1), updated_at=now,
+            counted_at=count_time(push.as_of, now),
         )
         adjustment = plan_adjustment(
             MovementKind.push, warehouse, sku, current=shards, total_on_hand=push.on_hand, head=new_head,
@@ -243,6 +247,9 @@ def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 50
         change = end_commit(order, order, MovementKind.release,
                             actor="reservation_sweeper", reason=f"unpaid after {minutes} min: stock released", at=now)
         rejected = deps.orders.commit(change)
+        if rejected is not None and rejected.refused and not rejected.order_conflict:
+            # Books already short of what it holds: release what is there and say so, rather than retry forever.
+            rejected = deps.orders.commit(within_books(change, rejected.refused, now))
         (report.skipped if rejected else report.released).append(order_id)
     return report
 

@@ -87,6 +87,13 @@ class StockCatalog:
         with self._lock:
             self._sold_out[(warehouse, sku)] = self._clock()
 
+    def forget_sold_out(self, skus: Iterable[str]) -> None:
+        """Stock of these SKUs arrived: what this process saw sold out no longer holds."""
+        wanted = set(skus)
+        with self._lock:
+            for key in [key for key in self._sold_out if key[1] in wanted]:
+                del self._sold_out[key]
+
     def sold_out(self, warehouse: str, sku: str) -> bool:
         """Found sold out on every shard within the last `sold_out_memo_s`."""
         with self._lock:

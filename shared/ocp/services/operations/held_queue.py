@@ -7,7 +7,8 @@ one transaction at the revision it read (an `If-Match` revision makes a stale ed
   (it is reserved again, for the edited order, on release); an address fix keeps it.
 - release: the order goes through the checks, gifts, routing and reservation again (`place`), the holds it had
   acknowledged; it ends reserved (and is handed to the dispatcher) or held again with the new reasons.
-- cancel: stock it holds goes back on sale in the same write.
+- cancel: stock it holds goes back on sale in the same write. An order the warehouse has but has not picked is
+  asked to stop instead (the dispatcher sends the cancel instruction at once); its `cancelled` callback ends it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from ocp.domain.errors import ConcurrentModification, InvalidQuery, OrderNotFound
+from ocp.domain.fulfillment.stops import STOPPABLE
 from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.inventory.planning import end_commit, holds_stock, status_change_commit
 from ocp.domain.inventory.stock import MovementKind
@@ -36,12 +38,14 @@ from ocp.domain.operations.held_queue import (
     parse_patch,
     released,
     resumed,
+    stop_requested,
     without_due_holds,
 )
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from ocp.domain.problems import problems_from
 from ocp.ports import DispatchQueue, HeldQueueQueries, TransactionalOrderStore
 from ocp.services.decisions.order_path import RulesDeps, place, request_dispatch
+from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
 
 WRITE_ATTEMPTS = 3
@@ -147,19 +151,30 @@ def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | No
 
 def cancel_order(deps: HeldQueueDeps, order_id: str, actor: str, reason: str | None = None,
                  expected_revision: int | None = None) -> Order:
-    """Cancel an order that is not with the warehouse yet; stock it holds goes back on sale in the same write."""
+    """Cancel an order that is not with the warehouse yet; stock it holds goes back on sale in the same write.
+    One the warehouse has not picked yet keeps its status: the warehouse is asked to stop, once however often an
+    operator asks (the answer is the order with `fulfillment.stop`)."""
 
-    def change(current: Order, now: datetime) -> OrderCommit:
+    def change(current: Order, now: datetime) -> OrderCommit | None:
+        if current.status in STOPPABLE:
+            stopping = stop_requested(current, actor, now, reason)
+            return None if stopping is None else OrderCommit(order=stopping, expected_revision=current.revision)
         return status_change_commit(current, cancelled(current, actor, now, reason), actor=actor, at=now)
 
-    return _write(deps, order_id, change, expected_revision)
+    stored = _write(deps, order_id, change, expected_revision)
+    request_owed(stored, deps.dispatch, actor=actor)
+    return stored
 
 
-def _write(deps: HeldQueueDeps, order_id: str, change: Callable[[Order, datetime], OrderCommit],
+def _write(deps: HeldQueueDeps, order_id: str, change: Callable[[Order, datetime], OrderCommit | None],
            expected_revision: int | None) -> Order:
+    """Commit `change` of the order at the revision read; a change of None (nothing to do) answers the order."""
     for _ in range(WRITE_ATTEMPTS):
         current = _get(deps, order_id, expected_revision)
-        stored = commit_order(deps.stock, change(current, deps.now()))
+        commit = change(current, deps.now())
+        if commit is None:
+            return current
+        stored = commit_order(deps.stock, commit)
         if stored is not None:
             return stored
         if expected_revision is not None:
@@ -203,6 +218,8 @@ class BulkOutcome(StrEnum):
     refused = "refused"
     not_found = "not_found"
     conflict = "conflict"
+    stop_requested = "stop_requested"
+    """Cancel of an order the warehouse has: it was asked to stop; the order ends when the warehouse confirms."""
 
 
 class BulkItem(BaseModel):
@@ -254,9 +271,16 @@ def _one(deps: HeldQueueDeps, request: BulkRequest, order_id: str, actor: str) -
         outcome = BulkOutcome.conflict if isinstance(exc, ConcurrentModification) else BulkOutcome.refused
         error = {"code": exc.code, "message": exc.message, **({"details": exc.details} if exc.details else {})}
         return BulkItem(order_id=order_id, outcome=outcome, error=error)
-    held = request.action == BulkAction.release and order.status == OrderStatus.held
-    return BulkItem(order_id=order_id, outcome=BulkOutcome.held if held else BulkOutcome.done, status=order.status,
+    return BulkItem(order_id=order_id, outcome=_outcome(request.action, order), status=order.status,
                     holds=list(order.holds))
+
+
+def _outcome(action: BulkAction, order: Order) -> BulkOutcome:
+    if action == BulkAction.release and order.status == OrderStatus.held:
+        return BulkOutcome.held
+    if action == BulkAction.cancel and order.status != OrderStatus.cancelled:
+        return BulkOutcome.stop_requested
+    return BulkOutcome.done
 
 
 # ---- pre-sale orders whose ship date came -------------------------------------------------------------------------

@@ -18,10 +18,12 @@ from ocp.domain.errors import (
     OrderExists,
     UnmappableDocument,
 )
+from ocp.domain.fulfillment.changes import after_channel_update
 from ocp.domain.order.ingest import apply_channel_update, first_capture
 from ocp.domain.order.model import Order
 from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
 from ocp.services.decisions.order_path import RulesDeps, place, redispatch_if_never_sent, request_dispatch
+from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.order.intake import POLLED_PREFIX, delivery_from_envelope
 
@@ -103,7 +105,8 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
     """Create the order, or merge a newer channel view into it; either way decided by the rules and with its stock
     effects in the same transaction (`place`). A new order costs one conditional write and no read: only when it
     exists already is it read, merged and written at the revision that was read. A newly reserved order is then
-    handed to the dispatcher."""
+    handed to the dispatcher, and so is what an order with the warehouse owes it after the change (a stop, an
+    update: `ocp.domain.fulfillment.changes`)."""
     captured = first_capture(incoming, received_at, deps.now())
     if deps.stock is None:
         return _store_without_stock(incoming, captured, deps)
@@ -118,10 +121,12 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
         merged = apply_channel_update(existing, incoming, deps.now())
         if merged is None:
             redispatch_if_never_sent(existing, deps.dispatch)
+            request_owed(existing, deps.dispatch)  # the first request may have been lost after the write
             return Processed(Outcome.duplicate, existing.order_id, existing)
-        stored = place(existing, merged, deps.stock, deps.rules)
+        stored = place(existing, after_channel_update(existing, merged, deps.now()), deps.stock, deps.rules)
         if stored is not None:
             request_dispatch(existing, stored, deps.dispatch)
+            request_owed(stored, deps.dispatch)
             return Processed(Outcome.updated, stored.order_id, stored)
     raise ConcurrentModification(f"order {incoming.order_id} kept changing; will retry")
 

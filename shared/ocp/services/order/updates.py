@@ -3,6 +3,11 @@
 Every write goes through the inventory commit (`status_change_commit`), so a status change carries its stock
 effect in the same transaction: an order that ships (or is delivered) takes its reserved units off `on_hand` and
 `reserved` together; an order the warehouse cancels puts them back on sale; anything else writes the order alone.
+
+Given the stock's count times (`counts`), a shipment first reads when each (warehouse, SKU) was last counted
+by a WMS push (one read): units that left by then only give back their reservation, and a push landing before
+the write makes it read again. A release or shipment the stock books refuse (it would take on_hand or reserved
+below zero) is cut to what the shards hold and named on the order's timeline (`stock_books_refused`).
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
-from ocp.domain.inventory.planning import status_change_commit
+from ocp.domain.inventory.books import stock_keys, within_books
+from ocp.domain.inventory.commit import OrderCommit
+from ocp.domain.inventory.planning import ships, status_change_commit
 from ocp.domain.order.model import Order
-from ocp.ports import TransactionalOrderStore
+from ocp.ports import CountTimes, TransactionalOrderStore
 
 WRITE_ATTEMPTS = 3
 
@@ -26,6 +33,7 @@ def update_order(
     actor: str,
     at: datetime,
     attempts: int = WRITE_ATTEMPTS,
+    counts: CountTimes | None = None,
 ) -> tuple[Order, bool]:
     """Apply `change` to the stored order and commit the result, with its stock effect, on the revision it read;
     on a concurrent write, re-read and apply again. `change` returns the next revision, or None when there is
@@ -41,7 +49,7 @@ def update_order(
         changed = change(current)
         if changed is None:
             return current, False
-        commit = status_change_commit(current, changed, actor=actor, at=at)
+        commit = _commit_for(current, changed, actor=actor, at=at, counts=counts)
         if not commit.movements and not commit.counters:
             # No stock moves: one conditional put (a transaction would cost twice the write capacity).
             try:
@@ -51,7 +59,20 @@ def update_order(
         rejected = orders.commit(commit)
         if rejected is None:
             return commit.order, True
-        if not rejected.order_conflict:
-            # Shipping or releasing never checks availability; a stock item that vanished is a bug to surface.
+        if rejected.order_conflict or rejected.stale_count:
+            continue
+        if not rejected.refused:
             raise ConcurrentModification(f"order {order_id}: stock commit refused: {rejected}")
+        # The parcel left whatever the books say: record it, moving only what the shards hold, and say so.
+        cut = within_books(commit, rejected.refused, at)
+        if orders.commit(cut) is None:
+            return cut.order, True
     raise ConcurrentModification(f"order {order_id} kept changing; try again")
+
+
+def _commit_for(current: Order, changed: Order, *, actor: str, at: datetime,
+                counts: CountTimes | None) -> OrderCommit:
+    if counts is None or not ships(changed):
+        return status_change_commit(current, changed, actor=actor, at=at)
+    read = counts.count_times(stock_keys(changed))
+    return status_change_commit(current, changed, actor=actor, at=at, counts=read)

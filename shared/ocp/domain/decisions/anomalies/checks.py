@@ -13,9 +13,9 @@ import phonenumbers
 from stdnum.cn import ric
 
 from ocp.domain.clock import iso
-from ocp.domain.decisions.anomalies.divisions import Divisions
 from ocp.domain.decisions.rules.kinds import PriceCheck
 from ocp.domain.operations.catalog import CatalogItem
+from ocp.domain.order.divisions import Divisions
 from ocp.domain.order.model import Address, Order
 from ocp.domain.order.money import exponent
 

@@ -181,7 +181,20 @@ class PresaleCheck(_Check):
     release_hours_before: int = Field(default=0, ge=0, le=720, description="Release this long before ship-by")
 
 
+RESERVE_WHILE_HELD_DEFAULTS: dict[HoldReason, bool] = {
+    HoldReason.duplicate_suspect: False,
+    HoldReason.presale_not_due: False,
+}
+"""Hold reasons whose paid orders reserve nothing while held: a probable duplicate would take the stock twice, and
+a pre-sale's stock arrives for its ship date. Every other hold keeps the paid order's units while a person looks."""
+
+
 class AnomalyChecks(_Strict):
+    reserve_while_held: dict[HoldReason, bool] = Field(
+        default_factory=dict,
+        description="Per hold reason: does a paid order held for it reserve its stock meanwhile? Default true, "
+                    "except duplicate_suspect and presale_not_due",
+    )
     address: AddressCheck = Field(default_factory=AddressCheck)
     phone: PhoneCheck = Field(default_factory=PhoneCheck)
     price: PriceCheck = Field(default_factory=PriceCheck)
@@ -190,6 +203,10 @@ class AnomalyChecks(_Strict):
     buyer_note: BuyerNoteCheck = Field(default_factory=BuyerNoteCheck)
     customs: CustomsCheck = Field(default_factory=CustomsCheck)
     presale: PresaleCheck = Field(default_factory=PresaleCheck)
+
+
+def reserves_while_held(checks: AnomalyChecks, reason: HoldReason) -> bool:
+    return checks.reserve_while_held.get(reason, RESERVE_WHILE_HELD_DEFAULTS.get(reason, True))
 
 
 class AnomalyThen(_Strict):

