@@ -111,3 +111,16 @@ def test_an_edit_after_the_warehouse_has_the_order_is_flagged_for_a_person() -> 
     assert after.status == OrderStatus.accepted and _reserved(world, "TEA-1") == 2
     assert [h.reason for h in after.holds] == [HoldReason.channel_edit_after_accept]
     assert [i.kind for i in after.fulfillment.issues] == [IssueKind.channel_edit_after_accept]
+
+
+def test_a_cancellation_that_also_changes_the_lines_releases_everything() -> None:
+    # Given a reserved order of 2
+    world = RulesWorld()
+    world.push("TEA-1", 5)
+    world.store(paid_order(lines=[line("TEA-1", 2, 19900)]))
+    # When the channel's next view both changes the quantity and cancels the order
+    after = _edit(world, 3, status="cancelled", cancelled_at=world.now + timedelta(minutes=5))
+    # Then it is cancelled with nothing held: a cancellation wins over the edit
+    assert after.status == OrderStatus.cancelled and after.reservation is not None
+    assert after.reservation.state.value == "released" and _reserved(world, "TEA-1") == 0
+    assert _books_balance(world, "TEA-1")

@@ -136,7 +136,8 @@ def place(before: Order | None, after: Order, stock: StockDeps, rules: RulesDeps
     inventory alone), as `write_order` does."""
     if rules is None:
         return write_order(before, after, stock)
-    if before is not None and holds_stock(before) and holds_stock(after) and lines_changed(before, after):
+    if (before is not None and after.status != OrderStatus.cancelled and holds_stock(before) and holds_stock(after)
+            and lines_changed(before, after)):
         return _edited(before, after, stock, rules)
     strategy, _ = stock.catalog.policy().order_strategy(after)
     if action_for(before, after, strategy) not in (StockAction.reserve, StockAction.confirm):
