@@ -175,6 +175,11 @@ ORDERS = Table(
         # Rules, sparse: held orders with a timed hold (pre-sale until its ship date), spread over
         # buckets, earliest first: the presale release's worklist.
         Index(name="by_release_due", partition_key="release_bucket", sort_key="release_due_at"),
+        # Merged parcels, sparse: orders waiting to leave with others of the same buyer and address, spread over
+        # buckets by when their window ends (and formed groups not yet handed over): the merge run's worklist;
+        # and the waiting ones by merge key, to find an order's mates.
+        Index(name="by_merge_due", partition_key="merge_bucket", sort_key="merge_due_at"),
+        Index(name="by_merge_key", partition_key="merge_key", sort_key="merge_wait_until"),
     ),
 )
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
@@ -359,7 +364,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # One transaction per order: the order item, stock shards, ledger entries, purchase counters (read:
             # a failed condition returns the shard's values, and a short SKU's other shards are read once).
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
             *_RULES_READ_GRANTS,
             Grant(DISPATCH_QUEUE.id, "send"),
@@ -414,7 +419,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # Read for the signals; write for the reservations of the orders retried on restock (with their
             # ledger entries and purchase counters in the order's transaction).
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
             Grant(EVENTS_BUS.id, "publish"),
             Grant(STOCK_ALERTS.id, "publish"),
@@ -437,7 +442,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
         ),
         timeout_s=300,
@@ -492,7 +497,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
             *_RULES_READ_GRANTS,
             Grant(DISPATCH_QUEUE.id, "send"),
@@ -508,7 +513,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=(
             Grant(ORDERS.id, "read_write"),
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
             *_RULES_READ_GRANTS,
             Grant(DISPATCH_QUEUE.id, "send"),
@@ -527,7 +532,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # A callback that ships (or cancels) the order moves its stock in the same transaction: shard updates,
             # ledger entries, purchase counters given back on a cancellation.
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
             Grant(WRITEBACK_QUEUE.id, "send"),
         ),
@@ -546,6 +551,15 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(DISPATCH_QUEUE.id, "consume"),
             *_WMS_SENDER_GRANTS,
         ),
+        timeout_s=120,
+    ),
+    Function(
+        id="parcel_merge",
+        handler="functions.parcel_merge.handler.lambda_handler",
+        description="Merged parcels: orders whose merge window ended leave with their mates as one dispatch request",
+        env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url")},
+        # Reads the merge indexes and writes a group's orders in one transaction; the dispatcher sends the parcel.
+        grants=(Grant(ORDERS.id, "read_write"), Grant(DISPATCH_QUEUE.id, "send")),
         timeout_s=120,
     ),
     Function(
@@ -591,7 +605,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(EVENTS_BUS.id, "publish"),
             *_WMS_SENDER_GRANTS,
             Grant(STOCK.id, "read_write"),
-            Grant(STOCK_LEDGER.id, "write"),
+            Grant(STOCK_LEDGER.id, "read_write"),  # reads: settling an interrupted chunked change
             Grant(INVENTORY.id, "read_write"),
         ),
         timeout_s=300,
@@ -665,6 +679,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule(id="stuck-watchdog", function="watchdog", rate_minutes=5),
     # Rules: held pre-sale orders whose ship date came go through the checks and reservation again.
     Schedule(id="presale-release", function="presale_release", rate_minutes=5),
+    # Merged parcels: orders whose merge window ended, grouped with their mates and handed to the dispatcher.
+    Schedule(id="parcel-merge", function="parcel_merge", rate_minutes=1),
     # Write-backs not yet acknowledged, retried when their backoff (1, 2, 4 … 60 minutes) is due.
     Schedule(id="channel-writeback-retry", function="channel_writeback", rate_minutes=1),
     # Orders with a warehouse against their channels, a bounded slice per run.

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocp.adapters.memory.fulfillment import MemoryDispatchQueue
+from ocp.adapters.memory.fulfillment import MemoryDispatchQueue, MemoryFulfillmentOrders
 from ocp.adapters.memory.held_queue import MemoryHeldQueue
 from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.inventory import MemoryInventory
-from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
 from ocp.adapters.memory.warehouses import MemoryWarehouses, MemoryWarehouseStore
 from ocp.domain.inventory.stock import StockPush
@@ -46,7 +45,7 @@ class RulesWorld:
     """The caches' clock (seconds): move it past a TTL to see a change."""
 
     def __post_init__(self) -> None:
-        self.orders = MemoryOrderStore(self.inventory)
+        self.orders = MemoryFulfillmentOrders(self.inventory)  # the order store that also answers OrderQueries
         self.stock_catalog = StockCatalog(self.inventory, clock=lambda: self.clock_s)
         self.stock = StockDeps(orders=self.orders, catalog=self.stock_catalog, now=lambda: self.now,
                                peek=self.inventory)

@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
-from ocp.api.fulfillment_models import CallbackAnswer
+from ocp.api.fulfillment_models import CallbackAnswer, ParcelCallbackAnswer, ParcelOrderAnswer
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
 from ocp.observability import instruments
-from ocp.services.fulfillment.callbacks import record_callback
+from ocp.services.fulfillment.callbacks import CallbackResult
+from ocp.services.fulfillment.merge import record_parcel_callback
 
 logger, tracer, metrics = instruments("fulfillment_callback")
 app = APIGatewayRestResolver(enable_validation=True)
@@ -23,12 +24,26 @@ register_error_handlers(app)
 
 @app.post("/fulfillment/events")
 @tracer.capture_method(capture_response=False)
-def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer:
+def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer | ParcelCallbackAnswer:
     logger.set_correlation_id(event.order_id)
-    result = record_callback(event, composition.callback_deps())
+    # One order, or every order of a merged parcel the event names (each recorded in its own transaction).
+    parcel = record_parcel_callback(event, composition.callback_deps())
+    for result in parcel.results:
+        _observe(event, result)
+    answer = parcel.answer
+    if not parcel.merged:
+        return CallbackAnswer(order_id=answer.order_id, status=answer.status, applied=answer.applied,
+                              outcome=answer.outcome)
+    return ParcelCallbackAnswer(
+        order_id=answer.order_id, status=answer.status, applied=answer.applied, outcome=answer.outcome,
+        orders=[ParcelOrderAnswer(order_id=r.order_id, status=r.status, applied=r.applied, outcome=r.outcome)
+                for r in parcel.results])
+
+
+def _observe(event: FulfillmentEvent, result: CallbackResult) -> None:
     metrics.add_metric(name=f"Callbacks_{result.outcome.value}", unit=MetricUnit.Count, value=1)
-    facts = {"event": event.event.value, "event_id": event.event_id, "outcome": result.outcome.value,
-             "status": result.status.value}
+    facts = {"order_id": result.order_id, "event": event.event.value, "event_id": event.event_id,
+             "outcome": result.outcome.value, "status": result.status.value}
     if result.books_refused:
         metrics.add_metric(name="StockBooksRefused", unit=MetricUnit.Count, value=1)
         logger.warning("stock books refused part of the movement; cut and recorded on the order", extra=facts)
@@ -38,8 +53,6 @@ def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer:
         logger.info("fulfillment event", extra=facts)
     if result.writeback_due:
         _queue_writeback(result.order_id)
-    return CallbackAnswer(order_id=result.order_id, status=result.status, applied=result.applied,
-                          outcome=result.outcome)
 
 
 def _queue_writeback(order_id: str) -> None:

@@ -1,5 +1,6 @@
-"""Every minute: release unpaid pre-reservations past their expiry (an index query, not DynamoDB TTL, which
-can lag by days), then rebalance the shards of every SKU the stock policy shards."""
+"""Every minute: finish (or undo) stock changes of large orders a dead process left half-written, release unpaid
+pre-reservations past their expiry (one index query for both, not DynamoDB TTL, which can lag by days), then
+rebalance the shards of every SKU the stock policy shards."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report.rebalanced = rebalance_sharded(composition.sweeper_inventory())
     metrics.add_metric(name="ReservationsExpired", unit=MetricUnit.Count, value=len(report.released))
     metrics.add_metric(name="ShardsRebalanced", unit=MetricUnit.Count, value=report.rebalanced)
-    summary = {"released": report.released, "skipped": report.skipped, "rebalanced": report.rebalanced}
+    metrics.add_metric(name="StockChangesSettled", unit=MetricUnit.Count, value=len(report.settled))
+    summary = {"released": report.released, "skipped": report.skipped, "rebalanced": report.rebalanced,
+               "settled": report.settled}
     logger.info("sweep done", extra=summary)
     return summary

@@ -24,7 +24,7 @@ from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
 from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory.stock import StockPush
+from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS, StockPush
 from ocp.domain.order.model import Order
 from ocp.services.decisions.order_path import RulesDeps
 from ocp.services.decisions.rules import RulesCache
@@ -85,6 +85,8 @@ class StockLab:
     with_rules: bool = False
     """Orders go through the rules as in the order processor: rules, catalog and warehouses from
     per-worker caches over their tables, duplicate keys in the order's transaction."""
+    transaction_items: int = MAX_TRANSACTION_ITEMS
+    """The endpoint's transaction limit for the order stores (DynamoDB Local's is 10): larger changes are chunked."""
 
     def __post_init__(self) -> None:
         self.tables_used = LAB_TABLES + (RULE_TABLES if self.with_rules else ())
@@ -115,7 +117,8 @@ class StockLab:
         self.counter.watch(resource.meta.client)
         client = self.wrap_client(self.counter.watch(self.make_client()))
         return DynamoOrderStore(resource.Table(self.names["orders"]), stock=self.tables, client=client,
-                                retry=self.retry(), stats=self.stats, fingerprints=self.names.get("order-fingerprints"))
+                                retry=self.retry(), stats=self.stats, fingerprints=self.names.get("order-fingerprints"),
+                                transaction_items=self.transaction_items)
 
     def rules_deps(self) -> RulesDeps:
         """A worker's rule caches (one per Lambda container), reading the lab's tables through counted clients."""

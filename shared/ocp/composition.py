@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ocp.services.decisions.rules import RulesCache
     from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, WritebackSweepDeps
     from ocp.services.fulfillment.dispatch import DispatchDeps
+    from ocp.services.fulfillment.merge import MergeRunDeps
     from ocp.services.fulfillment.reconciliation import ReconcileDeps
     from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
     from ocp.services.inventory.stock import InventoryDeps, SignalDeps
@@ -270,6 +271,18 @@ def dispatch_deps() -> DispatchDeps:
 
 
 @cache
+def merge_run_deps() -> MergeRunDeps:
+    """The merge run: the merge indexes, a group's orders written at once, and the dispatch queue."""
+    from ocp.adapters.aws.fulfillment import SqsDispatchQueue
+    from ocp.adapters.dynamodb.merge import DynamoMergeGroups
+    from ocp.services.fulfillment.merge import MergeRunDeps
+    settings = load(FulfillmentOpsSettings)
+    table = _dynamodb().Table(settings.orders_table)
+    return MergeRunDeps(orders=order_store(), groups=DynamoMergeGroups(table, _client("dynamodb")),
+                        queue=SqsDispatchQueue(_client("sqs"), settings.dispatch_queue_url), now=utc_now)
+
+
+@cache
 def writeback_deps() -> WritebackDeps:
     from ocp.adapters.channels.writeback import ChannelApiWriteback
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
@@ -413,7 +426,8 @@ def reset() -> None:
     for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
                    stock_store, stock_catalog, inventory_deps, signal_deps, sweeper_orders, sweeper_inventory,
                    rules_store, catalog_store,
-                   order_queries, callback_deps, dispatch_deps, stuck_deps, redispatch_deps, watchdog_deps,
+                   order_queries, callback_deps, dispatch_deps, merge_run_deps, stuck_deps, redispatch_deps,
+                   watchdog_deps,
                    writeback_queue, writeback_deps, writeback_sweep_deps, reconcile_deps,
                    rules_cache, cached_catalog, warehouse_store, cached_warehouses, rules_deps, dispatch_queue,
                    held_queue_queries, held_queue_deps, restock_deps):

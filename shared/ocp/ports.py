@@ -125,6 +125,15 @@ class TransactionalOrderStore(OrderStore, Protocol):
         nothing: None when written, else what failed (`order_conflict`, `shortages`, `over_limit`, `refused`,
         `stale_count`). Raises `StockContention` when transaction conflicts or throttling outlast the retries."""
 
+    @property
+    def transaction_items(self) -> int:
+        """The most items one `commit` may hold (DynamoDB: 100); a larger change is written in chunks
+        (`ocp.services.inventory.chunked`)."""
+
+    def recorded(self, entry_ids: Sequence[str]) -> set[str]:
+        """Which of these stock-ledger entries exist, read consistently: which chunks of an interrupted chunked
+        change landed (only ever read on that path)."""
+
 
 class CountTimes(Protocol):
     def count_times(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime | None]:
@@ -200,6 +209,21 @@ class WmsDirectory(Protocol):
 class DispatchQueue(Protocol):
     def send(self, requests: Sequence[DispatchRequest]) -> None:
         """Enqueue dispatch requests for the dispatcher; all of them or raise."""
+
+
+class MergeGroups(Protocol):
+    """Orders waiting to leave as one parcel (`ocp.domain.fulfillment.merge`): two sparse indexes and one write."""
+
+    def due(self, until: datetime, limit: int) -> list[str]:
+        """Orders whose merge run is due by `until` (window ended, or a formed group's hand-over still owed),
+        earliest first, at most `limit`."""
+
+    def waiting_with(self, key: str, limit: int) -> list[str]:
+        """Orders still waiting whose merge key is `key`, earliest window first, at most `limit`."""
+
+    def claim(self, changes: Sequence[tuple[Order, int]]) -> bool:
+        """Store each order (as revision `expected + 1`) if the stored one is still at `expected`, all of them or
+        none: False when any changed meanwhile."""
 
 
 class OrderQueries(Protocol):

@@ -19,6 +19,7 @@ from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.dynamodb.stock import DynamoSignalStore, DynamoStockStore, StockTables
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
+from ocp.domain.inventory.chunks import all_entry_ids, chunk_commit, intent_commit
 from ocp.domain.inventory.commit import BooksRefusal, CounterChange, CountGuard, LimitBreach, OrderCommit, Shortage
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
@@ -291,3 +292,33 @@ def test_a_count_guard_holds_only_while_no_newer_push_landed(stores: Stores) -> 
     # and a guard that no push ever stored a count time for holds as None
     _push(stores, "C", 3)
     assert stores.stock.count_times([("WH-GZ", "C")]) == {("WH-GZ", "C"): None}
+
+
+def test_a_chunk_lands_only_while_the_order_carries_its_intent_and_the_ledger_tells_which_landed(
+        stores: Stores) -> None:
+    # Given A and B stocked, and the intent of a two-chunk reservation written with the new order
+    _push(stores, "A", 5)
+    _push(stores, "B", 5)
+    order = synthetic_order(1, "A", lines=[("A", 1), ("B", 1)])
+    change = _reserve(order, StockMovement.reserve("WH-GZ", "A", 0, 1), StockMovement.reserve("WH-GZ", "B", 0, 1))
+    first = intent_commit(change, order, limit=3, started_at=AT)  # room for one movement per chunk
+    assert stores.orders.transaction_items == 100 and stores.orders.commit(first) is None
+    stored = stores.orders.get(order.order_id)
+    intent = stored.reservation_intent
+    assert stored == first.order and intent is not None and len(intent.chunks) == 2  # the intent round-trips
+    # When its first chunk is written, and written again
+    chunk = chunk_commit(stored, intent, 0)
+    assert stores.orders.commit(chunk) is None
+    assert stores.orders.commit(chunk).order_conflict
+    # Then it moved the stock once, left the order item alone, and the ledger says which chunk landed
+    assert [(lv.sku, lv.reserved) for sku in "AB" for lv in stores.stock.levels(sku)] == [("A", 1), ("B", 0)]
+    assert stores.orders.get(order.order_id) == stored
+    ids = all_entry_ids(order.order_id, intent)
+    assert stores.orders.recorded(ids) == {ids[0]} and ids[0].endswith(f"#i{intent.revision}")
+    # And a chunk of another intent is refused on the order's check, moving nothing
+    stale = chunk_commit(stored, intent.model_copy(update={"revision": 7}), 1)
+    assert stores.orders.commit(stale).order_conflict
+    assert [lv.reserved for lv in stores.stock.levels("B")] == [0]
+    # And the sweeper's index lists the order once the intent is older than the grace
+    assert stores.orders.expired_reservations(AT + timedelta(minutes=1), 10) == []
+    assert stores.orders.expired_reservations(AT + timedelta(minutes=3), 10) == [order.order_id]

@@ -18,11 +18,12 @@ def test_a_table_is_on_demand_with_string_keys_and_all_projected_indexes() -> No
     assert definition["AttributeDefinitions"] == [
         {"AttributeName": name, "AttributeType": "S"}
         for name in ("order_id", "channel_key", "status", "status_since", "expiry_bucket", "reservation_expires_at",
-                     "channel", "writeback_pending_since", "release_bucket", "release_due_at")
+                     "channel", "writeback_pending_since", "release_bucket", "release_due_at", "merge_bucket",
+                     "merge_due_at", "merge_key", "merge_wait_until")
     ]
     indexes = {i["IndexName"]: i for i in definition["GlobalSecondaryIndexes"]}
     assert set(indexes) == {"by_channel_order", "by_status", "by_reservation_expiry", "by_writeback_pending",
-                            "by_release_due"}
+                            "by_release_due", "by_merge_due", "by_merge_key"}
     assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
     assert indexes["by_status"]["KeySchema"][1] == {"AttributeName": "status_since", "KeyType": "RANGE"}
 

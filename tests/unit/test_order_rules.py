@@ -283,7 +283,7 @@ def test_an_unpaid_order_is_routed_and_pre_reserved_but_checked_only_once_paid()
     assert paid.reservation.strategy == LockStrategy.reserve_on_order and world.available("TEA-1", "WH-GZ") == 4
 
 
-def test_split_allowed_reserves_across_candidates_in_one_transaction_and_waits_for_per_warehouse_dispatch() -> None:
+def test_split_allowed_reserves_across_candidates_in_one_transaction_and_is_handed_to_dispatch() -> None:
     # Given a rule that may split, and two units spread over two warehouses
     world = _world(routing={"rules": [{"id": "south", "priority": 1, "when": {"always": True},
                                        "then": {"warehouses": ["WH-GZ", "WH-SH"], "split": True}}]})
@@ -291,12 +291,12 @@ def test_split_allowed_reserves_across_candidates_in_one_transaction_and_waits_f
     world.push("TEA-1", 1, "WH-SH")
     # When an order for two arrives
     world.store(paid_order(lines=[line("TEA-1", 2, 19900)]))
-    # Then both units are reserved, one per warehouse, and the order is not sent whole to one warehouse
+    # Then both units are reserved, one per warehouse, and the order goes to dispatch (one parcel per warehouse)
     order = world.order()
     assert order.status == OrderStatus.reserved and order.reservation is not None
     assert order.reservation.warehouses() == ("WH-GZ", "WH-SH")
     assert (world.available("TEA-1", "WH-GZ"), world.available("TEA-1", "WH-SH")) == (0, 0)
-    assert world.dispatch.requests == []
+    assert [(r.order_id, r.after_version, r.warehouse) for r in world.dispatch.requests] == [("taobao-1001", 0, None)]
 
 
 def test_warm_caches_read_nothing_per_order_and_a_new_version_is_seen_after_the_ttl() -> None:

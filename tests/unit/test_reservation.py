@@ -291,17 +291,27 @@ def test_channel_cancel_releases_and_shipment_deducts_both() -> None:
     assert world.board("TEA") == (7, 0, 7)
 
 
-def test_an_order_too_big_for_one_transaction_is_held_as_unroutable() -> None:
-    # Given 50 stocked SKUs / When one order wants them all (101 items) / Then it is held, nothing reserved
+def test_an_order_too_big_for_one_transaction_is_reserved_in_chunks_and_a_small_one_still_in_one_write() -> None:
+    # Given 60 stocked SKUs and a warm configuration cache
     world = World()
-    lines = [(f"SKU-{n:02}", 1) for n in range(50)]
+    lines = [(f"SKU-{n:02}", 1) for n in range(60)]
     for sku, _ in lines:
         world.push(sku, 5)
-    order = world.store(synthetic_order(1, "SKU-00", lines=lines)).order
-    assert order is not None and order.status == OrderStatus.held
-    assert order.holds[-1].reason == HoldReason.unroutable
-    assert "101 writes in one transaction" in order.holds[-1].detail
-    assert sum(world.board(sku)[1] for sku, _ in lines) == 0
+    world.store(synthetic_order(1, "SKU-00"))
+    world.catalog.locations([sku for sku, _ in lines])
+    reads, writes = world.inventory.calls, world.inventory.commits
+    # When a one-line order arrives / Then it takes one write and no read, as before
+    assert world.store(synthetic_order(2, "SKU-01")).order.status == OrderStatus.reserved  # type: ignore[union-attr]
+    assert (world.inventory.calls - reads, world.inventory.commits - writes) == (0, 1)
+    # When a 60-line order arrives (121 items: more than one transaction's 100)
+    writes = world.inventory.commits
+    order = world.store(synthetic_order(3, "SKU-00", lines=lines)).order
+    # Then it is reserved whole: intent, 2 chunks, final write; still no read; nothing left pending
+    assert order is not None and order.status == OrderStatus.reserved and order.reservation_intent is None
+    assert order.reservation is not None and len(order.reservation.allocations) == 60
+    assert (world.inventory.calls - reads, world.inventory.commits - writes) == (0, 4)
+    assert [world.board(sku) for sku, _ in lines[2:]] == [(5, 1, 4)] * 58
+    assert all(world.explained(sku) for sku, _ in lines)
 
 
 def test_wms_pushes_apply_newer_versions_only_and_create_unknown_skus() -> None:

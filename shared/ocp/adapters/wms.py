@@ -1,10 +1,10 @@
 """WMS adapters: an SQS queue per warehouse that its WMS consumes, a signed HTTP push with retries, and the router
 that picks one per warehouse at send time (registered with the warehouse first, else the deployed configuration).
 
-Both carry the idempotency key `<order_id>:<instruction version>` (SQS message attribute `idempotency_key`,
-HTTP header `Idempotency-Key`), so a re-sent instruction is one instruction to a WMS that dedupes on it. An HTTP
-push also carries `X-OCP-Signature` (HMAC-SHA256 of the body with the warehouse's secret); without a secret
-nothing is sent.
+Both carry the idempotency key `<order_id>:<instruction version>` (a split order's parcel:
+`<order_id>@<warehouse>:<version>`; SQS message attribute `idempotency_key`, HTTP header `Idempotency-Key`), so a
+re-sent instruction is one instruction to a WMS that dedupes on it. An HTTP push also carries `X-OCP-Signature`
+(HMAC-SHA256 of the body with the warehouse's secret); without a secret nothing is sent.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from ocp.domain import errors as domain
 from ocp.domain.decisions.rules import errors as rules
+from ocp.domain.fulfillment import parcels
 from ocp.domain.inventory import stock as inventory
 from ocp.domain.operations import catalog, held_queue, warehouses
 
@@ -42,6 +43,8 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
     held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
     warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
+    # A callback for a split order that does not name its parcel's warehouse.
+    parcels.ParcelNotNamed: HTTPStatus.BAD_REQUEST,
 }
 
 

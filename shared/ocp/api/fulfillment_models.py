@@ -17,6 +17,20 @@ class CallbackAnswer(BaseModel):
     outcome: Outcome
 
 
+class ParcelOrderAnswer(BaseModel):
+    order_id: str
+    status: OrderStatus
+    applied: bool
+    outcome: Outcome
+
+
+class ParcelCallbackAnswer(CallbackAnswer):
+    """A callback for a merged parcel: the order it named (for the group, its first order) at the top, and every
+    order of the parcel it moved."""
+
+    orders: list[ParcelOrderAnswer] = Field(description="Each order of the merged parcel, as the callback left it")
+
+
 class RedispatchBody(BaseModel):
     """`POST /orders:redispatch`: name the orders, or a hop of the stuck report (`dispatch`, `wms_acceptance`)."""
 

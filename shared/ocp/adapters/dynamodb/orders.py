@@ -9,6 +9,7 @@ which purchase limit was hit, or that the order itself changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from ocp.adapters.dynamodb.stock import StockTables, counter_update, guard_check
 from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.errors import ConcurrentModification, OrderExists
+from ocp.domain.fulfillment.merge import merge_bucket, merge_due, waiting_key
+from ocp.domain.inventory.chunks import intent_deadline
 from ocp.domain.inventory.commit import (
     BooksRefusal,
     CommitRejected,
@@ -31,13 +34,21 @@ from ocp.domain.inventory.commit import (
     Shortage,
 )
 from ocp.domain.inventory.reservation import ReservationState
-from ocp.domain.inventory.stock import EXPIRY_BUCKETS, MovementKind, StockMovement, expiry_bucket, stock_id
+from ocp.domain.inventory.stock import (
+    EXPIRY_BUCKETS,
+    MAX_TRANSACTION_ITEMS,
+    MovementKind,
+    StockMovement,
+    expiry_bucket,
+    stock_id,
+)
 from ocp.domain.operations.held_queue import release_bucket, release_due
 from ocp.domain.order.model import Order, OrderStatus, channel_key
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_BATCH_GET = 100
 _DERIVED = frozenset({"channel_key", "expiry_bucket", "reservation_expires_at", "hold_reasons", "release_bucket",
-                      "release_due_at"})
+                      "release_due_at", "merge_bucket", "merge_due_at", "merge_key", "merge_wait_until"})
 """Attributes that exist for the table's indexes (and the held queue's filter) only; never part of the order."""
 
 
@@ -50,12 +61,15 @@ class DynamoOrderStore:
         stats: TransactStats | None = None,
         client: Any = None,
         fingerprints: str | None = None,
+        transaction_items: int = MAX_TRANSACTION_ITEMS,
     ) -> None:
         """`table` is a boto3 `dynamodb.Table` resource for the `orders` table; `stock` names the tables that
         `commit` writes stock movements, ledger entries and purchase counters to; `client` is a low-level
         DynamoDB client for the transaction (the resource's own client re-serialises attribute values);
-        `fingerprints` names the table of duplicate-check keys that `commit` claims."""
+        `fingerprints` names the table of duplicate-check keys that `commit` claims; `transaction_items`: the
+        endpoint's transaction limit (DynamoDB Local's is 10), above which changes are written in chunks."""
         self._table = table
+        self.transaction_items = transaction_items
         self._fingerprints = fingerprints
         self._client = client if client is not None else _low_level_client(table)
         self._stock = stock
@@ -122,13 +136,7 @@ class DynamoOrderStore:
         if self._fingerprints is None and change.fingerprints:
             raise ValueError("this order store was built without the fingerprints table")
         now = utc_now()
-        order_put: dict[str, Any] = {"TableName": self._table.name, "Item": to_item(_to_item(change.order))}
-        if change.expected_revision is None:
-            order_put["ConditionExpression"] = "attribute_not_exists(order_id)"
-        else:
-            order_put["ConditionExpression"] = "revision = :expected"
-            order_put["ExpressionAttributeValues"] = to_item({":expected": change.expected_revision})
-        items: list[dict[str, Any]] = [{"Put": order_put}]
+        items: list[dict[str, Any]] = [self._order_item(change)]
         if self._stock is not None:
             guards = _head_guards(change)
             items += [movement_update(self._stock, movement, now, guards.get(movement.stock_id))
@@ -141,6 +149,36 @@ class DynamoOrderStore:
             items += [guard_check(self._stock, guard) for guard in _separate_guards(change)]
         reasons = transact(self._client, items, self._retry, self.stats)
         return None if reasons is None else _rejection(change, reasons)
+
+    def _order_item(self, change: OrderCommit) -> dict[str, Any]:
+        if change.intent_check is not None:  # a chunk of a larger change: the order must still carry its intent
+            return {"ConditionCheck": {
+                "TableName": self._table.name, "Key": to_item({"order_id": change.order.order_id}),
+                "ConditionExpression": "reservation_intent.revision = :intent",
+                "ExpressionAttributeValues": to_item({":intent": change.intent_check}),
+            }}
+        order_put: dict[str, Any] = {"TableName": self._table.name, "Item": to_item(_to_item(change.order))}
+        if change.expected_revision is None:
+            order_put["ConditionExpression"] = "attribute_not_exists(order_id)"
+        else:
+            order_put["ConditionExpression"] = "revision = :expected"
+            order_put["ExpressionAttributeValues"] = to_item({":expected": change.expected_revision})
+        return {"Put": order_put}
+
+    def recorded(self, entry_ids: Sequence[str]) -> set[str]:
+        if self._stock is None:
+            raise ValueError("this order store was built without the stock tables")
+        found: set[str] = set()
+        pending = [{"entry_id": {"S": entry_id}} for entry_id in dict.fromkeys(entry_ids)]
+        while pending:
+            batch, pending = pending[:_BATCH_GET], pending[_BATCH_GET:]
+            request: dict[str, Any] = {self._stock.ledger: {"Keys": batch, "ConsistentRead": True,
+                                                             "ProjectionExpression": "entry_id"}}
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                found |= {item["entry_id"]["S"] for item in response.get("Responses", {}).get(self._stock.ledger, [])}
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
 
 def _low_level_client(table: Any) -> Any:
@@ -231,6 +269,10 @@ def _to_item(order: Order) -> dict[str, Any]:
         # Sparse index: only unpaid pre-reservations appear, spread over a few partition keys.
         item["reservation_expires_at"] = iso(reservation.expires_at)
         item["expiry_bucket"] = expiry_bucket(order.order_id)
+    abandoned = intent_deadline(order)
+    if abandoned is not None:  # a chunked change left half-written is the sweeper's too, on the same index
+        item["reservation_expires_at"] = min(item.get("reservation_expires_at", iso(abandoned)), iso(abandoned))
+        item["expiry_bucket"] = expiry_bucket(order.order_id)
     if order.holds:
         item["hold_reasons"] = sorted({hold.reason.value for hold in order.holds})  # the held queue's filter
     due = release_due(order)
@@ -238,7 +280,21 @@ def _to_item(order: Order) -> dict[str, Any]:
         # Sparse index: held orders with a timed hold (pre-sale), for the scheduled release.
         item["release_due_at"] = iso(due)
         item["release_bucket"] = release_bucket(order.order_id)
+    item |= _merge_attributes(order)
     return item
+
+
+def _merge_attributes(order: Order) -> dict[str, str]:
+    """Sparse indexes of merged parcels: when the merge run is due for the order, and (while it waits) its merge
+    key, for the run to find its mates."""
+    due = merge_due(order)
+    if due is None:
+        return {}
+    found = {"merge_due_at": iso(due), "merge_bucket": merge_bucket(order.order_id)}
+    key = waiting_key(order)
+    if key is not None:
+        found |= {"merge_key": key, "merge_wait_until": iso(due)}
+    return found
 
 
 def _to_order(item: dict[str, Any]) -> Order:
@@ -247,3 +303,5 @@ def _to_order(item: dict[str, Any]) -> Order:
 
 order_from_item = _to_order
 """An `orders` item (as the resource API returns it, index-only attributes included) → the order."""
+order_item = _to_item
+"""The order → its `orders` item, index attributes included (a write of several orders at once)."""

@@ -74,6 +74,8 @@ class MemoryInventory:
     stored_policy: StockPolicy = field(default_factory=StockPolicy)
     lock: threading.RLock = field(default_factory=threading.RLock)
     calls: int = 0
+    commits: int = 0
+    """Order transactions attempted (each `commit_order`, written or not)."""
 
     # ---- StockStore --------------------------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class MemoryInventory:
 
     def commit_order(self, orders: MemoryOrderStore, change: OrderCommit) -> CommitRejected | None:
         with self.lock:
+            self.commits += 1
             rejection = self._check(orders, change)
             if rejection is not None:
                 return rejection
@@ -207,13 +210,19 @@ class MemoryInventory:
                 self.counters[key] = self.counters.get(key, 0) + counter.delta
             for claim in change.fingerprints:
                 self.fingerprints[claim.key] = (claim.order_id, claim.created_at)
-            orders.put_unchecked(change.order)
+            if change.intent_check is None:
+                orders.put_unchecked(change.order)
             return None
 
     def _check(self, orders: MemoryOrderStore, change: OrderCommit) -> CommitRejected | None:
         stored = orders.get(change.order.order_id)
-        conflict = (stored is not None) if change.expected_revision is None else (
-            stored is None or stored.revision != change.expected_revision)
+        if change.intent_check is not None:  # a chunk: the order is only checked to still carry the intent
+            intent = stored.reservation_intent if stored is not None else None
+            conflict = intent is None or intent.revision != change.intent_check
+        elif change.expected_revision is None:
+            conflict = stored is not None
+        else:
+            conflict = stored is None or stored.revision != change.expected_revision
         conflict = conflict or any(entry.entry_id in self.entries for entry in change.ledger)
         shortages, refused = [], []
         for movement in change.movements:
@@ -245,6 +254,11 @@ class MemoryInventory:
 
     def _guard_holds(self, guard: CountGuard) -> bool:
         return self._counted_at(guard.warehouse, guard.sku) == guard.counted_at
+
+    def recorded(self, entry_ids: Sequence[str]) -> set[str]:
+        with self.lock:
+            self.calls += 1
+            return {entry_id for entry_id in entry_ids if entry_id in self.entries}
 
     # ---- for tests ---------------------------------------------------------------------------------------------
 

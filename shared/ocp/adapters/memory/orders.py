@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.domain.errors import ConcurrentModification, OrderExists
+from ocp.domain.inventory.chunks import intent_deadline
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 from ocp.domain.inventory.reservation import ReservationState
+from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS
 from ocp.domain.order.model import Order, OrderStatus
 
 
 class MemoryOrderStore:
-    def __init__(self, inventory: MemoryInventory | None = None) -> None:
+    def __init__(self, inventory: MemoryInventory | None = None,
+                 transaction_items: int = MAX_TRANSACTION_ITEMS) -> None:
         self._orders: dict[str, Order] = {}
+        self.transaction_items = transaction_items
         # Inventory: one lock with the stock twin, so `commit` is atomic across both.
         self.inventory = inventory or MemoryInventory()
         self._lock = self.inventory.lock
@@ -46,6 +51,9 @@ class MemoryOrderStore:
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         return self.inventory.commit_order(self, change)
 
+    def recorded(self, entry_ids: Sequence[str]) -> set[str]:
+        return self.inventory.recorded(entry_ids)
+
     def ids(self) -> list[str]:
         return list(self._orders)
 
@@ -54,9 +62,15 @@ class MemoryOrderStore:
             self._orders[order.order_id] = order
 
     def expired_reservations(self, now: datetime, limit: int) -> list[str]:
-        expired = [
-            (o.reservation.expires_at, o.order_id) for o in list(self._orders.values())
-            if o.reservation and o.reservation.state == ReservationState.active and o.reservation.expires_at
-            and o.reservation.expires_at <= now and o.status == OrderStatus.pending_payment
-        ]
+        expired = [(due, o.order_id) for o in list(self._orders.values())
+                   if (due := _sweep_due(o)) is not None and due <= now]
         return [order_id for _, order_id in sorted(expired)[:limit]]
+
+
+def _sweep_due(order: Order) -> datetime | None:
+    """As the DynamoDB index keys it: an unpaid reservation's expiry, or an abandoned chunked change's deadline."""
+    reservation = order.reservation
+    expiry = (reservation.expires_at if reservation and reservation.state == ReservationState.active
+              and order.status == OrderStatus.pending_payment else None)
+    due = [moment for moment in (expiry, intent_deadline(order)) if moment is not None]
+    return min(due) if due else None

@@ -18,6 +18,9 @@ Rules (API.md, `POST /fulfillment/events`):
 - `cancelled` is the warehouse confirming it stopped the order (the answer to a cancel instruction, e.g. after the
   channel cancelled it): the order is `cancelled` and its stock goes back on sale in the same write. Once a parcel
   left it is impossible (the warehouse reports what it shipped instead); for a cancelled order it is late.
+- An order split across warehouses (`ocp.domain.fulfillment.parcels`): a callback names its parcel's `warehouse`
+  (`ParcelNotNamed`, a 400, when it does not) and these rules apply to that parcel as if it were the order; the
+  order's status follows its parcels.
 Every recorded event (all but duplicates) adds exactly one timeline entry.
 """
 
@@ -32,9 +35,11 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ocp.domain.errors import DomainError
+from ocp.domain.fulfillment.parcels import from_view, parcel_named, parcel_view
 from ocp.domain.fulfillment.state import (
     FulfillmentIssue,
     IssueKind,
+    Parcel,
     Shipment,
     ShippedLine,
     Writeback,
@@ -113,6 +118,11 @@ class FulfillmentEvent(BaseModel):
         default=None, min_length=1, max_length=64,
         description="Reporting system, e.g. `wms:WH-GZ` or `tms:SF`; default `wms:<warehouse>` or `tms:<carrier>`",
     )
+    warehouse: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="The parcel's warehouse: required when the order ships as one parcel per warehouse (split), "
+                    "except for a `delivered` whose tracking_no names a shipment",
+    )
 
     @field_validator("at")
     @classmethod
@@ -163,6 +173,10 @@ def apply_event(order: Order, event: FulfillmentEvent, now: datetime) -> Applied
     """The order after `event`; `now` is when OCP received it (a reporter's clock never sets a time ahead)."""
     if event.event_id in order.fulfillment.event_ids:
         return Applied(Outcome.duplicate, order)
+    tracking = event.tracking_no if event.event == FulfillmentEventName.delivered else None
+    parcel = parcel_named(order, event.warehouse, tracking, now)
+    if parcel is not None and rank(order.status) >= 0:
+        return _on_parcel(order, parcel, event, now)
     if event.event == FulfillmentEventName.cancelled:
         return _cancel(order, event, now)
     if rank(order.status) < 0:
@@ -180,6 +194,15 @@ def apply_event(order: Order, event: FulfillmentEvent, now: datetime) -> Applied
     if rank(target) <= rank(order.status):
         return _record(order, event, now, Outcome.late, order.status, detail=f"late: order already {order.status}")
     return _record(order, event, now, Outcome.applied, target)
+
+
+def _on_parcel(order: Order, parcel: Parcel, event: FulfillmentEvent, now: datetime) -> Applied:
+    """A split order's callback, applied to its warehouse's parcel as if the parcel were the order (statuses forward
+    only, shipments of its lines alone); the order then moves as its parcels say."""
+    view = parcel_view(order, parcel)
+    applied = apply_event(view, event.model_copy(update={"warehouse": None}), now)
+    after = from_view(order, parcel, view, applied.order, min(event.at, now))
+    return Applied(applied.outcome, _with(after, {}))
 
 
 def _ship(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
 
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind, UtcTime
@@ -76,11 +77,25 @@ class WarehouseInstruction(_Model):
     carrier_preference: str | None = None
     buyer_note: str | None = None
     seller_note: str | None = None
+    split: bool = Field(default=False, description="One warehouse's part of an order split across warehouses: its "
+                                                   "lines only, versioned per warehouse (omitted when false)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def idempotency_key(self) -> str:
+        # A split order's warehouses count their versions apart, so the key names the warehouse; a whole order's
+        # key stays `<order_id>:<version>`, which WMS integrations dedupe on.
+        if self.split:
+            return f"{self.order_id}@{self.warehouse}:{self.version}"
         return f"{self.order_id}:{self.version}"
+
+    @model_serializer(mode="wrap")
+    def _whole_orders_unchanged(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A whole order's instruction serialises exactly as before parcels existed (no `split` field)."""
+        data: dict[str, Any] = handler(self)
+        if not self.split:
+            data.pop("split", None)
+        return data
 
 
 class DispatchPurpose(StrEnum):
@@ -100,6 +115,10 @@ class DispatchRequest(_Model):
     after_version: int = Field(default=0, ge=0)
     actor: str | None = Field(default=None, max_length=128, description="Who asked (operator re-dispatch)")
     purpose: DispatchPurpose = DispatchPurpose.fulfil
+    warehouse: str | None = Field(
+        default=None, max_length=64,
+        description="A split order: only this warehouse's parcel, `after_version` being its version (None: every "
+                    "parcel, or a whole order)")
 
 
 class DispatchOutcome(StrEnum):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ocp.domain.clock import iso
+from ocp.domain.fulfillment.parcels import stoppable
 from ocp.domain.fulfillment.state import ChannelCancel, FulfillmentIssue, IssueKind, StopRequest, StopRequester
 from ocp.domain.fulfillment.stops import new_stop, with_stop
 from ocp.domain.inventory.signals import DomainEvent
@@ -56,8 +57,9 @@ def record_channel_cancel(order: Order, channel_status: str | None, now: datetim
 
 
 def _stop(order: Order, now: datetime) -> StopRequest:
-    """Reconciliation's own stop: the next version, unless a parcel already left."""
-    if not order.fulfillment.shipments:
+    """Reconciliation's own stop: the next version, unless a parcel already left (a split order: unless every
+    warehouse's did; the others are stopped)."""
+    if not order.fulfillment.shipments or stoppable(order):
         return new_stop(order, StopRequester.reconciliation, now, reason=f"cancelled on {order.channel.value}")
     return StopRequest(requested_by=StopRequester.reconciliation, requested_at=now,
                        note="a parcel already left the warehouse: not stopped, an operator decides")

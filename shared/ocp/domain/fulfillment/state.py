@@ -1,6 +1,7 @@
 """What OCP knows about an order once it is with a warehouse (`Order.fulfillment`): which instruction version
-the warehouse holds, which callbacks were seen, the shipments with their write-back to the channel, and the
-issues raised on the way. Pure data; the rules that change it are in `ocp.domain.fulfillment.callbacks`.
+the warehouse holds, which callbacks were seen, the shipments with their write-back to the channel, the issues
+raised on the way, and a split order's parcels (one per warehouse). Pure data; the rules that change it are
+in `ocp.domain.fulfillment.callbacks` and `ocp.domain.fulfillment.parcels`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from ocp.domain.clock import iso
+from ocp.domain.fulfillment.merge_record import MergeRecord
 
 # Serialised like `order.UtcTime`; declared again here because `order.py` imports this module, not the reverse.
 UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -55,6 +57,8 @@ class Shipment(_Model):
     lines: tuple[ShippedLine, ...]
     delivered_at: UtcTime | None = None
     writeback: Writeback
+    warehouse: str | None = Field(
+        default=None, description="The parcel's warehouse, for an order split across warehouses (else None)")
 
 
 class IssueKind(StrEnum):
@@ -135,9 +139,44 @@ class InstructionUpdate(_Model):
     reason: str
 
 
+class ParcelStatus(StrEnum):
+    """A parcel's way through its warehouse: the order statuses from `reserved` on, in this order, and `cancelled`
+    (declared here, not taken from `OrderStatus`: the order model imports this module)."""
+
+    reserved = "reserved"
+    dispatched = "dispatched"
+    accepted = "accepted"
+    picked = "picked"
+    packed = "packed"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+
+
+class ParcelLine(_Model):
+    line_id: str
+    sku: str
+    quantity: int = Field(gt=0, description="This warehouse's part of the line")
+
+
+class Parcel(_Model):
+    """One warehouse's part of an order split across warehouses (its reservation's allocations there): its own
+    instruction versions, status and tracking. The order's status follows its parcels."""
+
+    warehouse: str
+    lines: tuple[ParcelLine, ...]
+    instruction_version: int = Field(default=0, description="The instruction version this warehouse last received")
+    status: ParcelStatus = ParcelStatus.reserved
+    status_since: UtcTime
+    tracking_no: str | None = Field(default=None, description="The last shipment's, once one left")
+    carrier: str | None = None
+    stop_sent_at: UtcTime | None = Field(default=None, description="When this warehouse was sent a cancel instruction")
+
+
 class Fulfillment(_Model):
     instruction_version: int = Field(
-        default=0, description="The warehouse instruction version last handed over (0: never dispatched)"
+        default=0, description="The warehouse instruction version last handed over (0: never dispatched); "
+                               "a split order's highest over its parcels"
     )
     event_ids: tuple[str, ...] = Field(default=(), description="Every callback `event_id` recorded, once each")
     shipments: tuple[Shipment, ...] = ()
@@ -149,6 +188,11 @@ class Fulfillment(_Model):
                                   "reconciliation); one per order")
     update: InstructionUpdate | None = Field(
         default=None, description="Set while a changed order's next instruction version is owed to the warehouse")
+    merge: MergeRecord | None = Field(
+        default=None, description="Merged parcels: waiting for, or leaving with, other orders of the same buyer and "
+                                  "address (`ocp.domain.fulfillment.merge`)")
+    parcels: tuple[Parcel, ...] = Field(
+        default=(), description="An order split across warehouses: one parcel per warehouse (empty otherwise)")
 
     @model_validator(mode="before")
     @classmethod
@@ -162,6 +206,9 @@ class Fulfillment(_Model):
                 "version": fields.get("stop_version"), "sent_at": fields.get("stop_sent_at"),
                 "note": fields.get("note")}
         return {**data, "stop": stop}
+
+    def parcel(self, warehouse: str) -> Parcel | None:
+        return next((p for p in self.parcels if p.warehouse == warehouse), None)
 
     def shipped_quantity(self, line_id: str) -> int:
         return sum(line.quantity for s in self.shipments for line in s.lines if line.line_id == line_id)

@@ -48,6 +48,11 @@ def request_stop(order: Order, by: StopRequester, now: datetime, *, actor: str |
     return order.model_copy(update={"fulfillment": with_stop(order.fulfillment, stop)})
 
 
+def stopped_at(order: Order) -> str:
+    """Where a stop goes: the order's warehouse, or each of a split order's parcels' warehouses."""
+    return ", ".join(p.warehouse for p in order.fulfillment.parcels) or str(order.warehouse)
+
+
 def with_stop(fulfillment: Fulfillment, stop: StopRequest) -> Fulfillment:
     """`stop` recorded; a channel cancel shows the same stop in its own (documented) `stop_*` fields."""
     cancel = fulfillment.channel_cancel
@@ -109,7 +114,7 @@ def channel_cancel_after_dispatch(after: Order, now: datetime) -> Order:
         stopping = request_stop(after, StopRequester.channel, now, reason=f"cancelled on {source}")
         assert stopping is not None and stopping.fulfillment.stop is not None
         detail = (f"cancelled on {source} while {after.status.value}: "
-                  f"cancel instruction v{stopping.fulfillment.stop.version} to {after.warehouse}")
+                  f"cancel instruction v{stopping.fulfillment.stop.version} to {stopped_at(after)}")
         entry = TimelineEntry(at=now, hop=HOP, event="stop_requested", source=source, detail=detail)
         return stopping.model_copy(update={"timeline": (*stopping.timeline, entry)})
     already = any(i.kind == IssueKind.cancel_after_pick for i in after.fulfillment.issues)

@@ -43,7 +43,7 @@ def counted_units(order: Order, counts: Mapping[StockKey, datetime | None]) -> d
     reservation = order.reservation
     if reservation is None:
         return {}
-    left = _departures(order)
+    left = _departures(order, reservation.warehouse)
     budget: dict[StockKey, int] = {}
     counted: dict[ShardKey, int] = {}
     for allocation in reservation.allocations:
@@ -51,7 +51,7 @@ def counted_units(order: Order, counts: Mapping[StockKey, datetime | None]) -> d
         if key not in budget:
             reserved = sum(a.quantity for a in reservation.allocations
                            if (a.warehouse or reservation.warehouse, a.sku) == key)
-            budget[key] = _counted(left.get(allocation.sku, []), reserved, order.status_since, counts.get(key))
+            budget[key] = _counted(left.get(key, []), reserved, _reached(order, key[0]), counts.get(key))
         take = min(allocation.quantity, budget[key])
         budget[key] -= take
         if take:
@@ -59,15 +59,23 @@ def counted_units(order: Order, counts: Mapping[StockKey, datetime | None]) -> d
     return counted
 
 
-def _departures(order: Order) -> dict[str, list[tuple[datetime, int]]]:
-    """SKU → (when, units) for each parcel line that left, as the WMS reported it."""
+def _departures(order: Order, home: str) -> dict[StockKey, list[tuple[datetime, int]]]:
+    """(warehouse, SKU) → (when, units) for each parcel line that left, as the WMS reported it (a split order's
+    shipments name their warehouse; any other left from the order's own, `home`)."""
     sku_of = {line.line_id: line.sku for line in order.lines}
-    left: dict[str, list[tuple[datetime, int]]] = {}
+    left: dict[StockKey, list[tuple[datetime, int]]] = {}
     for shipment in order.fulfillment.shipments:
         for line in shipment.lines:
             if line.line_id in sku_of:
-                left.setdefault(sku_of[line.line_id], []).append((shipment.at, line.quantity))
+                key = (shipment.warehouse or home, sku_of[line.line_id])
+                left.setdefault(key, []).append((shipment.at, line.quantity))
     return left
+
+
+def _reached(order: Order, warehouse: str) -> datetime:
+    """When the units of `warehouse` reached their status: its parcel's, for a split order."""
+    parcel = order.fulfillment.parcel(warehouse)
+    return parcel.status_since if parcel is not None else order.status_since
 
 
 def _counted(left: list[tuple[datetime, int]], reserved: int, reached: datetime, counted_at: datetime | None) -> int:

@@ -71,6 +71,9 @@ class OrderCommit:
     counters: tuple[CounterChange, ...] = ()
     fingerprints: tuple[FingerprintClaim, ...] = ()
     count_guards: tuple[CountGuard, ...] = ()
+    intent_check: int | None = None
+    """A chunk of a change too large for one transaction (`ocp.domain.inventory.chunks`): the order is not written,
+    only checked to still carry the intent written at this revision (else `order_conflict`)."""
 
     def __post_init__(self) -> None:
         if self.expected_revision is not None and self.order.revision != self.expected_revision + 1:

@@ -8,22 +8,23 @@ candidate warehouse, before it declares the order short.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from ocp.domain.fulfillment.state import ParcelStatus
 from ocp.domain.inventory.books import ShardKey, StockKey, counted_units, stock_keys
 from ocp.domain.inventory.commit import CounterChange, CountGuard, OrderCommit, Shortage
 from ocp.domain.inventory.reservation import (
     LockStrategy,
+    PartEnded,
     PurchaseClaim,
     Reservation,
     ReservationState,
     StockAllocation,
 )
 from ocp.domain.inventory.stock import (
-    MAX_TRANSACTION_ITEMS,
     MovementKind,
     StockMovement,
     ledger_entry,
@@ -363,9 +364,11 @@ def end_commit(
     at: datetime,
     status: OrderStatus | None = None,
     counted: Mapping[ShardKey, int] | None = None,
+    warehouses: Collection[str] | None = None,
 ) -> OrderCommit:
     """Release (cancel, expiry) or ship the order's active reservation, with the order update, in one commit.
-    `counted`: shipped units the last WMS push already took off on_hand (`counted_units`), per shard."""
+    `counted`: shipped units the last WMS push already took off on_hand (`counted_units`), per shard.
+    `warehouses`: a split order's parts that end now (None: all still reserved); the others stay reserved."""
     reservation = after.reservation
     if reservation is None or reservation.state != ReservationState.active:
         raise ValueError(f"order {after.order_id} holds no stock")
@@ -377,18 +380,14 @@ def end_commit(
         already = (counted or {}).get((warehouse, a.sku, a.shard), 0)
         return StockMovement.ship(warehouse, a.sku, a.shard, a.quantity, already)
 
-    movements = tuple(make(a) for a in reservation.allocations)
-    ended = reservation.model_copy(update={
-        "state": ReservationState.released if kind == MovementKind.release else ReservationState.shipped,
-        "ended_at": at,
-    })
+    ending = tuple(a for a in reservation.active_allocations()
+                   if warehouses is None or (a.warehouse or reservation.warehouse) in warehouses)
+    movements = tuple(make(a) for a in ending)
     counters: tuple[CounterChange, ...] = ()
     if kind == MovementKind.release and after.buyer_id:
-        # A released reservation no longer counts against the buyer's purchase limit.
-        counters = tuple(CounterChange(buyer_id=after.buyer_id, sku=c.sku, delta=-c.quantity)
-                         for c in reservation.purchase_claims)
+        counters = _released_claims(after.buyer_id, reservation, ending)
     event = {MovementKind.release: "released", MovementKind.ship: "shipped"}[kind]
-    order = _with_status(after, status or after.status, at, reservation=ended,
+    order = _with_status(after, status or after.status, at, reservation=_ended(reservation, kind, ending, at),
                          timeline=_timeline(after, at, event, reason, hop="inventory"))
     return OrderCommit(
         order=order, expected_revision=before.revision, movements=movements,
@@ -401,6 +400,40 @@ def end_commit(
     )
 
 
+def _ended(reservation: Reservation, kind: MovementKind, ending: Sequence[StockAllocation],
+           at: datetime) -> Reservation:
+    """The reservation once `ending` left or went back: ended as a whole, or (a split order's part, the other
+    warehouses' units still reserved) with those parts recorded."""
+    state = ReservationState.released if kind == MovementKind.release else ReservationState.shipped
+    parts = tuple(dict.fromkeys(a.warehouse or reservation.warehouse for a in ending))
+    rest = [a for a in reservation.active_allocations() if (a.warehouse or reservation.warehouse) not in parts]
+    ended = tuple(PartEnded(warehouse=w, state=state, at=at) for w in parts)
+    if rest:
+        claims = reservation.purchase_claims
+        if kind == MovementKind.release:  # the released units no longer count against the buyer's limit
+            freed = {change.sku: -change.delta for change in _released_claims("", reservation, ending)}
+            claims = tuple(c.model_copy(update={"quantity": c.quantity - freed.get(c.sku, 0)}) for c in claims)
+            claims = tuple(c for c in claims if c.quantity > 0)
+        return reservation.model_copy(update={"parts_ended": (*reservation.parts_ended, *ended),
+                                              "purchase_claims": claims})
+    if reservation.parts_ended:  # ended part by part: each warehouse's end is on record
+        shipped = kind == MovementKind.ship or any(p.state == ReservationState.shipped for p in reservation.parts_ended)
+        return reservation.model_copy(update={
+            "state": ReservationState.shipped if shipped else state, "ended_at": at,
+            "parts_ended": (*reservation.parts_ended, *ended)})
+    return reservation.model_copy(update={"state": state, "ended_at": at})
+
+
+def _released_claims(buyer_id: str, reservation: Reservation,
+                     ending: Sequence[StockAllocation]) -> tuple[CounterChange, ...]:
+    """A released reservation (or part of one) no longer counts against the buyer's purchase limit."""
+    released: dict[str, int] = {}
+    for a in ending:
+        released[a.sku] = released.get(a.sku, 0) + a.quantity
+    return tuple(CounterChange(buyer_id=buyer_id, sku=c.sku, delta=-min(c.quantity, released[c.sku]))
+                 for c in reservation.purchase_claims if released.get(c.sku))
+
+
 def confirm_commit(before: Order, after: Order, at: datetime) -> OrderCommit:
     """Paid while holding stock: the reservation stays, its expiry goes, the order is reserved."""
     reservation = after.reservation
@@ -411,16 +444,6 @@ def confirm_commit(before: Order, after: Order, at: datetime) -> OrderCommit:
                            f"paid; stock stays reserved at {reservation.warehouse}"),
     )
     return OrderCommit(order=order, expected_revision=before.revision)
-
-
-def fits_one_transaction(plan: Plan, claims: Sequence[CounterChange]) -> bool:
-    return 1 + 2 * len(plan.allocations) + len(claims) <= MAX_TRANSACTION_ITEMS
-
-
-def too_large_detail(plan: Plan, claims: Sequence[CounterChange]) -> str:
-    items = 1 + 2 * len(plan.allocations) + len(claims)
-    return (f"reserving {len(plan.allocations)} stock lines takes {items} writes in one transaction; "
-            f"DynamoDB allows {MAX_TRANSACTION_ITEMS}: split the order")
 
 
 def ships(order: Order) -> bool:
@@ -436,6 +459,8 @@ def status_change_commit(before: Order, after: Order, *, actor: str, at: datetim
 
     `counts`: each (warehouse, SKU)'s last push count time, as read: units that left by then only give back
     their reservation (the push counted them out already), and the commit holds only while no newer push lands."""
+    if after.fulfillment.parcels and holds_stock(after):
+        return parcels_commit(before, after, actor=actor, at=at, counts=counts)
     if ships(after):
         change = end_commit(before, after, MovementKind.ship, actor=actor, reason=f"{after.status.value}", at=at,
                             counted=counted_units(after, counts) if counts is not None else None)
@@ -446,3 +471,52 @@ def status_change_commit(before: Order, after: Order, *, actor: str, at: datetim
     if holds_stock(after) and after.status == OrderStatus.cancelled:
         return end_commit(before, after, MovementKind.release, actor=actor, reason="cancelled", at=at)
     return OrderCommit(order=after, expected_revision=before.revision)
+
+
+def leaving_keys(after: Order) -> tuple[StockKey, ...]:
+    """The (warehouse, SKU)s whose units leave the warehouse when `after` is stored (whose count times matter)."""
+    if after.fulfillment.parcels and holds_stock(after):
+        shipping = {w for w, kind in parts_ending(after).items() if kind == MovementKind.ship}
+        return tuple(key for key in stock_keys(after) if key[0] in shipping)
+    return stock_keys(after) if ships(after) else ()
+
+
+# ---- split orders: each warehouse's part ends with its parcel ---------------------------------------------------
+
+_PARCEL_ENDS = {ParcelStatus.shipped: MovementKind.ship, ParcelStatus.delivered: MovementKind.ship,
+                ParcelStatus.cancelled: MovementKind.release}
+
+
+def parts_ending(after: Order) -> dict[str, MovementKind]:
+    """A split order's warehouses whose reserved units end with `after`: those whose parcel shipped (or arrived)
+    leave, those whose warehouse cancelled its parcel go back on sale; all go back when the order is cancelled."""
+    reservation = after.reservation
+    if reservation is None or reservation.state != ReservationState.active:
+        return {}
+    active = tuple(dict.fromkeys(a.warehouse or reservation.warehouse for a in reservation.active_allocations()))
+    if after.status == OrderStatus.cancelled:
+        return dict.fromkeys(active, MovementKind.release)
+    ends = {p.warehouse: _PARCEL_ENDS[p.status] for p in after.fulfillment.parcels if p.status in _PARCEL_ENDS}
+    return {w: ends[w] for w in active if w in ends}
+
+
+def parcels_commit(before: Order, after: Order, *, actor: str, at: datetime,
+                   counts: Mapping[StockKey, datetime | None] | None = None) -> OrderCommit:
+    """A split order's change with the stock of the parcels it ends: only those warehouses' allocations ship or
+    go back on sale; the others stay reserved until their own parcel ends."""
+    ending = parts_ending(after)
+    change = OrderCommit(order=after, expected_revision=before.revision)
+    for kind in (MovementKind.ship, MovementKind.release):
+        warehouses = [w for w, k in ending.items() if k == kind]
+        if not warehouses:
+            continue
+        reason = f"{'shipped' if kind == MovementKind.ship else 'cancelled'}: {', '.join(warehouses)}"
+        counted = counted_units(after, counts) if counts is not None and kind == MovementKind.ship else None
+        part = end_commit(before, change.order, kind, actor=actor, reason=reason, at=at, counted=counted,
+                          warehouses=warehouses)
+        change = replace(part, movements=change.movements + part.movements, ledger=change.ledger + part.ledger,
+                         counters=change.counters + part.counters)
+    if counts is None:
+        return change
+    guards = tuple(CountGuard(w, sku, counts.get((w, sku))) for w, sku in leaving_keys(after))
+    return replace(change, count_guards=guards)

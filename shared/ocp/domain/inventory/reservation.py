@@ -53,6 +53,15 @@ class PurchaseClaim(_Model):
     quantity: int = Field(gt=0)
 
 
+class PartEnded(_Model):
+    """A split order's warehouse whose part ended with its parcel (shipped, or released when the warehouse cancelled
+    it) while the other warehouses' parts stay reserved."""
+
+    warehouse: str
+    state: ReservationState
+    at: UtcTime
+
+
 class Reservation(_Model):
     seq: int = Field(ge=1, description="1 for the order's first reservation, +1 for each later one")
     state: ReservationState
@@ -65,6 +74,8 @@ class Reservation(_Model):
         default=None, description="Unpaid orders only: when the sweeper puts the order's stock back on sale"
     )
     ended_at: UtcTime | None = Field(default=None, description="When it was released or shipped")
+    parts_ended: tuple[PartEnded, ...] = Field(
+        default=(), description="A split order's warehouses whose part already ended (the rest is still reserved)")
 
     def quantity(self, sku: str) -> int:
         return sum(a.quantity for a in self.allocations if a.sku == sku)
@@ -72,3 +83,8 @@ class Reservation(_Model):
     def warehouses(self) -> tuple[str, ...]:
         """Every warehouse holding part of it, the reservation's own first (more than one: a split order)."""
         return tuple(dict.fromkeys([self.warehouse, *(a.warehouse or self.warehouse for a in self.allocations)]))
+
+    def active_allocations(self) -> tuple[StockAllocation, ...]:
+        """The allocations still reserved: all but those of the parts ended."""
+        ended = {part.warehouse for part in self.parts_ended}
+        return tuple(a for a in self.allocations if (a.warehouse or self.warehouse) not in ended)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts, WarehouseKind, is_cross_border
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import StopRequester
-from ocp.domain.fulfillment.stops import INTERCEPT_OR_RETURN, PAST_PICK, STOPPABLE, request_stop
+from ocp.domain.fulfillment.stops import INTERCEPT_OR_RETURN, PAST_PICK, STOPPABLE, request_stop, stopped_at
 from ocp.domain.inventory.stock import spread
 from ocp.domain.order.model import (
     GIFT_LINE_PREFIX,
@@ -225,7 +225,7 @@ def stop_requested(order: Order, actor: str, at: datetime, reason: str | None = 
     stopping = request_stop(order, StopRequester.operator, at, actor=actor, reason=reason)
     if stopping is None or stopping.fulfillment.stop is None:
         return None
-    detail = (f"{order.status.value}: cancel instruction v{stopping.fulfillment.stop.version} to {order.warehouse}"
+    detail = (f"{order.status.value}: cancel instruction v{stopping.fulfillment.stop.version} to {stopped_at(order)}"
               + (f": {reason}" if reason else ""))
     return stopping.model_copy(update={
         "timeline": (*stopping.timeline, operator_entry(at, "cancel_requested", actor, detail))})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_valida
 
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.state import Fulfillment
+from ocp.domain.inventory.intent import StockIntent
 from ocp.domain.inventory.reservation import Reservation
 
 
@@ -208,6 +209,9 @@ class Order(_Model):
     # ---- inventory fields ----
     reservation: Reservation | None = Field(
         default=None, description="The stock this order holds (or held): warehouse, shards, quantities, expiry"
+    )
+    reservation_intent: StockIntent | None = Field(
+        default=None, description="Set only while a stock change too large for one transaction is written in chunks"
     )
     # ---- rules ----
     rules_applied: RulesApplied | None = Field(default=None, description="The rule versions that decided the order")

@@ -21,7 +21,7 @@ a database on the way: rules, catalog and warehouses come from per-process cache
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -39,7 +39,8 @@ from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.held_queue import STOCK_REASONS, not_acknowledged, operator_route
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus, RulesApplied, TimelineEntry
-from ocp.ports import DispatchQueue
+from ocp.ports import DispatchQueue, TransactionalOrderStore
+from ocp.services.fulfillment.merge import MergeWait, wait_to_merge
 from ocp.services.inventory.reservation import (
     DuplicateSuspected,
     RoutePlan,
@@ -231,29 +232,32 @@ def _routed_entry(route: RoutingDecision, at: datetime) -> TimelineEntry:
 # ---- handing over to dispatch ------------------------------------------------------------------------------------
 
 
-def is_split(order: Order) -> bool:
-    return order.reservation is not None and len(order.reservation.warehouses()) > 1
+def merging(rules: RulesDeps | None, orders: TransactionalOrderStore, now: Callable[[], datetime]) -> MergeWait | None:
+    """What a newly reserved order needs to wait for others of its buyer (merged parcels); None without rules."""
+    return None if rules is None else MergeWait(orders=orders, rules=rules.rules, now=now)
 
 
 def request_dispatch(before: Order | None, stored: Order, queue: DispatchQueue | None,
-                     actor: str | None = None) -> bool:
+                     actor: str | None = None, merge: MergeWait | None = None) -> bool:
     """Ask the dispatcher to hand a newly reserved order to its warehouse (idempotent there: the request names the
-    instruction version it follows). Not for a split order: one instruction per warehouse is dispatch's to build
-    (until it does, a split order waits in `reserved` and the stuck report shows it)."""
-    if queue is None or stored.status != OrderStatus.reserved or is_split(stored):
+    instruction version it follows). A split order's one request sends each warehouse its own parcel."""
+    if queue is None or stored.status != OrderStatus.reserved:
         return False
     if before is not None and before.status == OrderStatus.reserved:
         return False
+    if wait_to_merge(stored, merge, actor):  # the merge run asks the dispatcher once its window ends
+        return True
     queue.send([DispatchRequest(order_id=stored.order_id, after_version=stored.fulfillment.instruction_version,
                                 actor=actor)])
     return True
 
 
-def redispatch_if_never_sent(stored: Order, queue: DispatchQueue | None) -> bool:
+def redispatch_if_never_sent(stored: Order, queue: DispatchQueue | None, merge: MergeWait | None = None) -> bool:
     """A redelivered message for an order reserved but never handed over: ask again (the first request may have
     been lost between the order's write and the queue)."""
-    if queue is None or stored.status != OrderStatus.reserved or stored.fulfillment.instruction_version or \
-            is_split(stored):
+    if queue is None or stored.status != OrderStatus.reserved or stored.fulfillment.instruction_version:
         return False
+    if wait_to_merge(stored, merge):
+        return True
     queue.send([DispatchRequest(order_id=stored.order_id, after_version=0)])
     return True

@@ -21,8 +21,9 @@ from ocp.domain.fulfillment.callbacks import (
     writeback_confirmed,
     writeback_failed,
 )
+from ocp.domain.fulfillment.state import Shipment
 from ocp.domain.inventory.books import BOOKS_REFUSED
-from ocp.domain.order.model import Order, OrderStatus
+from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderStatus
 from ocp.ports import ChannelWriteback, CountTimes, OrderQueries, TransactionalOrderStore
 from ocp.services.order.updates import update_order
 
@@ -106,7 +107,8 @@ def write_back(order_id: str, deps: WritebackDeps) -> list[WritebackAttempt]:
         return []
     attempts: list[WritebackAttempt] = []
     for shipment in due_writebacks(order, deps.now()):
-        attempt = _attempt(deps.channel, order, shipment.tracking_no, shipment.carrier)
+        attempt = (_attempt(deps.channel, order, shipment.tracking_no, shipment.carrier) if _channels_own(shipment)
+                   else WritebackAttempt(shipment.tracking_no, confirmed=True))
         attempts.append(attempt)
         change: Callable[[Order], Order | None] = (
             partial(writeback_confirmed, tracking_no=attempt.tracking_no, now=deps.now()) if attempt.confirmed
@@ -178,6 +180,12 @@ def sweep_writebacks(deps: WritebackSweepDeps, scan_limit: int = SWEEP_SCAN_LIMI
             else:
                 result.refused.append(key)
     return result
+
+
+def _channels_own(shipment: Shipment) -> bool:
+    """Whether the parcel holds a line the channel sold. One of OCP's gift lines alone (a split order's gift sent
+    from another warehouse) is nothing the channel knows of: it is confirmed without a call."""
+    return any(not line.line_id.startswith(GIFT_LINE_PREFIX) for line in shipment.lines)
 
 
 def _attempt(channel: ChannelWriteback, order: Order, tracking_no: str, carrier: str) -> WritebackAttempt:

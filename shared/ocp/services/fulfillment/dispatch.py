@@ -28,9 +28,17 @@ from ocp.domain.fulfillment.dispatch import (
     plan_dispatch,
     stop_instruction,
 )
+from ocp.domain.fulfillment.parcels import next_requests, owes_cancels, parcels_of
 from ocp.domain.fulfillment.stops import renumbered, stop_refused
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.ports import DispatchQueue, TransactionalOrderStore, WmsAdapter
+from ocp.services.fulfillment.parcels import (
+    ParcelDeps,
+    Sent,
+    dispatch_parcels,
+    send_parcel_stops,
+    send_parcel_updates,
+)
 from ocp.services.order.updates import update_order
 
 ACTOR = "dispatcher"
@@ -66,6 +74,12 @@ def dispatch(request: DispatchRequest, deps: DispatchDeps) -> DispatchResult:
         return send_stop(order, deps.orders, deps.wms, deps.now(), actor=ACTOR)[1]
     if request.purpose == DispatchPurpose.update:
         return send_update(order, deps)
+    if parcels_of(order, deps.now()):  # split across warehouses: one instruction per parcel
+        return _result(order, dispatch_parcels(order, request, _parcel_deps(deps.orders, deps.wms, deps.now(), ACTOR)))
+    if order.fulfillment.merge is not None:  # waits to merge, or leaves as one parcel with others
+        merged = _dispatch_merged(order, request, deps)
+        if merged is not None:
+            return merged
     plan = plan_dispatch(order, request, deps.now())
     if isinstance(plan, Skip):
         return DispatchResult(order.order_id, plan.outcome, order.fulfillment.instruction_version, plan.reason)
@@ -105,8 +119,12 @@ def dispatch_now(order_id: str, deps: DispatchDeps, actor: str | None = None) ->
     order = deps.orders.get(order_id)
     if order is None:
         return DispatchResult(order_id, DispatchOutcome.not_found, detail="no such order")
-    return dispatch(DispatchRequest(order_id=order_id, after_version=order.fulfillment.instruction_version,
-                                    actor=actor), deps)
+    results = [dispatch(request, deps) for request in next_requests(order, actor)]  # one per parcel when split
+    if len(results) == 1:
+        return results[0]
+    sent = [r for r in results if r.outcome in (DispatchOutcome.dispatched, DispatchOutcome.redispatched)]
+    return DispatchResult(order_id, (sent or results)[0].outcome, max(r.version or 0 for r in results),
+                          "; ".join(r.detail for r in results if r.detail))
 
 
 def send_stop(order: Order, orders: TransactionalOrderStore, wms: WmsAdapter, now: datetime, *, actor: str,
@@ -114,6 +132,9 @@ def send_stop(order: Order, orders: TransactionalOrderStore, wms: WmsAdapter, no
     """Send the order's requested stop unless sent already, and record it: the same version on every resend, so
     the warehouse sees one instruction. `WmsUnavailable` propagates (nothing sent; the caller retries); a refusal is
     recorded on the stop (not asked again: a person acts)."""
+    if order.fulfillment.parcels:  # a split order: each parcel's warehouse that can still stop gets it
+        order, sent = send_parcel_stops(order, _parcel_deps(orders, wms, now, actor), hop=hop)
+        return order, _no_stop(order) if sent is None else _result(order, sent)
     stop = order.fulfillment.stop
     if stop is not None and stop.pending and (stop.version or 0) <= order.fulfillment.instruction_version:
         order, _ = update_order(orders, order.order_id, renumbered, actor=actor, at=now)
@@ -147,6 +168,8 @@ def send_update(order: Order, deps: DispatchDeps) -> DispatchResult:
     """Send the update the order owes its warehouse (the next fulfil version, as the order is now). A change that
     lands while it is sent keeps the update owed, and it is sent again. One that can no longer be sent is dropped
     (the warehouse was asked to stop) or flagged for a person (picked meanwhile). `WmsUnavailable` propagates."""
+    if order.fulfillment.parcels:  # a split order: each parcel's warehouse that has not picked it
+        return _result(order, send_parcel_updates(order, _parcel_deps(deps.orders, deps.wms, deps.now(), ACTOR)))
     sent: DispatchResult | None = None
     for _ in range(UPDATE_ROUNDS):
         now, owed = deps.now(), order.fulfillment.update
@@ -178,9 +201,24 @@ def request_owed(order: Order, queue: DispatchQueue | None, actor: str | None = 
     Asking again (a redelivered message, a second cancel) sends nothing twice: each is recorded on the order and
     sent while still owed."""
     stop, owed = order.fulfillment.stop, order.fulfillment.update
-    if queue is None or (stop is not None and not stop.pending) or (stop is None and owed is None):
+    cancels = owes_cancels(order)  # a split order OCP cancelled while warehouses held its instructions
+    if queue is None or (stop is not None and not stop.pending) or (stop is None and owed is None and not cancels):
         return ()
-    purpose = DispatchPurpose.stop if stop is not None else DispatchPurpose.update
+    purpose = DispatchPurpose.stop if stop is not None or cancels else DispatchPurpose.update
     queue.send([DispatchRequest(order_id=order.order_id, after_version=order.fulfillment.instruction_version,
                                 actor=actor, purpose=purpose)])
     return (purpose,)
+
+
+def _parcel_deps(orders: TransactionalOrderStore, wms: WmsAdapter, now: datetime, writer: str) -> ParcelDeps:
+    return ParcelDeps(orders=orders, wms=wms, now=lambda: now, writer=writer)
+
+
+def _result(order: Order, sent: Sent) -> DispatchResult:
+    return DispatchResult(order.order_id, sent.outcome, sent.version, sent.detail)
+
+
+def _dispatch_merged(order: Order, request: DispatchRequest, deps: DispatchDeps) -> DispatchResult | None:
+    from ocp.services.fulfillment.merge import dispatch_merged  # imported here: that module builds on this one
+
+    return dispatch_merged(order, request, deps)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.fulfillment.dispatch import DISPATCHABLE, DispatchRequest
+from ocp.domain.fulfillment.parcels import next_requests
 from ocp.domain.fulfillment.stuck import (
     HopReport,
     SlaPolicy,
@@ -105,10 +106,11 @@ def redispatch(
     """Queue a new instruction version for each named order, or for the stuck orders of `hop` (oldest first).
 
     Only orders the warehouse has not accepted can be re-dispatched (`reserved`, `dispatched`): the request
-    names the version each order is at, so a redelivered request never sends twice.
+    names the version each order is at, so a redelivered request never sends twice. A split order gets one request
+    per parcel its warehouse has not accepted, each naming that parcel's version.
     """
     ids = list(dict.fromkeys(order_ids)) + (_stuck_ids(deps.stuck, hop, limit) if hop else [])
-    result, requests = Redispatch(), []
+    result, requests = Redispatch(), list[DispatchRequest]()
     for order_id in ids[:limit]:
         order = deps.orders.get(order_id)
         if order is None:
@@ -116,8 +118,7 @@ def redispatch(
         elif order.status not in DISPATCHABLE:
             result.skipped.append({"order_id": order_id, "reason": f"order is {order.status.value}"})
         else:
-            requests.append(DispatchRequest(order_id=order_id, after_version=order.fulfillment.instruction_version,
-                                            actor=actor))
+            requests += next_requests(order, actor)  # a split order: one per parcel its warehouse has not accepted
             result.queued.append(order_id)
     if requests:
         deps.queue.send(requests)

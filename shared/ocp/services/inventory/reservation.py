@@ -3,8 +3,8 @@
 `write_order` decides (from the lock strategy and the order's state) whether the write reserves, releases,
 confirms or leaves stock alone, then commits the order and its stock movements at once. On the happy path that
 is exactly one DynamoDB write and no read. A rejected reservation moves to the next shard, the next candidate
-warehouse, or ends in a hold — `insufficient_stock` ("SKU needs N, M available"), `purchase_limit_exceeded`,
-or `unroutable` when the reservation would not fit in one transaction.
+warehouse, or ends in a hold — `insufficient_stock` ("SKU needs N, M available") or `purchase_limit_exceeded`.
+An order too large for one transaction is committed in chunks, all or nothing (`ocp.services.inventory.chunked`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ocp.domain.errors import ConcurrentModification
+from ocp.domain.inventory.chunks import too_many_lines
 from ocp.domain.inventory.commit import (
     CommitRejected,
     CounterChange,
@@ -33,25 +34,31 @@ from ocp.domain.inventory.planning import (
     confirm_commit,
     counter_claims,
     end_commit,
-    fits_one_transaction,
     hold_commit,
     is_paid,
     needs_of,
     rereserve_commit,
     reserve_commit,
-    too_large_detail,
     waiting_commit,
 )
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.split import split_plan
-from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS, MovementKind
+from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.order.model import GIFT_LINE_PREFIX, HoldReason, Order, OrderStatus, TimelineEntry
 from ocp.ports import TransactionalOrderStore
+from ocp.services.inventory.chunked import Undone, commit_any_size
 from ocp.services.inventory.stock_catalog import StockCatalog
 
 _SPLIT_ATTEMPTS = 3
-_SHORT: Literal["short"] = "short"
+
+
+@dataclass(frozen=True)
+class _Short:
+    """The split candidates together hold too little; `before`: the order as stored now (a chunked attempt given
+    back re-stores it)."""
+
+    before: Order | None
 
 
 class ShardPeek(Protocol):
@@ -134,11 +141,13 @@ def move_reservation(before: Order, after: Order, deps: StockDeps, *, route: Rou
     ordered = tuple(sorted(route.candidates, key=lambda w: w != current))
     planner = _planner(after, needs, deps, dataclasses.replace(route, candidates=ordered))
     while (plan := planner.next_plan()) is not None:
-        if not _fits(plan, claims, guards):
-            break
+        if (oversized := too_many_lines(len(plan.allocations))) is not None:
+            return _release_short(before, after, HoldReason.unroutable, oversized, deps, guards)
         change = _guarded(rereserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims,
                                            at=now), guards)
-        outcome = _answer_of(deps, change)
+        outcome = _answer_of(deps, change, before)
+        if isinstance(outcome, Undone):
+            before, outcome = outcome.stored, outcome.rejected
         if not isinstance(outcome, CommitRejected):
             return outcome
         if outcome.over_limit:
@@ -170,18 +179,21 @@ def _commit(deps: StockDeps, change: OrderCommit, guards: tuple[FingerprintClaim
     """A commit that moves no reserved stock: any rejection other than a conflict or a duplicate is a bug."""
     change = _guarded(change, guards)
     outcome = _answer_of(deps, change)
-    if isinstance(outcome, CommitRejected):
+    if isinstance(outcome, CommitRejected | Undone):
         raise ConcurrentModification(f"order {change.order.order_id}: unexpected rejection {outcome}")
     return outcome
 
 
-def _answer_of(deps: StockDeps, change: OrderCommit) -> Order | None | CommitRejected:
+def _answer_of(deps: StockDeps, change: OrderCommit,
+               base: Order | None = None) -> Order | None | CommitRejected | Undone:
     """The one reading of a commit's answer: the stored order; None when the order changed meanwhile (the caller
-    re-reads); `DuplicateSuspected` when another order holds a duplicate key; else the rejection (short shards,
-    purchase limits) for the caller to act on."""
-    rejected = deps.orders.commit(change)
-    if rejected is None:
-        return change.order
+    re-reads); `DuplicateSuspected` when another order holds a duplicate key; `Undone` when a change too large for
+    one transaction was refused part-way (given back; the order is stored held for it); else the rejection (short
+    shards, purchase limits) for the caller to act on. `base`: the order as stored (a new one: as captured)."""
+    outcome = commit_any_size(deps.orders, change, deps.now(), base)
+    if isinstance(outcome, Order | Undone):
+        return outcome
+    rejected = outcome
     if rejected.order_conflict:
         return None
     if rejected.duplicates:
@@ -211,7 +223,7 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
     skus = [n.sku for n in needs]
     planner = _planner(after, needs, deps, route)
     rechecked = False
-    while True:
+    while True:  # `before` moves on only when a chunked attempt was given back (the order re-stored, held)
         plan = planner.next_plan()
         if plan is None:
             if not rechecked and deps.catalog.recheck(skus):
@@ -224,13 +236,16 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
                                 if route else None, guards)
             if route is not None and route.split and len(route.candidates) > 1 and deps.peek is not None:
                 split = _split(before, after, needs, claims, route, deps, guards, strategy=strategy, expiry=expiry)
-                if split != _SHORT:
+                if not isinstance(split, _Short):
                     return split
+                before = split.before
             if not is_paid(after):
                 return _commit(deps, waiting_commit(before, after, planner.hold_detail(), now), guards)
             return _commit(deps, hold_commit(before, after, HoldReason.insufficient_stock, planner.hold_detail(), now),
                            guards)
         outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if isinstance(outcome, Undone):
+            before, outcome = outcome.stored, outcome.rejected
         if not isinstance(outcome, CommitRejected):
             return outcome
         _learn(planner, outcome, deps)
@@ -247,25 +262,23 @@ def _try_plan(
     strategy: LockStrategy,
     expiry: timedelta | None,
     now: datetime,
-) -> Order | None | CommitRejected:
-    """Commit one reservation plan: the stored order (reserved, or held for its size or a purchase limit), None
-    when the order changed meanwhile, or the rejection when a shard ran short (the caller re-plans)."""
-    if not _fits(plan, claims, guards):
-        return _commit(deps, hold_commit(before, after, HoldReason.unroutable, too_large_detail(plan, claims), now),
-                       guards)
+) -> Order | None | CommitRejected | Undone:
+    """Commit one reservation plan, in chunks if it is too large for one transaction: the stored order (reserved,
+    or held for a purchase limit or for more stock lines than an order item can carry), None when the order changed
+    meanwhile, or the rejection when a shard ran short (the caller re-plans; `Undone` when a chunked attempt was
+    given back)."""
+    oversized = too_many_lines(len(plan.allocations))
+    if oversized is not None:
+        return _commit(deps, hold_commit(before, after, HoldReason.unroutable, oversized, now), guards)
     change = _guarded(reserve_commit(before, after, plan, strategy=strategy, expiry=expiry, claims=claims, at=now),
                       guards)
-    outcome = _answer_of(deps, change)
-    if isinstance(outcome, CommitRejected) and outcome.over_limit:
-        detail = _limit_detail(outcome.over_limit, claims)
-        return _commit(deps, hold_commit(before, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
+    outcome = _answer_of(deps, change, before or after)
+    rejected = outcome.rejected if isinstance(outcome, Undone) else outcome
+    if isinstance(rejected, CommitRejected) and rejected.over_limit:
+        detail = _limit_detail(rejected.over_limit, claims)
+        stored = outcome.stored if isinstance(outcome, Undone) else before
+        return _commit(deps, hold_commit(stored, after, HoldReason.purchase_limit_exceeded, detail, now), guards)
     return outcome
-
-
-def _fits(plan: Plan, claims: Sequence[CounterChange], guards: tuple[FingerprintClaim, ...]) -> bool:
-    """The inventory's transaction-size rule, with room for the duplicate check's keys."""
-    return fits_one_transaction(plan, claims) and 1 + 2 * len(plan.allocations) + len(claims) + len(guards) \
-        <= MAX_TRANSACTION_ITEMS
 
 
 def _learn(planner: ReservationPlanner, rejected: CommitRejected, deps: StockDeps) -> None:
@@ -312,10 +325,10 @@ def _split(
     *,
     strategy: LockStrategy,
     expiry: timedelta | None,
-) -> Order | Literal["short"] | None:
+) -> Order | _Short | None:
     """Reserve the order split over the candidates, from what their shards hold now (one read per warehouse and
-    SKU: this is the unhappy path): the stored order (reserved, or held for a limit or size), None when the order
-    changed meanwhile, or `_SHORT` when the candidates together hold too little (the caller holds it)."""
+    SKU: this is the unhappy path): the stored order (reserved, or held for a limit), None when the order
+    changed meanwhile, or `_Short` when the candidates together hold too little (the caller holds it)."""
     peek = deps.peek
     assert peek is not None
     now = deps.now()
@@ -328,11 +341,13 @@ def _split(
         }
         plan = split_plan(needs, route.candidates, availability)
         if plan is None:
-            return _SHORT
+            return _Short(before)
         outcome = _try_plan(before, after, plan, claims, deps, guards, strategy=strategy, expiry=expiry, now=now)
+        if isinstance(outcome, Undone):
+            before, outcome = outcome.stored, outcome.rejected
         if not isinstance(outcome, CommitRejected):
             return outcome
-    return _SHORT
+    return _Short(before)
 
 
 def _planner(order: Order, needs: Sequence[Need], deps: StockDeps,

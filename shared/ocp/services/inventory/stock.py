@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.books import within_books
+from ocp.domain.inventory.commit import CommitRejected
 from ocp.domain.inventory.planning import end_commit, holds_stock
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
@@ -34,7 +35,7 @@ from ocp.domain.inventory.stock import (
     validate_sku,
     validate_warehouse,
 )
-from ocp.domain.order.model import OrderStatus
+from ocp.domain.order.model import Order, OrderStatus
 from ocp.ports import (
     EventPublisher,
     Notifier,
@@ -43,6 +44,7 @@ from ocp.ports import (
     TransactionalOrderStore,
     WarehouseRegistry,
 )
+from ocp.services.inventory.chunked import abandoned, commit_any_size, settle
 
 _ADJUST_ATTEMPTS = 5
 
@@ -217,7 +219,8 @@ def rebalance_sharded(deps: InventoryDeps) -> int:
 
 class ExpiringOrders(Protocol):
     def expired_reservations(self, now: datetime, limit: int) -> list[str]:
-        """Ids of orders whose unpaid pre-reservation expired at or before `now`, oldest first."""
+        """Ids of orders whose unpaid pre-reservation expired at or before `now`, or whose chunked stock change
+        was abandoned by then, oldest first."""
 
 
 @dataclass(frozen=True)
@@ -231,13 +234,24 @@ class SweepReport:
     released: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     rebalanced: int = 0
+    settled: list[str] = field(default_factory=list)
+    """Orders whose chunked stock change a dead process left half-written, finished or undone."""
 
 
 def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 500) -> SweepReport:
+    """Release unpaid reservations past their expiry; first, finish or undo any chunked stock change a dead
+    process left (the same index lists them `INTENT_GRACE` after they started)."""
     report = SweepReport()
     now = deps.now()
     for order_id in index.expired_reservations(now, limit):
         order = deps.orders.get(order_id)
+        if order is not None and abandoned(order, now):
+            try:
+                order = settle(deps.orders, order_id, now, actor="reservation_sweeper")
+            except (ConcurrentModification, StockContention):
+                report.skipped.append(order_id)  # the next sweep tries again
+                continue
+            report.settled.append(order_id)
         reservation = order.reservation if order else None
         if (order is None or reservation is None or not holds_stock(order) or reservation.expires_at is None
                 or reservation.expires_at > now or order.status != OrderStatus.pending_payment):
@@ -246,11 +260,11 @@ def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 50
         minutes = int((reservation.expires_at - reservation.reserved_at).total_seconds() // 60)
         change = end_commit(order, order, MovementKind.release,
                             actor="reservation_sweeper", reason=f"unpaid after {minutes} min: stock released", at=now)
-        rejected = deps.orders.commit(change)
-        if rejected is not None and rejected.refused and not rejected.order_conflict:
+        outcome = commit_any_size(deps.orders, change, now, base=order)
+        if isinstance(outcome, CommitRejected) and outcome.refused and not outcome.order_conflict:
             # Books already short of what it holds: release what is there and say so, rather than retry forever.
-            rejected = deps.orders.commit(within_books(change, rejected.refused, now))
-        (report.skipped if rejected else report.released).append(order_id)
+            outcome = commit_any_size(deps.orders, within_books(change, outcome.refused, now), now, base=order)
+        (report.released if isinstance(outcome, Order) else report.skipped).append(order_id)
     return report
 
 

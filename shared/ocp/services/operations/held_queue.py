@@ -44,7 +44,7 @@ from ocp.domain.operations.held_queue import (
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from ocp.domain.problems import problems_from
 from ocp.ports import DispatchQueue, HeldQueueQueries, TransactionalOrderStore
-from ocp.services.decisions.order_path import RulesDeps, place, request_dispatch
+from ocp.services.decisions.order_path import RulesDeps, merging, place, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
 
@@ -142,7 +142,8 @@ def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | No
         current = _get(deps, order_id, expected_revision)
         stored = place(current, released(current, actor, deps.now(), note), deps.stock, deps.rules)
         if stored is not None:
-            request_dispatch(current, stored, deps.dispatch, actor=actor)
+            request_dispatch(current, stored, deps.dispatch, actor=actor,
+                             merge=merging(deps.rules, deps.orders, deps.now))
             return stored
         if expected_revision is not None:
             break
@@ -316,7 +317,8 @@ def _release_due(deps: HeldQueueDeps, order_id: str) -> OrderStatus | None:
         else:
             stored = place(current, resumed(shorter, now), deps.stock, deps.rules)
             if stored is not None:
-                request_dispatch(current, stored, deps.dispatch, actor=PRESALE_ACTOR)
+                request_dispatch(current, stored, deps.dispatch, actor=PRESALE_ACTOR,
+                                 merge=merging(deps.rules, deps.orders, deps.now))
         if stored is not None:
             return stored.status
     raise ConcurrentModification(f"order {order_id} kept changing; the next run retries")

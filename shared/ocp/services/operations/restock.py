@@ -21,7 +21,7 @@ the orders held for nothing else that need the SKU, and sends each through the p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,7 +31,8 @@ from ocp.domain.inventory.stock import StockLevel
 from ocp.domain.operations.held_queue import RESTOCK_ACTOR, restocked, waits_only_for_stock
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Hold, HoldReason, Order, OrderStatus
 from ocp.ports import TransactionalOrderStore
-from ocp.services.decisions.order_path import place, request_dispatch
+from ocp.services.decisions.order_path import merging, place, request_dispatch
+from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps, commit_order
 from ocp.services.operations.held_queue import WRITE_ATTEMPTS, HeldQueueDeps
 
@@ -158,6 +159,8 @@ def _retry(deps: HeldQueueDeps, order_id: str, sku: str) -> Order | None:
     """The order after its retry; None when it no longer waits for stock alone (someone got there first)."""
     for _ in range(WRITE_ATTEMPTS):
         current = deps.orders.get(order_id)
+        if current is not None:  # a retry that died half-way through a chunked reservation is finished first
+            current = settled(deps.stock.orders, current, deps.now(), actor=RESTOCK_ACTOR)
         if current is None or not waits_only_for_stock(current):
             return None
         # A sold-out memo from before the restock would hold the order again without trying the stock.
@@ -165,10 +168,11 @@ def _retry(deps: HeldQueueDeps, order_id: str, sku: str) -> Order | None:
         quiet = dataclasses.replace(deps.stock, orders=_StillShortGuard(deps.stock.orders))
         try:
             stored = place(current, restocked(current, sku, deps.now()), quiet, deps.rules)
-        except _StillShort as short:
-            stored = _keep_held(deps.stock, current, short.holds)
+        except _StillShort as short:  # as it was, at the revision stored now (a chunked attempt given back moved it)
+            stored = _keep_held(deps.stock, current.model_copy(update={"revision": short.revision}), short.holds)
         if stored is not None:
-            request_dispatch(current, stored, deps.dispatch, actor=RESTOCK_ACTOR)
+            request_dispatch(current, stored, deps.dispatch, actor=RESTOCK_ACTOR,
+                             merge=merging(deps.rules, deps.orders, deps.now))
             return stored
     raise ConcurrentModification(f"order {order_id} kept changing; the next restock retries it")
 
@@ -182,9 +186,10 @@ def _keep_held(stock: StockDeps, current: Order, holds: tuple[Hold, ...]) -> Ord
 
 
 class _StillShort(Exception):  # noqa: N818 — an outcome, raised through the order path
-    def __init__(self, holds: tuple[Hold, ...]) -> None:
+    def __init__(self, holds: tuple[Hold, ...], revision: int) -> None:
         super().__init__(", ".join(h.detail for h in holds))
         self.holds = holds
+        self.revision = revision
 
 
 class _StillShortGuard:
@@ -206,8 +211,22 @@ class _StillShortGuard:
     def replace(self, order: Order, expected_revision: int) -> Order:
         return self._orders.replace(order, expected_revision)
 
+    @property
+    def transaction_items(self) -> int:
+        return self._orders.transaction_items
+
+    def recorded(self, entry_ids: Sequence[str]) -> set[str]:
+        return self._orders.recorded(entry_ids)
+
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         order = change.order
-        if not change.movements and order.status == OrderStatus.held and waits_only_for_stock(order):
-            raise _StillShort(order.holds)
+        if (not change.movements and change.intent_check is None and change.expected_revision is not None
+                and order.reservation_intent is None and order.status == OrderStatus.held
+                and waits_only_for_stock(order) and not self._mid_chunks(order.order_id)):
+            raise _StillShort(order.holds, change.expected_revision)
         return self._orders.commit(change)
+
+    def _mid_chunks(self, order_id: str) -> bool:
+        """A chunked change's own writes (its undo's last write looks like a hold) go through."""
+        stored = self._orders.get(order_id)
+        return stored is not None and stored.reservation_intent is not None

@@ -22,8 +22,9 @@ from ocp.domain.fulfillment.changes import after_channel_update
 from ocp.domain.order.ingest import apply_channel_update, first_capture
 from ocp.domain.order.model import Order
 from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
-from ocp.services.decisions.order_path import RulesDeps, place, redispatch_if_never_sent, request_dispatch
+from ocp.services.decisions.order_path import RulesDeps, merging, place, redispatch_if_never_sent, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
+from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.order.intake import POLLED_PREFIX, delivery_from_envelope
 
@@ -111,21 +112,24 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
     if deps.stock is None:
         return _store_without_stock(incoming, captured, deps)
     stored = place(None, captured, deps.stock, deps.rules)
+    merge = merging(deps.rules, deps.stock.orders, deps.now)
     if stored is not None:
-        request_dispatch(None, stored, deps.dispatch)
+        request_dispatch(None, stored, deps.dispatch, merge=merge)
         return Processed(Outcome.created, stored.order_id, stored)
     for _ in range(_WRITE_ATTEMPTS):
         existing = deps.orders.get(incoming.order_id)
         if existing is None:  # pragma: no cover - orders are never deleted
             raise ConcurrentModification(f"order {incoming.order_id} vanished")
+        # A delivery that died between the chunks of a large order's stock change: finish or undo it first.
+        existing = settled(deps.stock.orders, existing, deps.now())
         merged = apply_channel_update(existing, incoming, deps.now())
         if merged is None:
-            redispatch_if_never_sent(existing, deps.dispatch)
+            redispatch_if_never_sent(existing, deps.dispatch, merge)
             request_owed(existing, deps.dispatch)  # the first request may have been lost after the write
             return Processed(Outcome.duplicate, existing.order_id, existing)
         stored = place(existing, after_channel_update(existing, merged, deps.now()), deps.stock, deps.rules)
         if stored is not None:
-            request_dispatch(existing, stored, deps.dispatch)
+            request_dispatch(existing, stored, deps.dispatch, merge=merge)
             request_owed(stored, deps.dispatch)
             return Processed(Outcome.updated, stored.order_id, stored)
     raise ConcurrentModification(f"order {incoming.order_id} kept changing; will retry")

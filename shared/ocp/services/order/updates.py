@@ -16,11 +16,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
-from ocp.domain.inventory.books import stock_keys, within_books
+from ocp.domain.inventory.books import within_books
 from ocp.domain.inventory.commit import OrderCommit
-from ocp.domain.inventory.planning import ships, status_change_commit
+from ocp.domain.inventory.planning import leaving_keys, status_change_commit
 from ocp.domain.order.model import Order
 from ocp.ports import CountTimes, TransactionalOrderStore
+from ocp.services.inventory.chunked import Undone, commit_any_size
 
 WRITE_ATTEMPTS = 3
 
@@ -56,9 +57,12 @@ def update_order(
                 return orders.replace(commit.order, expected_revision=current.revision), True
             except ConcurrentModification:
                 continue
-        rejected = orders.commit(commit)
-        if rejected is None:
-            return commit.order, True
+        outcome = commit_any_size(orders, commit, at, base=current)  # chunked when too large for one transaction
+        if isinstance(outcome, Order):
+            return outcome, True
+        if isinstance(outcome, Undone):  # pragma: no cover - only reservations are undone
+            raise ConcurrentModification(f"order {order_id}: stock commit undone: {outcome.rejected}")
+        rejected = outcome
         if rejected.order_conflict or rejected.stale_count:
             continue
         if not rejected.refused:
@@ -72,7 +76,8 @@ def update_order(
 
 def _commit_for(current: Order, changed: Order, *, actor: str, at: datetime,
                 counts: CountTimes | None) -> OrderCommit:
-    if counts is None or not ships(changed):
+    leaving = leaving_keys(changed)  # a split order's: only the warehouses whose parcel ships now
+    if counts is None or not leaving:
         return status_change_commit(current, changed, actor=actor, at=at)
-    read = counts.count_times(stock_keys(changed))
+    read = counts.count_times(leaving)
     return status_change_commit(current, changed, actor=actor, at=at, counts=read)

@@ -92,8 +92,17 @@ class RoutingRule(RuleBase):
     then: RoutingThen
 
 
+MAX_MERGE_WINDOW_MINUTES = 240
+"""A parcel held longer than this for a buyer's next order would miss the day's cut-off."""
+
+
 class RoutingDocument(DocumentBase):
     rules: list[RoutingRule] = Field(max_length=MAX_RULES)
+    merge_window_minutes: int = Field(
+        default=0, ge=0, le=MAX_MERGE_WINDOW_MINUTES,
+        description="Merged parcels: a newly reserved order waits up to this long for other orders of the same "
+                    "channel, buyer, address and warehouse, and they leave as one instruction; 0 (default) is off",
+    )
 
 
 # ---- anomaly --------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ Getter = Callable[[Facts], Any]
 FanGetter = Callable[[Facts], list[Any]]
 """A fan-out path's reader: one value per element (MISSING ones left out)."""
 
-_EXCLUDED = {"timeline", "holds", "revision", "reservation"}
+_EXCLUDED = {"timeline", "holds", "revision", "reservation", "reservation_intent"}
 """Not rule inputs: what OCP itself writes about the order while deciding it."""
 CATALOG_SHORTHAND = ("name", "category", "list_price", "min_price", "returnable", "return_window_days")
 """`lines.<field>` for these reads the line's catalog entry (line fields of the same name win: `lines.gift`)."""
