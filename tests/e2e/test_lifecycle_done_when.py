@@ -1,7 +1,7 @@
 """Every order finishes its life, through the local runtime over HTTP: a paid order held for its note keeps its
 units and a Shopify edit moves them, an unpaid order's stock returns after its expiry, a channel cancel and an
-address change after dispatch reach the WMS as the next instruction, a supplier registered at runtime receives its
-instruction, and the district of a web-store address is read from its text."""
+address change after dispatch reach the WMS as the next instruction, suppliers registered at runtime receive their
+instructions (on their queue, or signed over HTTP), and the district of a web-store address is read from its text."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from infra import wiring
 from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.fakes.wms_http import FakeHttpWms
 from tests.held_support import shopify_document
 
 pytestmark = pytest.mark.e2e
@@ -83,26 +84,38 @@ def _wms(platform: LocalPlatform, warehouse: str = "WH-GZ") -> str:
     return platform.queue_url(wiring.wms_queue_id(warehouse))
 
 
-def test_a_supplier_registered_at_runtime_receives_its_instruction(platform: LocalPlatform) -> None:
-    # Given a supplier's own queue, the supplier registered with it, and a rule drop-shipping tea sets through it
+def test_suppliers_registered_at_runtime_receive_their_instructions_on_a_queue_and_signed_over_http(
+    platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given two suppliers registered while the platform runs: one with its own queue, one with an HTTP WMS that
+    # verifies OCP's signature (its secret configured for OCP); and rules drop-shipping through each
     # (first in this module: the processors cache the warehouse directory for 30 s, so a supplier registered after
     # they read it is routed to within 30 s — here, before any order warmed the cache)
+    monkeypatch.setenv("OCP_WMS_SECRET_SUP_CUP", "cup-secret")
     queue_url = platform.client("sqs").create_queue(QueueName="ocp-wms-sup-tea")["QueueUrl"]
-    registered = _api(platform, "PUT", "/warehouses/SUP-TEA", {
-        "kind": "supplier", "name": "茶具供应商", "wms": {"type": "sqs", "queue_url": queue_url}})
-    assert registered.status_code == 200, registered.text
-    rule = {"rules": [
-        {"id": "teaware", "priority": 1, "when": {"field": "lines.sku", "eq": "SET-SUP"},
-         "then": {"supplier": "SUP-TEA"}},
-        {"id": "default", "priority": 100, "when": {"always": True}, "then": {"warehouses": ["*"]}}]}
-    assert _api(platform, "PUT", "/rules/routing", rule).status_code == 200
-    time.sleep(5.5)  # the processors' rules cache checks for a new version every 5 s
-    # When an order for the set arrives
-    order_id = _deliver(platform, shopify_document(5, "SET-SUP"))
-    # Then the supplier's queue holds its instruction
-    [instruction] = _messages(platform, queue_url, expected=1)
-    assert (instruction["order_id"], instruction["warehouse"]) == (order_id, "SUP-TEA")
-    assert _order(platform, order_id)["status"] == "dispatched"
+    with FakeHttpWms.serve(secret="cup-secret") as http_wms:
+        for supplier, wms in (("SUP-TEA", {"type": "sqs", "queue_url": queue_url}),
+                              ("SUP-CUP", {"type": "http", "url": http_wms.url})):
+            registered = _api(platform, "PUT", f"/warehouses/{supplier}", {"kind": "supplier", "wms": wms})
+            assert registered.status_code == 200, registered.text
+        rules = {"rules": [
+            {"id": "teaware", "priority": 1, "when": {"field": "lines.sku", "eq": "SET-SUP"},
+             "then": {"supplier": "SUP-TEA"}},
+            {"id": "cups", "priority": 2, "when": {"field": "lines.sku", "eq": "CUP-SUP"},
+             "then": {"supplier": "SUP-CUP"}},
+            {"id": "default", "priority": 100, "when": {"always": True}, "then": {"warehouses": ["*"]}}]}
+        assert _api(platform, "PUT", "/rules/routing", rules).status_code == 200
+        time.sleep(5.5)  # the processors' rules cache checks for a new version every 5 s
+        # When an order for each arrives
+        by_queue = _deliver(platform, shopify_document(5, "SET-SUP"))
+        over_http = _deliver(platform, shopify_document(6, "CUP-SUP"))
+        # Then the queue holds the first supplier's instruction, and the HTTP WMS got the second's, signed
+        [instruction] = _messages(platform, queue_url, expected=1)
+        assert (instruction["order_id"], instruction["warehouse"]) == (by_queue, "SUP-TEA")
+        [received] = http_wms.received
+        assert received.verified and received.idempotency_key == f"{over_http}:1"
+        assert received.body["warehouse"] == "SUP-CUP"
+    assert {_order(platform, o)["status"] for o in (by_queue, over_http)} == {"dispatched"}
 
 
 def test_a_paid_order_held_for_a_note_keeps_its_units_and_a_shopify_edit_moves_them(platform: LocalPlatform) -> None:
