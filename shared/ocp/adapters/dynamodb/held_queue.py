@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.orders import order_from_item
-from ocp.domain.clock import iso
 from ocp.domain.operations.held_queue import RELEASE_BUCKETS
 from ocp.domain.order.model import HoldReason, OrderStatus
 from ocp.ports import OrderPage
@@ -60,17 +60,8 @@ class DynamoHeldQueueQueries:
         return _page(found, {k: str(v) for k, v in (last or {}).items()} or None)
 
     def release_due(self, until: datetime, limit: int) -> list[str]:
-        due: list[tuple[str, str]] = []
-        for bucket in range(RELEASE_BUCKETS):
-            response = self._table.query(
-                IndexName="by_release_due",
-                KeyConditionExpression="release_bucket = :b AND release_due_at <= :until",
-                ExpressionAttributeValues={":b": f"rel#{bucket}", ":until": iso(until)},
-                ProjectionExpression="order_id, release_due_at",
-                Limit=limit,
-            )
-            due += [(str(i["release_due_at"]), str(i["order_id"])) for i in response.get("Items", [])]
-        return [order_id for _, order_id in sorted(due)[:limit]]
+        return due_order_ids(self._table, index="by_release_due", bucket="release_bucket", prefix="rel#",
+                             buckets=RELEASE_BUCKETS, due="release_due_at", until=until, limit=limit)
 
 
 def _key_of(item: Mapping[str, Any]) -> dict[str, str]:

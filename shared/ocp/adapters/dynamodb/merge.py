@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.items import to_item
 from ocp.adapters.dynamodb.orders import order_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, transact
-from ocp.domain.clock import iso
 from ocp.domain.fulfillment.merge import MERGE_BUCKETS
 from ocp.domain.order.model import Order
 
@@ -23,17 +23,8 @@ class DynamoMergeGroups:
         self._retry = retry or RetryPolicy()
 
     def due(self, until: datetime, limit: int) -> list[str]:
-        found: list[tuple[str, str]] = []
-        for bucket in range(MERGE_BUCKETS):
-            response = self._table.query(
-                IndexName="by_merge_due",
-                KeyConditionExpression="merge_bucket = :b AND merge_due_at <= :until",
-                ExpressionAttributeValues={":b": f"mrg#{bucket}", ":until": iso(until)},
-                ProjectionExpression="order_id, merge_due_at",
-                Limit=limit,
-            )
-            found += [(str(i["merge_due_at"]), str(i["order_id"])) for i in response.get("Items", [])]
-        return [order_id for _, order_id in sorted(found)[:limit]]
+        return due_order_ids(self._table, index="by_merge_due", bucket="merge_bucket", prefix="mrg#",
+                             buckets=MERGE_BUCKETS, due="merge_due_at", until=until, limit=limit)
 
     def waiting_with(self, key: str, limit: int) -> list[str]:
         response = self._table.query(

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.items import plain, to_item
 from ocp.adapters.dynamodb.stock import StockTables, counter_update, guard_check, ledger_put, movement_update
 from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
@@ -116,19 +117,9 @@ class DynamoOrderStore:
 
 
     def expired_reservations(self, now: datetime, limit: int) -> list[str]:
-        """Orders whose unpaid pre-reservation expired by `now`: the sparse expiry index, every bucket."""
-        found: list[tuple[str, str]] = []
-        for bucket in range(EXPIRY_BUCKETS):
-            kwargs: dict[str, Any] = {
-                "IndexName": "by_reservation_expiry",
-                "KeyConditionExpression": "expiry_bucket = :b AND reservation_expires_at <= :now",
-                "ExpressionAttributeValues": {":b": f"exp#{bucket}", ":now": iso(now)},
-                "ProjectionExpression": "order_id, reservation_expires_at",
-                "Limit": limit,
-            }
-            response = self._table.query(**kwargs)
-            found += [(str(i["reservation_expires_at"]), str(i["order_id"])) for i in response.get("Items", [])]
-        return [order_id for _, order_id in sorted(found)[:limit]]
+        """Orders whose unpaid reservation (or abandoned stock intent) is due by `now`: the sparse expiry index."""
+        return due_order_ids(self._table, index="by_reservation_expiry", bucket="expiry_bucket", prefix="exp#",
+                             buckets=EXPIRY_BUCKETS, due="reservation_expires_at", until=now, limit=limit)
 
     def commit(self, change: OrderCommit) -> CommitRejected | None:
         if self._stock is None and (change.movements or change.counters):
