@@ -13,6 +13,7 @@ from ocp.domain.fulfillment.state import WritebackState
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, record_callback, write_back
+from ocp.services.fulfillment.merge import record_parcel_callback
 from tests.fulfillment_support import ORDER_ID, T0, TEA, callback, order_at
 
 NOW = T0 + timedelta(minutes=5)
@@ -41,6 +42,25 @@ def test_a_duplicate_callback_writes_nothing() -> None:
     assert (first.outcome, first.applied) == (Outcome.applied, True)
     assert (again.outcome, again.applied, again.status) == (Outcome.duplicate, False, OrderStatus.accepted)
     assert _stored(store).revision == 2
+
+
+class _CountingStore(MemoryFulfillmentOrders):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, order_id: str) -> Order | None:
+        self.reads += 1
+        return super().get(order_id)
+
+
+def test_the_callback_endpoint_reads_its_order_once() -> None:
+    # Given a dispatched order / When the callback service the handler calls takes an event
+    store = _CountingStore()
+    store.create(order_at(OrderStatus.dispatched))
+    result = record_parcel_callback(callback("accepted", "e1"), CallbackDeps(orders=store, now=lambda: NOW))
+    # Then it read the order once: finding out whether it belongs to a merged parcel is the read it applies to
+    assert (result.answer.status, store.reads) == (OrderStatus.accepted, 1)
 
 
 def test_a_callback_for_an_unknown_order_is_not_found() -> None:

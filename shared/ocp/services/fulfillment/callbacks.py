@@ -58,8 +58,9 @@ class CallbackResult:
         return self.outcome == Outcome.applied
 
 
-def record_callback(event: FulfillmentEvent, deps: CallbackDeps) -> CallbackResult:
-    """Apply one WMS/TMS callback to its order exactly once; `OrderNotFound` for an unknown order."""
+def record_callback(event: FulfillmentEvent, deps: CallbackDeps, read: Order | None = None) -> CallbackResult:
+    """Apply one WMS/TMS callback to its order exactly once; `OrderNotFound` for an unknown order. `read`: the
+    order as the caller just read it (spares a second read)."""
     now = deps.now()
     last: list[Applied] = []
 
@@ -68,7 +69,7 @@ def record_callback(event: FulfillmentEvent, deps: CallbackDeps) -> CallbackResu
         return last[-1].order if last[-1].changed else None
 
     stored, wrote = update_order(deps.orders, event.order_id, change, actor=CALLBACK_ACTOR, at=now,
-                                 counts=deps.counts)
+                                 counts=deps.counts, read=read)
     due = wrote and event.event == FulfillmentEventName.shipped and any(
         s.tracking_no == event.tracking_no for s in due_writebacks(stored, now))
     refused = wrote and any(e.event == BOOKS_REFUSED and e.at == now for e in stored.timeline)

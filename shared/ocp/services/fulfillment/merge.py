@@ -260,7 +260,7 @@ def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps) -> Parce
     if not ids:
         if leader is not None:
             raise OrderNotFound(f"no merge group {event.order_id!r}")
-        single = record_callback(event, deps)
+        single = record_callback(event, deps, read=named)
         return ParcelCallback(single, (single,))
     members = [member for i in ids if (member := deps.orders.get(i)) is not None]
     targets = callback_targets(named, members, event.event == FulfillmentEventName.cancelled, leader is not None)
@@ -276,12 +276,13 @@ def _apply_each(event: FulfillmentEvent, targets: Sequence[Order], deps: Callbac
               for order in targets if shares is None or order.order_id in shares]
     done: dict[str, CallbackResult] = {}
     failed: dict[str, str] = {}
+    unused = {order.order_id: order for order in targets}  # as read just now: the first try needs no second read
     for _ in range(2):  # a second round for orders that were busy: one order's failure never loses the others'
         for one in events:
             if one.order_id in done:
                 continue
             try:
-                done[one.order_id] = record_callback(one, deps)
+                done[one.order_id] = record_callback(one, deps, read=unused.pop(one.order_id, None))
                 failed.pop(one.order_id, None)
             except (ConcurrentModification, StockContention) as exc:
                 failed[one.order_id] = exc.message

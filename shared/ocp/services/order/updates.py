@@ -35,6 +35,7 @@ def update_order(
     at: datetime,
     attempts: int = WRITE_ATTEMPTS,
     counts: CountTimes | None = None,
+    read: Order | None = None,
 ) -> tuple[Order, bool]:
     """Apply `change` to the stored order and commit the result, with its stock effect, on the revision it read;
     on a concurrent write, re-read and apply again. `change` returns the next revision, or None when there is
@@ -42,9 +43,10 @@ def update_order(
 
     Returns the order as stored and whether this call wrote it. `OrderNotFound` for an unknown id;
     `ConcurrentModification` when the order kept changing (the caller's retry — SQS, the client — takes over).
+    `read`: the order as the caller just read it, used for the first attempt instead of reading it again.
     """
-    for _ in range(attempts):
-        current = orders.get(order_id)
+    for attempt in range(attempts):
+        current = read if attempt == 0 and read is not None else orders.get(order_id)
         if current is None:
             raise OrderNotFound(f"no order {order_id!r}")
         changed = change(current)
