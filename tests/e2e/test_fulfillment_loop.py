@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.clock import iso
+from tests.e2e.wms import wms_messages
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.support import fixture_json
 
@@ -75,19 +75,6 @@ def _board(platform: LocalPlatform, sku: str) -> tuple[int, int]:
     return totals["on_hand"], totals["reserved"]
 
 
-def _wms_messages(platform: LocalPlatform, warehouse: str, expected: int) -> list[dict[str, Any]]:
-    """Read (and delete) what the warehouse's WMS would consume, until `expected` messages came or 10 s passed."""
-    sqs, url = platform.client("sqs"), platform.queue_url(wiring.wms_queue_id(warehouse))
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while len(found) < expected and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                           WaitTimeSeconds=1).get("Messages", []):
-            found.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def _ingest_and_dispatch(platform: LocalPlatform, shopify: FakeChannelApis, channel_order_id: str,
                          street: str) -> dict[str, Any]:
     """The buyer's order on Shopify and its signed `orders/create` webhook: the processor reserves it and asks the
@@ -118,7 +105,7 @@ def test_a_real_order_is_dispatched_shipped_written_back_and_its_stock_deducted(
     order = _ingest_and_dispatch(platform, fake, FIRST, "天河区天河路385号")
     # Then it reserved its stock at WH-GZ, and WH-GZ's WMS queue holds its instruction, keyed for idempotency
     assert _board(platform, "TEA-LONGJING-250") == (10, 2)
-    [message] = _wms_messages(platform, "WH-GZ", expected=1)
+    [message] = wms_messages(platform, "WH-GZ", expected=1)
     assert message["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{order['order_id']}:1"
     assert [line["sku"] for line in json.loads(message["Body"])["lines"]] == ["TEA-LONGJING-250", "CUP-CELADON"]
 
@@ -161,7 +148,7 @@ def test_an_order_the_wms_never_accepts_is_stuck_and_stopped_when_the_buyer_canc
     # Given a second real order dispatched to WH-GZ, which its WMS never accepts
     fake, _ = shopify
     order = _ingest_and_dispatch(platform, fake, SECOND, "天河区体育西路191号")
-    _wms_messages(platform, "WH-GZ", expected=1)
+    wms_messages(platform, "WH-GZ", expected=1)
     # When 20 minutes pass (past the 15-minute acceptance SLA): its dispatch time is moved back by that much
     orders = boto3.resource("dynamodb").Table(platform.resources.by_id[wiring.ORDERS.id].name)
     since = iso(datetime.now(UTC) - timedelta(minutes=20))
@@ -178,7 +165,7 @@ def test_an_order_the_wms_never_accepts_is_stuck_and_stopped_when_the_buyer_canc
     result = platform.run_schedule("reconciliation")
     # Then the warehouse gets a cancel instruction superseding the first, and the order says why
     assert (result["cancelled_on_channel"], result["stopped"]) == ([order["order_id"]], [order["order_id"]])
-    [stop] = _wms_messages(platform, "WH-GZ", expected=1)
+    [stop] = wms_messages(platform, "WH-GZ", expected=1)
     assert stop["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{order['order_id']}:2"
     assert json.loads(stop["Body"])["kind"] == "cancel"
     reconciled = _order(platform, SECOND)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from infra import wiring
 from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.wms import bodies, wms_messages
 from tests.held_support import shopify_document
 
 pytestmark = pytest.mark.e2e
@@ -84,19 +83,6 @@ def _explained(platform: LocalPlatform, skus: list[str] = SKUS) -> bool:
     return all(w["explains_board"] for view in views for w in view["warehouses"])
 
 
-def _instructions(platform: LocalPlatform, expected: int) -> list[dict[str, Any]]:
-    sqs = platform.client("sqs")
-    queue_url = platform.queue_url(wiring.wms_queue_id("WH-GZ"))
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 15
-    while len(found) < expected and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                           WaitTimeSeconds=1).get("Messages", []):
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def test_a_60_line_order_is_reserved_whole_dispatched_and_shipped(platform: LocalPlatform) -> None:
     # Given 5 units of each of 60 SKUs at WH-GZ
     for sku in SKUS:
@@ -108,7 +94,7 @@ def test_a_60_line_order_is_reserved_whole_dispatched_and_shipped(platform: Loca
     assert order["status"] == "dispatched" and order.get("reservation_intent") is None
     assert len(order["reservation"]["allocations"]) == 60
     assert _boards(platform) == {(5, 1)} and _explained(platform)
-    [instruction] = _instructions(platform, expected=1)
+    [instruction] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert instruction["order_id"] == order_id and len(instruction["lines"]) == 60
     # When the warehouse ships it
     for event, event_id, extra in [("accepted", "big-1", {}), ("picked", "big-2", {}),
@@ -133,7 +119,7 @@ def test_a_300_line_order_is_reserved_whole_and_dispatched(platform: LocalPlatfo
     order = _api(platform, "GET", f"/orders/{order_id}").json()
     assert order["status"] == "dispatched" and order.get("reservation_intent") is None
     assert len(order["reservation"]["allocations"]) == 300
-    [instruction] = _instructions(platform, expected=1)
+    [instruction] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert instruction["order_id"] == order_id and len(instruction["lines"]) == 300
     sample = skus[::10]  # every tenth SKU's board and ledger (each is one request)
     assert _boards(platform, sample) == {(2, 1)} and _explained(platform, sample)

@@ -19,6 +19,7 @@ from infra import wiring
 from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.wms import bodies, queue_messages, wms_messages
 from tests.fakes.wms_http import FakeHttpWms
 from tests.held_support import shopify_document
 
@@ -67,23 +68,6 @@ def _board(platform: LocalPlatform, sku: str) -> tuple[int, int]:
     return totals["on_hand"], totals["reserved"]
 
 
-def _messages(platform: LocalPlatform, queue_url: str, expected: int) -> list[dict[str, Any]]:
-    """Read (and delete) what a WMS would consume from its queue, until `expected` messages came or 15 s passed."""
-    sqs = platform.client("sqs")
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 15
-    while len(found) < expected and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                           MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages", []):
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
-def _wms(platform: LocalPlatform, warehouse: str = "WH-GZ") -> str:
-    return platform.queue_url(wiring.wms_queue_id(warehouse))
-
-
 def test_suppliers_registered_at_runtime_receive_their_instructions_on_a_queue_and_signed_over_http(
     platform: LocalPlatform, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -110,7 +94,7 @@ def test_suppliers_registered_at_runtime_receive_their_instructions_on_a_queue_a
         by_queue = _deliver(platform, shopify_document(5, "SET-SUP"))
         over_http = _deliver(platform, shopify_document(6, "CUP-SUP"))
         # Then the queue holds the first supplier's instruction, and the HTTP WMS got the second's, signed
-        [instruction] = _messages(platform, queue_url, expected=1)
+        [instruction] = bodies(queue_messages(platform, queue_url, expected=1))
         assert (instruction["order_id"], instruction["warehouse"]) == (by_queue, "SUP-TEA")
         [received] = http_wms.received
         assert received.verified and received.idempotency_key == f"{over_http}:1"
@@ -163,14 +147,14 @@ def test_a_channel_cancel_after_dispatch_stops_the_warehouse_and_the_stock_retur
     document = shopify_document(3, "TEA-CXL")
     order_id = _deliver(platform, document)
     assert _order(platform, order_id)["status"] == "dispatched"
-    [first] = _messages(platform, _wms(platform), expected=1)
+    [first] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert (first["order_id"], first["version"], first["kind"]) == (order_id, 1, "fulfil")
     # When the buyer cancels on Shopify (orders/cancelled)
     cancelled_at = (datetime.fromisoformat(document["updated_at"]) + timedelta(minutes=3)).isoformat()
     _deliver(platform, _later(document, 3, cancelled_at=cancelled_at, cancel_reason="customer"),
              topic="orders/cancelled")
     # Then the warehouse gets the cancel instruction at once; the order waits for its word
-    [stop] = _messages(platform, _wms(platform), expected=1)
+    [stop] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert (stop["order_id"], stop["version"], stop["kind"]) == (order_id, 2, "cancel")
     assert _board(platform, "TEA-CXL") == (5, 1)
     # When the warehouse confirms / Then the order is cancelled and its unit is back on sale
@@ -186,12 +170,12 @@ def test_an_address_change_after_dispatch_reaches_the_warehouse_as_the_next_inst
     _push(platform, "TEA-ADDR", 5)
     document = shopify_document(4, "TEA-ADDR", address1="天河区天河路385号")
     order_id = _deliver(platform, document)
-    [first] = _messages(platform, _wms(platform), expected=1)
+    [first] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert first["version"] == 1
     # When the buyer changes the street on Shopify
     moved = shopify_document(4, "TEA-ADDR", address1="天河区体育西路191号")
     _deliver(platform, _later(moved, 2), topic="orders/updated")
     # Then the warehouse receives instruction v2 with the new address
-    [update] = _messages(platform, _wms(platform), expected=1)
+    [update] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert (update["order_id"], update["version"], update["kind"]) == (order_id, 2, "fulfil")
     assert update["address"]["detail"].startswith("天河区体育西路191号")

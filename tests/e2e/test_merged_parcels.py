@@ -7,7 +7,6 @@ minutes long); the runtime runs them in this process."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +14,12 @@ from typing import Any
 import pytest
 import requests
 
-from infra import wiring
 from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp import composition
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.clock import iso, utc_now
+from tests.e2e.wms import wms_messages
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.held_support import shopify_document
 
@@ -77,18 +76,6 @@ def _order(platform: LocalPlatform, order_id: str) -> dict[str, Any]:
     return found
 
 
-def _wms_messages(platform: LocalPlatform, expected: int) -> list[dict[str, Any]]:
-    sqs, url = platform.client("sqs"), platform.queue_url(wiring.wms_queue_id("WH-GZ"))
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while len(found) < expected and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                           WaitTimeSeconds=1).get("Messages", []):
-            found.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def test_two_orders_of_one_customer_leave_as_one_parcel_through_the_local_platform(
     platform: LocalPlatform, clock: Clock
 ) -> None:
@@ -105,13 +92,13 @@ def test_two_orders_of_one_customer_leave_as_one_parcel_through_the_local_platfo
     # Then both are reserved and wait: nothing reached the WMS
     assert [_order(platform, o)["fulfillment"]["merge"]["wait_until"] is not None for o in (first, second)] == [
         True, True]
-    assert _wms_messages(platform, expected=1) == []
+    assert wms_messages(platform, "WH-GZ", expected=1) == []
     # When the first window ended and the schedule ticks
     clock.at += timedelta(minutes=2, seconds=30)
     platform.run_schedule("parcel-merge")
     platform.wait_idle(timeout=20)
     # Then one instruction naming both orders reached WH-GZ's queue under the group's key
-    [message] = _wms_messages(platform, expected=1)
+    [message] = wms_messages(platform, "WH-GZ", expected=1)
     group = f"merge:{first}"
     assert message["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{group}:1"
     assert json.loads(message["Body"])["merged_order_ids"] == [first, second]

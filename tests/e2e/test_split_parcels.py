@@ -6,7 +6,6 @@ shipped, each warehouse's stock deducted, and each parcel written back to the (f
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +13,11 @@ from typing import Any
 import pytest
 import requests
 
-from infra import wiring
 from infra.local import LocalPlatform
 from infra.local.demo import shopify_headers
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.clock import iso
+from tests.e2e.wms import wms_messages
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.support import fixture_json
 
@@ -59,19 +58,6 @@ def _board(platform: LocalPlatform, sku: str) -> dict[str, tuple[int, int]]:
             for w in _call(platform, "GET", f"/inventory/{sku}").json()["warehouses"]}
 
 
-def _wms_messages(platform: LocalPlatform, warehouse: str, expected: int) -> list[dict[str, Any]]:
-    """Read (and delete) what the warehouse's WMS would consume, until `expected` messages came or 10 s passed."""
-    sqs, url = platform.client("sqs"), platform.queue_url(wiring.wms_queue_id(warehouse))
-    found: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 10
-    while len(found) < expected and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                           WaitTimeSeconds=1).get("Messages", []):
-            found.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return found
-
-
 def _ship(platform: LocalPlatform, warehouse: str, tracking_no: str) -> dict[str, Any]:
     response = _call(platform, "POST", "/fulfillment/events", {
         "order_id": ORDER_ID, "event": "shipped", "event_id": f"{warehouse}-ship", "at": iso(datetime.now(UTC)),
@@ -105,7 +91,7 @@ def test_a_split_orders_parcels_reach_two_warehouses_ship_apart_and_are_written_
     assert [(p["warehouse"], p["status"]) for p in order["fulfillment"]["parcels"]] == [
         ("WH-GZ", "dispatched"), ("WH-SH", "dispatched")]
     for warehouse, lines in (("WH-GZ", [(TEA, 1)]), ("WH-SH", [(TEA, 1), (CUP, 1)])):
-        [message] = _wms_messages(platform, warehouse, expected=1)
+        [message] = wms_messages(platform, warehouse, expected=1)
         assert message["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{ORDER_ID}@{warehouse}:1"
         assert [(x["sku"], x["quantity"]) for x in json.loads(message["Body"])["lines"]] == lines
 
