@@ -219,10 +219,11 @@ def test_counted_units_are_per_allocation_and_only_when_a_count_exists() -> None
     order = books.reserved_order(2)
     books.now = SHIPPED_AT
     shipped = books.ship("p1").order
-    # When / Then: counted out only by a count at or after 12:10 (to the second)
+    # When / Then: counted out only by a count in a later second than 12:10 (the same second is a tie, not counted)
     assert counted_units(shipped, {("WH-GZ", "TEA"): None}) == {}
     assert counted_units(shipped, {("WH-GZ", "TEA"): SHIPPED_AT - timedelta(seconds=1)}) == {}
-    assert counted_units(shipped, {("WH-GZ", "TEA"): SHIPPED_AT}) == {("WH-GZ", "TEA", 0): 2}
+    assert counted_units(shipped, {("WH-GZ", "TEA"): SHIPPED_AT}) == {}
+    assert counted_units(shipped, {("WH-GZ", "TEA"): SHIPPED_AT + timedelta(seconds=1)}) == {("WH-GZ", "TEA", 0): 2}
     assert counted_units(order, {}) == {}
 
 

@@ -1,6 +1,6 @@
 """Keeping the stock books true when an order's units leave (pure).
 
-- A WMS push is an absolute count taken at its `as_of` (`StockHead.counted_at`). A parcel that left at or
+- A WMS push is an absolute count taken at its `as_of` (`StockHead.counted_at`). A parcel that left
   before that time is already missing from the pushed `on_hand`: its shipment only gives back the reservation
   (`ship_counted`), so it is not taken off twice. `counted_units` says how many of an order's units that is,
   per stock shard, from the times its parcels left.
@@ -38,8 +38,8 @@ def stock_keys(order: Order) -> tuple[StockKey, ...]:
 
 def counted_units(order: Order, counts: Mapping[StockKey, datetime | None]) -> dict[ShardKey, int]:
     """Per allocation of the order's reservation, how many of its units the last push of their (warehouse, SKU)
-    had already counted out: those that left at or before its count time (compared at the second precision the
-    count is stored with). Only allocations with some counted units appear."""
+    had already counted out: those that left before its count time (compared at the second precision the count is
+    stored with; a tie is not counted). Only allocations with some counted units appear."""
     reservation = order.reservation
     if reservation is None:
         return {}
@@ -84,7 +84,9 @@ def _counted(left: list[tuple[datetime, int]], reserved: int, reached: datetime,
     # Units no parcel names (delivered before any shipment was reported) left when the order got its status.
     rest = reserved - sum(units for _, units in left)
     moments = [*left, *([(reached, rest)] if rest > 0 else [])]
-    return min(reserved, sum(units for at, units in moments if at.replace(microsecond=0) <= counted_at))
+    # A departure in the count's own second is not taken as counted: on_hand dropping twice undersells until the
+    # next push, while a departure missed would oversell.
+    return min(reserved, sum(units for at, units in moments if at.replace(microsecond=0) < counted_at))
 
 
 # ---- refused movements ---------------------------------------------------------------------------------------
