@@ -19,6 +19,7 @@ from infra.constructs.queues import Queues
 from infra.constructs.registry import ResourceRegistry
 from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
+from infra.constructs.workflows import Workflows
 
 
 class OcpStack(Stack):
@@ -62,4 +63,13 @@ class OcpStack(Stack):
         )
         self.monitoring = Monitoring(
             self, "Monitoring", functions=self.functions.by_id, queues=self.queues, api=self.api.rest_api
+        )
+        # After the functions (its definition names their ARNs); functions reach it by name (see Workflows).
+        self.workflows = Workflows(
+            self,
+            "Workflows",
+            registry=registry,
+            functions={fid: fn.function for fid, fn in self.functions.by_id.items()},
+            alarm_topic=self.monitoring.topic,
+            dashboard=self.monitoring.dashboard,
         )

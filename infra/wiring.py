@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Access = Literal["read", "write", "read_write", "send", "consume", "publish"]
+Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "callback"]
+"""`start` on a state machine: start and describe its executions; `callback`: resume its paused tasks
+(`SendTaskSuccess`/`SendTaskFailure`)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,20 @@ class Topic:
 
     id: str
     display_name: str = ""
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A Standard Step Functions state machine whose definition is one JSONPath ASL file: CDK deploys it with
+    `definition_substitutions`, the local runtime and the tests fill the same placeholders with local ARNs, so the
+    definition executed in tests is the one deployed."""
+
+    id: str
+    definition: str
+    """The ASL file, relative to the repository root."""
+    tasks: dict[str, str]
+    """ASL placeholder (`${Name}` in the file) → the id of the function whose ARN replaces it."""
+    description: str
 
 
 @dataclass(frozen=True)
@@ -304,12 +320,41 @@ its checkpoints (item `reconciliation`)."""
 # fulfillment_callback). Visibility 6× the channel_writeback timeout.
 WRITEBACK_QUEUE = Queue(id="channel-writeback", visibility_timeout_s=720, max_receive_count=5)
 
+# ---- returns: after-sales, their Step Functions workflow, the channels' after-sale pushes ----------------
+RETURNS = Table(
+    id="returns",
+    partition_key="return_id",
+    indexes=(
+        # An order's after-sales (quantity checks, its timeline), and the listing's filters, newest first.
+        Index(name="by_order", partition_key="order_id", sort_key="created_at"),
+        Index(name="by_status", partition_key="status", sort_key="status_since"),
+        Index(name="by_channel", partition_key="channel", sort_key="created_at"),
+    ),
+)
+"""One item per after-sale (`ocp.domain.returns.model.AfterSale`); a channel's is `<channel>-as-<after-sale id>`."""
+# `aftersales-inbox`: the marketplaces' after-sale pushes (signals: the record is re-read), split from the order
+# pushes by the webhook. Visibility 6× aftersale_intake's timeout.
+AFTERSALES_INBOX = Queue(id="aftersales-inbox", visibility_timeout_s=180, max_receive_count=5)
+RETURNS_WORKFLOW = StateMachine(
+    id="returns-workflow",
+    definition="infra/statemachines/returns.asl.json",
+    tasks={"ReturnsStepFunction": "returns_workflow"},
+    description="One execution per after-sale: validate, decide, intercept or take back, refund, watch the refund",
+)
+FINANCE_ALERTS = Topic(id="finance-alerts", display_name="OCP refunds and after-sales")
+"""Refunds overdue and after-sale workflows that failed: for finance and the after-sales team."""
+_RETURNS_ENV: dict[str, str | Ref] = {
+    "RETURNS_TABLE": Ref(RETURNS.id),
+    "RETURNS_STATE_MACHINE_ARN": Ref(RETURNS_WORKFLOW.id, "arn"),
+}
+
 TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE, STOCK, STOCK_LEDGER, INVENTORY, WAREHOUSES, CHANNEL_CURSORS, RULES,
-                             CATALOG, WATCHDOG_STATE, ORDER_FINGERPRINTS)
+                             CATALOG, WATCHDOG_STATE, ORDER_FINGERPRINTS, RETURNS)
 EVENT_BUSES: tuple[EventBus, ...] = (EVENTS_BUS,)
-TOPICS: tuple[Topic, ...] = (STOCK_ALERTS,)
+TOPICS: tuple[Topic, ...] = (STOCK_ALERTS, FINANCE_ALERTS)
+STATE_MACHINES: tuple[StateMachine, ...] = (RETURNS_WORKFLOW,)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)
-QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES, WRITEBACK_QUEUE)
+QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES, WRITEBACK_QUEUE, AFTERSALES_INBOX)
 SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS, WMS_SECRETS)
 QUEUE_PREFIXES: tuple[QueuePrefix, ...] = (REGISTERED_WMS_QUEUES,)
 
@@ -327,6 +372,7 @@ FUNCTIONS: tuple[Function, ...] = (
             **_COMMON_ENV,
             "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
             "INBOX_QUEUE_URL": Ref(ORDERS_INBOX.id, "url"),
+            "AFTERSALES_QUEUE_URL": Ref(AFTERSALES_INBOX.id, "url"),
             "QUARANTINE_TABLE": Ref(QUARANTINE.id),
             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
         },
@@ -334,6 +380,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(CHANNEL_SECRETS.id, "read"),
             Grant(RAW_ARCHIVE.id, "write"),
             Grant(ORDERS_INBOX.id, "send"),
+            Grant(AFTERSALES_INBOX.id, "send"),
             Grant(QUARANTINE.id, "write"),
         ),
         timeout_s=10,
@@ -378,8 +425,10 @@ FUNCTIONS: tuple[Function, ...] = (
         env={
             **_COMMON_ENV,
             "ORDERS_TABLE": Ref(ORDERS.id),
+            "RETURNS_TABLE": Ref(RETURNS.id),
         },
-        grants=(Grant(ORDERS.id, "read"),),
+        # Returns: an order's after-sales on its timeline.
+        grants=(Grant(ORDERS.id, "read"), Grant(RETURNS.id, "read")),
     ),
     # ---- inventory ----
     Function(
@@ -456,6 +505,7 @@ FUNCTIONS: tuple[Function, ...] = (
             **_COMMON_ENV,
             "CURSOR_TABLE": Ref(CHANNEL_CURSORS.id),
             "INBOX_QUEUE_URL": Ref(ORDERS_INBOX.id, "url"),
+            "AFTERSALES_QUEUE_URL": Ref(AFTERSALES_INBOX.id, "url"),
             "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
         },
@@ -463,6 +513,7 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(CHANNEL_CURSORS.id, "read_write"),
             Grant(RAW_ARCHIVE.id, "write"),
             Grant(ORDERS_INBOX.id, "send"),
+            Grant(AFTERSALES_INBOX.id, "send"),
             Grant(CHANNEL_SECRETS.id, "read"),
         ),
         timeout_s=300,
@@ -567,8 +618,10 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.fulfillment_ops.handler.lambda_handler",
         description="Operators on fulfilment: stuck orders per hop, bulk re-dispatch",
         env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
-             "RULES_TABLE": Ref(RULES.id)},
-        grants=(Grant(ORDERS.id, "read"), Grant(DISPATCH_QUEUE.id, "send"), Grant(RULES.id, "read")),
+             "RULES_TABLE": Ref(RULES.id), "RETURNS_TABLE": Ref(RETURNS.id)},
+        # Returns: the stuck report's after-sale hops.
+        grants=(Grant(ORDERS.id, "read"), Grant(DISPATCH_QUEUE.id, "send"), Grant(RULES.id, "read"),
+                Grant(RETURNS.id, "read")),
         timeout_s=30,
     ),
     Function(
@@ -615,9 +668,79 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.watchdog.handler.lambda_handler",
         description="Stuck orders per hop as metrics; warns when a hop's backlog grows",
         env={**_COMMON_ENV, "ORDERS_TABLE": Ref(ORDERS.id), "WATCHDOG_TABLE": Ref(WATCHDOG_STATE.id),
-             "RULES_TABLE": Ref(RULES.id)},
-        grants=(Grant(ORDERS.id, "read"), Grant(WATCHDOG_STATE.id, "read_write"), Grant(RULES.id, "read")),
+             "RULES_TABLE": Ref(RULES.id), "RETURNS_TABLE": Ref(RETURNS.id)},
+        grants=(Grant(ORDERS.id, "read"), Grant(WATCHDOG_STATE.id, "read_write"), Grant(RULES.id, "read"),
+                Grant(RETURNS.id, "read")),
         timeout_s=60,
+    ),
+    # ---- returns ----
+    Function(
+        id="returns_api",
+        handler="functions.returns_api.handler.lambda_handler",
+        description="After-sales: requests, listing, approval, warehouse receipts, refund settlement",
+        env={**_COMMON_ENV, **_RETURNS_ENV, "ORDERS_TABLE": Ref(ORDERS.id), **_INVENTORY_ENV, **_RULES_READ_ENV,
+             "EVENT_BUS_NAME": Ref(EVENTS_BUS.id)},
+        grants=(
+            Grant(RETURNS.id, "read_write"),
+            Grant(ORDERS.id, "read"),
+            # A receipt puts the returned units back on the books (sellable, second grade or defective).
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "read_write"),
+            Grant(INVENTORY.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(RETURNS_WORKFLOW.id, "start"),
+            Grant(RETURNS_WORKFLOW.id, "callback"),
+            Grant(EVENTS_BUS.id, "publish"),
+        ),
+        timeout_s=30,
+    ),
+    Function(
+        id="returns_workflow",
+        handler="functions.returns_workflow.handler.lambda_handler",
+        description="The returns state machine's steps: validate, decide, intercept, label, refund, replace, watch",
+        env={
+            **_COMMON_ENV,
+            **_RETURNS_ENV,
+            "ORDERS_TABLE": Ref(ORDERS.id),
+            **_INVENTORY_ENV,
+            **_RULES_READ_ENV,
+            "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
+            "DISPATCH_QUEUE_URL": Ref(DISPATCH_QUEUE.id, "url"),
+            "EVENT_BUS_NAME": Ref(EVENTS_BUS.id),
+            "FINANCE_TOPIC_ARN": Ref(FINANCE_ALERTS.id, "arn"),
+        },
+        grants=(
+            Grant(RETURNS.id, "read_write"),
+            # An intercept takes lines off the order (or cancels it) and releases their stock in the order's write;
+            # an exchange places its replacement order like the order processor does.
+            Grant(ORDERS.id, "read_write"),
+            Grant(STOCK.id, "read_write"),
+            Grant(STOCK_LEDGER.id, "read_write"),
+            Grant(INVENTORY.id, "read_write"),
+            *_RULES_READ_GRANTS,
+            Grant(CHANNEL_SECRETS.id, "read"),
+            Grant(DISPATCH_QUEUE.id, "send"),
+            Grant(EVENTS_BUS.id, "publish"),
+            Grant(FINANCE_ALERTS.id, "publish"),
+        ),
+        timeout_s=60,
+    ),
+    Function(
+        id="aftersale_intake",
+        handler="functions.aftersale_intake.handler.lambda_handler",
+        description="Marketplace after-sale signals: re-read the record, upsert it by version, start or resume its "
+                    "workflow",
+        env={**_COMMON_ENV, **_RETURNS_ENV, "ORDERS_TABLE": Ref(ORDERS.id),
+             "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn")},
+        grants=(
+            Grant(RETURNS.id, "read_write"),
+            Grant(ORDERS.id, "read"),
+            Grant(AFTERSALES_INBOX.id, "consume"),
+            Grant(CHANNEL_SECRETS.id, "read"),
+            Grant(RETURNS_WORKFLOW.id, "start"),
+            Grant(RETURNS_WORKFLOW.id, "callback"),
+        ),
+        timeout_s=30,
     ),
 )
 
@@ -657,6 +780,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/fulfillment/events", "fulfillment_callback"),
     Route("GET", "/orders/stuck", "fulfillment_ops"),
     Route("POST", "/orders:redispatch", "fulfillment_ops"),
+    # ---- returns
+    Route("POST", "/returns", "returns_api"),
+    Route("GET", "/returns", "returns_api"),
+    Route("GET", "/returns/{return_id}", "returns_api"),
+    Route("POST", "/returns/{return_id}/approve", "returns_api"),
+    Route("POST", "/returns/{return_id}/reject", "returns_api"),
+    Route("POST", "/returns/{return_id}/receipt", "returns_api"),
+    Route("POST", "/refunds/{refund_id}/settled", "returns_api"),
 )
 
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
@@ -665,6 +796,7 @@ QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
     QueueTrigger(queue=DISPATCH_QUEUE.id, function="dispatcher", batch_size=5),
     # Each record is a few channel API calls; small batches keep one slow channel from holding many orders.
     QueueTrigger(queue=WRITEBACK_QUEUE.id, function="channel_writeback", batch_size=3),
+    QueueTrigger(queue=AFTERSALES_INBOX.id, function="aftersale_intake", batch_size=5),
 )
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (

@@ -16,6 +16,7 @@ from ocp.api.models import OrderList
 from ocp.api.published import openapi_document
 from ocp.domain.errors import InvalidQuery, OrderNotFound
 from ocp.domain.order.model import Order
+from ocp.domain.returns.model import timeline_entries
 from ocp.observability import instruments
 from ocp.services.operations.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
 
@@ -32,7 +33,17 @@ def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> O
     order = composition.order_store().get(order_id)
     if order is None:
         raise OrderNotFound(f"no order {order_id!r}")
-    return order
+    return _with_aftersales(order)
+
+
+def _with_aftersales(order: Order) -> Order:
+    """The order's timeline with its after-sales' steps in time order (they are stored with the after-sales)."""
+    returns = composition.returns_reader()
+    after_sales = returns.of_order(order.order_id) if returns is not None else []
+    if not after_sales:
+        return order
+    timeline = sorted((*order.timeline, *timeline_entries(after_sales)), key=lambda entry: entry.at)
+    return order.model_copy(update={"timeline": tuple(timeline)})
 
 
 @app.get("/orders")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import CfnElement, Stack
+from aws_cdk import Aws, CfnElement, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 
 from infra import wiring
 
@@ -27,7 +28,32 @@ class QueueNames:
 
 WiredResource = (
     dynamodb.Table | s3.Bucket | sqs.Queue | secretsmanager.Secret | events.EventBus | sns.Topic | QueueNames
+    | sfn.StateMachine
 )
+
+_STATE_MACHINE_IDS = frozenset(spec.id for spec in wiring.STATE_MACHINES)
+
+
+def state_machine_name(resource_id: str) -> str:
+    """A state machine's fixed name, `<stack name>-<id>`: one per stage, and known before the machine exists."""
+    return f"{Aws.STACK_NAME}-{resource_id}"
+
+
+def state_machine_arn(resource_id: str) -> str:
+    """Built from the name, not read from the resource: a reference to the machine from its own task function
+    (whose ARN is in the machine's definition) would be a dependency cycle."""
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{state_machine_name(resource_id)}"
+
+
+def _executions_arn(resource_id: str) -> str:
+    """Every execution of the machine (`execution:<name>:*`), as CDK's grant_execution writes it."""
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{state_machine_name(resource_id)}:*"
+
+
+def _executions_finding(resource_id: str) -> str:
+    """cdk-nag's IAM5 finding for `_executions_arn` (pseudo parameters rendered as `<AWS::...>`)."""
+    return (f"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"<AWS::StackName>-{resource_id}:*")
 
 
 def pascal(resource_id: str) -> str:
@@ -74,6 +100,12 @@ class ResourceRegistry:
 
     def resolve(self, ref: wiring.Ref) -> str:
         """A `Ref`'s name, URL or ARN as a CloudFormation token."""
+        if ref.resource in _STATE_MACHINE_IDS:
+            # By name, so functions (built before the machines) reach them without a reference; see state_machine_arn.
+            names = {"name": state_machine_name(ref.resource), "arn": state_machine_arn(ref.resource)}
+            if ref.attribute not in names:
+                raise ValueError(f"{ref.resource!r} has no {ref.attribute!r} to reference")
+            return names[ref.attribute]
         resource = self.get(ref.resource)
         values: dict[str, str] = {}
         if isinstance(resource, dynamodb.Table):
@@ -94,8 +126,10 @@ class ResourceRegistry:
 
     def grant(self, grant: wiring.Grant, grantee: iam.IGrantable) -> list[Wildcard]:
         """Apply the narrowest grant_* for `grant.access`; return the wildcards that grant implies."""
-        resource = self.get(grant.resource)
         access = grant.access
+        if grant.resource in _STATE_MACHINE_IDS and access in ("start", "callback"):
+            return self._grant_state_machine(grant.resource, access, grantee)
+        resource = self.get(grant.resource)
         if isinstance(resource, dynamodb.Table) and access in ("read", "write", "read_write"):
             {
                 "read": resource.grant_read_data,
@@ -158,6 +192,31 @@ class ResourceRegistry:
             resource.grant_publish(grantee)
             return []
         raise ValueError(f"grant {access!r} is not supported on {grant.resource!r} ({type(resource).__name__})")
+
+    @staticmethod
+    def _grant_state_machine(resource_id: str, access: str, grantee: iam.IGrantable) -> list[Wildcard]:
+        """The statements CDK's grant_start_execution, grant_execution and grant_task_response write, on the
+        name-based ARNs (see state_machine_arn), so a grant adds no dependency on the machine either."""
+        machine = state_machine_arn(resource_id)
+        if access == "callback":
+            # Step Functions authorises SendTask* on the machine whose execution issued the token.
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                resource_arns=[machine],
+            )
+            return []
+        iam.Grant.add_to_principal(grantee=grantee, actions=["states:StartExecution"], resource_arns=[machine])
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["states:DescribeExecution"], resource_arns=[_executions_arn(resource_id)]
+        )
+        return [
+            Wildcard(
+                _executions_finding(resource_id),
+                f"Executions of state machine {resource_id!r} are named when they start, so DescribeExecution is "
+                "granted on that one machine's executions (execution:<machine name>:*) and on nothing else.",
+            )
+        ]
 
     @staticmethod
     def _table_index_wildcards(resource_id: str, table: dynamodb.Table) -> list[Wildcard]:

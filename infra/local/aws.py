@@ -4,11 +4,17 @@ The handlers build their boto3 clients lazily and cache them for the life of the
 Lambda container does. A client keeps the endpoint it was built with, so the embedded AWS outlives any
 one `LocalPlatform`: a platform started later in the same process resets moto's state and provisions the
 same names on the same endpoint, and every cached client stays valid.
+
+moto's Step Functions executions call Lambda (and any `aws-sdk` task's service) over HTTP at
+`http://localhost:$MOTO_PORT`, so while the server runs `MOTO_PORT` is its port. moto's reset forgets resources but
+keeps its options (`moto.core.config.default_user_config`); provisioning sets the execution options again anyway
+(`stepfunctions.enable_execution`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import urllib.request
 
@@ -22,6 +28,7 @@ class EmbeddedAws:
     def __init__(self) -> None:
         self._server = ThreadedMotoServer(ip_address=_HOST, port=0, verbose=False)
         self._endpoint: str | None = None
+        self._moto_port_before: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -35,6 +42,9 @@ class EmbeddedAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._endpoint = f"http://{host}:{port}"
+        # Where moto's SFN executions send their Lambda calls (moto.settings.moto_server_port): back to this server.
+        self._moto_port_before = os.environ.get("MOTO_PORT")
+        os.environ["MOTO_PORT"] = str(port)
         return self._endpoint
 
     def reset(self) -> None:
@@ -47,6 +57,10 @@ class EmbeddedAws:
         if self._endpoint is not None:
             self._server.stop()
             self._endpoint = None
+            if self._moto_port_before is None:
+                os.environ.pop("MOTO_PORT", None)
+            else:
+                os.environ["MOTO_PORT"] = self._moto_port_before
 
 
 _shared: EmbeddedAws | None = None

@@ -42,6 +42,15 @@ OBSERVABILITY_ENV: dict[str, str] = {
     "POWERTOOLS_METRICS_NAMESPACE": "OCP",
 }
 
+RETURNS_ENV: dict[str, str] = {
+    # Web-store return pickups are booked with the local carrier (deterministic waybills); a deployed stack books
+    # none until a carrier is configured, and the buyer sends the goods back.
+    "RETURNS_CARRIER": "local",
+    # An intercept (a warehouse asked to stop a parcel) is looked at every 5 s instead of every minute.
+    "RETURNS_POLL_S": "5",
+}
+"""Defaults of the returns workflow in the local runtime; the environment wins where it sets them."""
+
 AWS_ENV_TO_CLEAR: tuple[str, ...] = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SECURITY_TOKEN")
 """Real credentials or profiles must never reach the embedded AWS (or leak the real one into it)."""
 

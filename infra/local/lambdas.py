@@ -34,8 +34,16 @@ def load_handler(dotted_path: str) -> Handler:
     return handler
 
 
+FUNCTION_NAME_PREFIX = "ocp-local-"
+
+
 def local_function_name(function: wiring.Function) -> str:
-    return f"ocp-local-{function.id}"
+    return f"{FUNCTION_NAME_PREFIX}{function.id}"
+
+
+def local_function_arn(function: wiring.Function) -> str:
+    """The ARN a local caller (a state machine's task) names the function by."""
+    return f"arn:aws:lambda:{config.REGION}:{config.ACCOUNT_ID}:function:{local_function_name(function)}"
 
 
 @dataclass
@@ -64,17 +72,17 @@ class LocalLambdaContext:
 
 
 def context_for(function: wiring.Function) -> LocalLambdaContext:
-    name = local_function_name(function)
     return LocalLambdaContext(
-        function_name=name,
+        function_name=local_function_name(function),
         memory_limit_in_mb=function.memory_mb,
-        invoked_function_arn=f"arn:aws:lambda:{config.REGION}:{config.ACCOUNT_ID}:function:{name}",
+        invoked_function_arn=local_function_arn(function),
         timeout_s=function.timeout_s,
     )
 
 
 def invoke(function: wiring.Function, event: dict[str, Any]) -> Any:
-    """Run the function's handler on `event`; exceptions propagate to the caller (API GW or poller)."""
+    """Run the function's handler on `event`; exceptions propagate to the caller (API GW, a poller, or the state
+    machine Lambda router, which turns them into Lambda function errors)."""
     handler = load_handler(function.handler)
     with _INVOKE_LOCK:
         return handler(event, context_for(function))

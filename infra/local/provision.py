@@ -1,4 +1,5 @@
-"""Create, in the embedded AWS, every table, bucket, queue and secret that `infra/wiring.py` declares.
+"""Create, in the embedded AWS, every table, bucket, queue, secret, bus, topic and state machine that
+`infra/wiring.py` declares.
 
 Nothing is listed here: a resource added to the wiring exists locally on the next start. Each resource
 gets the local name `ocp-local-<id>`; `Resources` maps a wiring `Ref` to that name, its URL or its ARN.
@@ -7,14 +8,14 @@ gets the local name `ocp-local-<id>`; `Resources` maps a wiring `Ref` to that na
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from infra import wiring
-from infra.local import config
+from infra.local import config, stepfunctions
 
 NAME_PREFIX = "ocp-local-"
 _DLQ_RETENTION_S = 14 * 24 * 3600
@@ -73,6 +74,7 @@ def provision(
     _create_secrets(aws_client("secretsmanager", endpoint_url), wiring.SECRETS, secret_values, resources)
     _create_buses(aws_client("events", endpoint_url), wiring.EVENT_BUSES, resources)
     _create_topics(aws_client("sns", endpoint_url), wiring.TOPICS, resources)
+    _create_state_machines(aws_client("stepfunctions", endpoint_url), wiring.STATE_MACHINES, resources)
     return resources
 
 
@@ -172,6 +174,22 @@ def _create_topics(client: Any, topics: Iterable[wiring.Topic], resources: Resou
         name = local_name(topic.id)
         arn = client.create_topic(Name=name)["TopicArn"]
         resources.add(topic.id, LocalResource(name=name, arn=arn))
+
+
+def _create_state_machines(client: Any, machines: Sequence[wiring.StateMachine], resources: Resources) -> None:
+    if not machines:
+        return
+    # Before creating: moto keeps executing and non-executing state machines in separate backends.
+    stepfunctions.enable_execution()
+    for machine in machines:
+        name = local_name(machine.id)
+        arn = client.create_state_machine(
+            name=name,
+            definition=stepfunctions.local_definition(machine),
+            roleArn=stepfunctions.local_role_arn(machine),
+            type="STANDARD",
+        )["stateMachineArn"]
+        resources.add(machine.id, LocalResource(name=name, arn=arn))
 
 
 class EnvConflict(ValueError):

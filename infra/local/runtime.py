@@ -8,7 +8,8 @@
 Starting it: the embedded AWS (moto, see `aws.py`) is reset and provisioned from `infra/wiring.py`,
 the process environment gets the fake AWS identity, the endpoint, the channel credentials (see
 `config.py` for the demo defaults) and the union of every function's resolved environment; then the
-HTTP front and one poller per queue trigger start. Stopping undoes the environment. Only one platform
+HTTP front and one poller per queue trigger start. State machines run on moto, their Lambda tasks in-process
+(`stepfunctions.py`). Stopping undoes the environment. Only one platform
 runs per process at a time, since all of them would share `os.environ`.
 """
 
@@ -29,6 +30,7 @@ from infra.local.http_front import ApiGateway, HttpFront
 from infra.local.provision import Resources, aws_client, function_env, provision, stream_id
 from infra.local.scheduler import ScheduleRunner
 from infra.local.sqs_poller import InFlight, QueuePoller
+from infra.local.stepfunctions import wait_for_execution
 from infra.local.stream_poller import StreamPoller
 from ocp import composition
 
@@ -107,6 +109,14 @@ class LocalPlatform:
     def queue_url(self, queue_id: str) -> str:
         return self.resources.resolve(wiring.Ref(queue_id, "url"))
 
+    def state_machine_arn(self, state_machine_id: str) -> str:
+        """The local ARN of a `wiring.STATE_MACHINES` machine; moto executes it, its Lambda tasks run in-process."""
+        return self.resources.resolve(wiring.Ref(state_machine_id, "arn"))
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 10) -> dict[str, Any]:
+        """`DescribeExecution` once the execution has stopped running (success, failure, timeout or abort)."""
+        return wait_for_execution(self.client("stepfunctions"), execution_arn, timeout=timeout)
+
     def run_schedule(self, schedule_id: str) -> Any:
         """Fire one tick of a declared schedule now (on the caller's thread); the handler's result."""
         return self._schedules[schedule_id].run_once()
@@ -155,6 +165,7 @@ class LocalPlatform:
         secrets = {wiring.CHANNEL_SECRETS.id: config.channel_secret_document(credentials)}
         self.resources = provision(aws.endpoint_url, secrets, self._queue_overrides())
         self._env.set({**credentials, **config.OBSERVABILITY_ENV})
+        self._env.set({name: os.environ.get(name, value) for name, value in config.RETURNS_ENV.items()})
         self._env.set(function_env(wiring.FUNCTIONS, self.resources))
 
     def _queue_overrides(self) -> dict[str, wiring.Queue]:

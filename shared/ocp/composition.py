@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
     from ocp.adapters.dynamodb.order_queries import DynamoOrderQueries
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.adapters.dynamodb.returns import DynamoReturnStore
     from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
     from ocp.adapters.dynamodb.stock import (
         DynamoStockStore,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from ocp.services.order.intake import IntakeDeps
     from ocp.services.order.polling import PollingDeps
     from ocp.services.order.processing import ProcessingDeps
+    from ocp.services.returns.deps import ReturnsDeps
+    from ocp.services.returns.polling import AfterSalePollDeps
 from ocp.domain.clock import utc_now
 from ocp.ports import WmsAdapter
 from ocp.settings import (
@@ -56,10 +59,14 @@ from ocp.settings import (
     PollerSettings,
     ProcessorSettings,
     ReconciliationSettings,
+    ReturnsBooksSettings,
+    ReturnsSettings,
+    ReturnsWorkflowSettings,
     RulesApiSettings,
     RulesTableSettings,
     StockEventsSettings,
     StockSettings,
+    StuckSettings,
     SweeperSettings,
     WarehousesSettings,
     WatchdogSettings,
@@ -90,6 +97,7 @@ def intake_deps() -> IntakeDeps:
         archive=S3RawArchive(_client("s3"), settings.raw_bucket),
         inbox=SqsInbox(_client("sqs"), settings.inbox_queue_url),
         quarantine=DynamoQuarantine(_dynamodb().Table(settings.quarantine_table)),
+        aftersales=SqsInbox(_client("sqs"), settings.aftersales_queue_url) if settings.aftersales_queue_url else None,
     )
 
 
@@ -140,6 +148,20 @@ def polling_deps() -> PollingDeps:
         inbox=SqsInbox(_client("sqs"), settings.inbox_queue_url),
         now=utc_now,
     )
+
+
+@cache
+def aftersale_poll_deps() -> AfterSalePollDeps | None:
+    """The poller's after-sale pass; None where no after-sales inbox is configured."""
+    from ocp.adapters.aws.intake import SqsInbox
+    from ocp.adapters.dynamodb.cursors import DynamoCursorStore
+    from ocp.services.returns.polling import AfterSalePollDeps
+    settings = load(PollerSettings)
+    if not settings.aftersales_queue_url:
+        return None
+    return AfterSalePollDeps(apis=_channel_apis(settings.channel_secrets_arn),
+                             cursors=DynamoCursorStore(_dynamodb().Table(settings.cursor_table)),
+                             inbox=SqsInbox(_client("sqs"), settings.aftersales_queue_url), now=utc_now)
 
 
 @cache
@@ -323,7 +345,16 @@ def stuck_deps() -> StuckDeps:
     # The `sla` document in force, from the rules cache (the built-in default until one is stored).
     from ocp.services.decisions.rules import RulesSlaSource
     from ocp.services.fulfillment.stuck import StuckDeps
-    return StuckDeps(queries=order_queries(), sla=RulesSlaSource(rules_cache()), now=utc_now)
+    return StuckDeps(queries=order_queries(), sla=RulesSlaSource(rules_cache()), now=utc_now,
+                     returns=returns_reader())
+
+
+@cache
+def returns_reader() -> DynamoReturnStore | None:
+    """The after-sales, for the functions that only show them (an order's timeline, the stuck report)."""
+    from ocp.adapters.dynamodb.returns import DynamoReturnStore
+    table = load(StuckSettings).returns_table
+    return DynamoReturnStore(_dynamodb().Table(table)) if table else None
 
 
 @cache
@@ -421,6 +452,63 @@ def restock_deps() -> RestockDeps:
     return RestockDeps(held=held_queue_deps(), stock=stock_store())
 
 
+# ---- returns ----------------------------------------------------------------------------------------------
+
+
+def _returns_parts(settings: ReturnsSettings) -> dict[str, Any]:
+    from ocp.adapters.aws.workflows import StepFunctionsWorkflows
+    from ocp.adapters.dynamodb.returns import DynamoReturnStore
+    from ocp.services.returns.deps import Timing
+    return {
+        "returns": DynamoReturnStore(_dynamodb().Table(settings.returns_table)),
+        "workflows": StepFunctionsWorkflows(_client("stepfunctions"), settings.returns_state_machine_arn),
+        "timing": Timing(decision_timeout_s=settings.returns_decision_timeout_s, poll_s=settings.returns_poll_s,
+                         seconds_per_minute=settings.returns_seconds_per_minute),
+        "now": utc_now,
+    }
+
+
+def _returns_books(settings: ReturnsBooksSettings) -> dict[str, Any]:
+    from ocp.services.inventory.reservation import StockDeps
+    orders = _deciding_orders(settings.orders_table)
+    return {
+        **_returns_parts(settings), "orders": orders, "policies": rules_cache(), "catalog": cached_catalog(),
+        "stock": StockDeps(orders=orders, catalog=stock_catalog(), now=utc_now, peek=stock_store()),
+        "inventory": inventory_deps(), "rules": rules_deps(), "warehouses": warehouse_store(),
+    }
+
+
+@cache
+def returns_api_deps() -> ReturnsDeps:
+    """`returns_api`: requests, decisions, receipts (the stock books), settlements."""
+    from ocp.services.returns.deps import ReturnsDeps
+    return ReturnsDeps(**_returns_books(load(ReturnsBooksSettings)))
+
+
+@cache
+def returns_workflow_deps() -> ReturnsDeps:
+    """The state machine's steps: everything an after-sale may touch, and the channels' after-sale APIs."""
+    from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
+    from ocp.adapters.memory.carriers import LocalCarriers
+    from ocp.services.returns.deps import ReturnsDeps
+    settings = load(ReturnsWorkflowSettings)
+    carriers = LocalCarriers() if settings.returns_carrier == "local" else None
+    return ReturnsDeps(**_returns_books(settings), dispatch=dispatch_queue(),
+                       channels=_channel_apis(settings.channel_secrets_arn), carriers=carriers,
+                       events=EventBridgePublisher(_client("events"), settings.event_bus_name),
+                       alerts=SnsNotifier(_client("sns"), settings.finance_topic_arn))
+
+
+@cache
+def aftersale_intake_deps() -> ReturnsDeps:
+    """`aftersale_intake`: re-read the channel's record, upsert it, start or resume its workflow."""
+    from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.services.returns.deps import ReturnsDeps
+    settings = load(ReturnsSettings)
+    return ReturnsDeps(**_returns_parts(settings), orders=DynamoOrderStore(_dynamodb().Table(settings.orders_table)),
+                       channels=_channel_apis(settings.channel_secrets_arn))
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
     for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
@@ -430,5 +518,6 @@ def reset() -> None:
                    watchdog_deps,
                    writeback_queue, writeback_deps, writeback_sweep_deps, reconcile_deps,
                    rules_cache, cached_catalog, warehouse_store, cached_warehouses, rules_deps, dispatch_queue,
-                   held_queue_queries, held_queue_deps, restock_deps):
+                   held_queue_queries, held_queue_deps, restock_deps, returns_reader, returns_api_deps,
+                   returns_workflow_deps, aftersale_intake_deps, aftersale_poll_deps):
         cached.cache_clear()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold
     from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
     from ocp.domain.operations.catalog import CatalogItem
     from ocp.domain.operations.warehouses import Warehouse
+    from ocp.domain.returns.model import AfterSale
 
 
 class InboxMessage(BaseModel):
@@ -358,3 +359,51 @@ class HeldQueueQueries(Protocol):
 
     def release_due(self, until: datetime, limit: int) -> list[str]:
         """Held orders whose timed hold (pre-sale) ends by `until`, earliest first, at most `limit`."""
+
+
+# ---- returns ---------------------------------------------------------------------------------------------
+
+
+class ReturnStore(Protocol):
+    def get(self, return_id: str) -> AfterSale | None: ...
+
+    def create(self, after_sale: AfterSale) -> bool:
+        """Store a new after-sale (revision 0); False when one with its id exists already."""
+
+    def replace(self, after_sale: AfterSale, expected_revision: int) -> AfterSale:
+        """Store the next revision (`expected_revision` + 1, set here) and answer it; `ConcurrentModification`
+        when the stored revision is not `expected_revision`."""
+
+    def of_order(self, order_id: str) -> list[AfterSale]:
+        """Every after-sale of the order, oldest first."""
+
+    def page(self, status: str | None, channel: str | None, order_id: str | None, limit: int,
+             token: str | None) -> tuple[list[AfterSale], str | None]:
+        """At most `limit` after-sales, newest first (oldest first in a status), filtered by at most one of
+        `order_id`, `status`, `channel` (in that order of preference; the rest are applied after reading);
+        the token for the next page, or None."""
+
+
+class Workflows(Protocol):
+    """The returns state machine: one execution per after-sale, resumed through its task tokens."""
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool:
+        """Start an execution named `name` (idempotent: False when one of that name exists already)."""
+
+    def resume(self, token: str, output: Mapping[str, Any]) -> bool:
+        """Complete the paused task `token` with `output`; False when the token is no longer waiting."""
+
+
+class CarrierBooking(BaseModel):
+    carrier: str
+    waybill_no: str
+    pickup_code: str | None = None
+
+
+class Carriers(Protocol):
+    """Return pickups and e-waybills (Cainiao, SF, JD Logistics, Douyin), behind one interface."""
+
+    def book_return(self, reference: str, sender: Mapping[str, str], receiver: Mapping[str, str],
+                    parcels: int) -> CarrierBooking:
+        """Book a pickup of the buyer's parcel back to the warehouse; `reference` is the idempotency key (a repeat
+        answers the first booking)."""

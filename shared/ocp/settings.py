@@ -19,6 +19,8 @@ class IntakeSettings(_Settings):
     inbox_queue_url: str
     quarantine_table: str
     channel_secrets_arn: str | None = None
+    aftersales_queue_url: str | None = None
+    """The channels' after-sale pushes; unset: they go to the orders inbox like any message."""
 
 
 class ProcessorSettings(_Settings):
@@ -40,6 +42,8 @@ class PollerSettings(_Settings):
     inbox_queue_url: str
     raw_bucket: str
     channel_secrets_arn: str | None = None
+    aftersales_queue_url: str | None = None
+    """Where polled after-sales go; unset: after-sales are not polled."""
 
 
 class RulesApiSettings(_Settings):
@@ -158,6 +162,11 @@ class WatchdogSettings(_Settings):
     watchdog_table: str
 
 
+class StuckSettings(_Settings):
+    returns_table: str | None = None
+    """After-sales for the report's after-sale hops; unset: the report shows orders only."""
+
+
 class FulfillmentStoreSettings(StockSettings):
     """Functions that change orders' statuses: the orders table and the stock tables their commits move."""
 
@@ -193,3 +202,28 @@ def wms_secret_overrides() -> Mapping[str, str]:
     """Per-warehouse WMS signing secrets read on every use: the local runtime's `OCP_WMS_SECRET_<WAREHOUSE>` (the id
     upper-cased, any character but a letter or digit as `_`: `WH-GZ` → `OCP_WMS_SECRET_WH_GZ`), before the secret."""
     return os.environ
+
+
+class ReturnsSettings(_Settings):
+    """After-sales: their table and workflow, and how long the workflow waits (seconds; `ocp local` and the tests
+    shorten them, `returns_seconds_per_minute` scales the return policy's minutes)."""
+
+    returns_table: str
+    returns_state_machine_arn: str
+    orders_table: str
+    channel_secrets_arn: str | None = None
+    returns_decision_timeout_s: int = 24 * 3600
+    returns_poll_s: int = 60
+    returns_seconds_per_minute: float = 60.0
+    returns_carrier: str | None = None
+    """`local`: web-store return pickups are booked with the local carrier; unset: none is booked (the buyer
+    sends the goods back to the warehouse's return address)."""
+
+
+class ReturnsBooksSettings(ReturnsSettings, StockSettings, DecisionSettings):
+    """The returns API and workflow: they also change orders and the stock books."""
+
+
+class ReturnsWorkflowSettings(ReturnsBooksSettings, DispatchSenderSettings):
+    event_bus_name: str
+    finance_topic_arn: str

@@ -168,6 +168,10 @@ def test_function_env_is_wiring_env_with_refs_resolved_to_the_right_resource(
             # and each Ref points at the declared resource, in the declared form (name, url or arn)
             lid = synth.logical_id(value.resource)
             cfn_type = synth.resources[lid]["Type"]
+            if cfn_type == "AWS::StepFunctions::StateMachine":
+                # a state machine by the ARN its fixed name gives, not by reference (infra.constructs.workflows)
+                assert variables[name] == _state_machine_arns(synth, lid)[0], name
+                continue
             assert variables[name] == _EXPECTED_REF[(cfn_type, value.attribute)](lid), name
         else:
             assert variables[name] == value, name
@@ -210,6 +214,14 @@ def _queue_prefix_arn(prefix: str) -> dict[str, Any]:
                               {"Ref": "AWS::AccountId"}, f":{prefix}*"]]}
 
 
+def _state_machine_arns(synth: Synth, lid: str) -> tuple[Any, Any]:
+    """A state machine's ARN and its executions' (`execution:<name>:*`), built from its StateMachineName."""
+    name = synth.resources[lid]["Properties"]["StateMachineName"]["Fn::Join"][1]
+    prefix = ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}]
+    return ({"Fn::Join": ["", [*prefix, ":stateMachine:", *name]]},
+            {"Fn::Join": ["", [*prefix, ":execution:", *name[:-1], f"{name[-1]}:*"]]})
+
+
 def _actions(statement: dict[str, Any]) -> set[str]:
     return {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
 
@@ -243,6 +255,17 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
     forbidden = {"read": _WRITE_ACTIONS, "consume": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
                  "write": _READ_ACTIONS, "send": _READ_ACTIONS, "read_write": set(),
                  "publish": _READ_ACTIONS | _WRITE_ACTIONS}  # fmt: skip
+    # State machines are granted by name (infra.constructs.workflows): statement resource → the actions allowed there
+    machine_actions: dict[str, set[str]] = {}
+    for g in spec.grants:
+        if g.access in ("start", "callback"):
+            machine, executions = _state_machine_arns(synth, synth.logical_id(g.resource))
+            on_machine = {"states:StartExecution"} if g.access == "start" else {
+                "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"}
+            machine_actions.setdefault(json.dumps(machine, sort_keys=True), set()).update(on_machine)
+            if g.access == "start":
+                on_executions = machine_actions.setdefault(json.dumps(executions, sort_keys=True), set())
+                on_executions.add("states:DescribeExecution")
 
     # When its policies are read, statement by statement
     statements = _role_statements(synth, spec.id)
@@ -264,6 +287,9 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
         if statement["Resource"] in prefix_arns:
             # queues others create, by name prefix in this account and region: sending only
             assert actions == {"sqs:SendMessage"}
+            continue
+        if json.dumps(statement["Resource"], sort_keys=True) in machine_actions:
+            assert actions <= machine_actions[json.dumps(statement["Resource"], sort_keys=True)], statement
             continue
         targets = _refs(statement["Resource"])
         assert targets, statement

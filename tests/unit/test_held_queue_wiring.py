@@ -45,7 +45,7 @@ def test_functions_that_place_orders_read_the_rules_and_hand_orders_to_dispatch(
 
 def test_the_lookup_api_stays_read_only_and_the_sla_readers_read_the_rules() -> None:
     # Given / When / Then
-    assert wiring.function("operator_api").grants == (wiring.Grant(wiring.ORDERS.id, "read"),)
+    assert {g.access for g in wiring.function("operator_api").grants} == {"read"}
     for function_id in ("fulfillment_ops", "watchdog"):
         assert wiring.Grant(wiring.RULES.id, "read") in wiring.function(function_id).grants
     assert any(s.function == "presale_release" for s in wiring.SCHEDULES)

@@ -62,6 +62,7 @@ def test_the_real_wiring_has_no_conflicting_variables() -> None:
     ids = [t.id for t in wiring.TABLES] + [b.id for b in wiring.BUCKETS] + [s.id for s in wiring.SECRETS]
     ids += [q.id for q in wiring.QUEUES] + [q.dlq_id for q in wiring.QUEUES]
     ids += [b.id for b in wiring.EVENT_BUSES] + [t.id for t in wiring.TOPICS]
+    ids += [m.id for m in wiring.STATE_MACHINES]
     for resource_id in ids:
         resources.add(resource_id, LocalResource(name=resource_id, arn=f"arn:{resource_id}", url=f"http://{resource_id}"))
     # When / Then

@@ -15,6 +15,8 @@ from ocp.domain.decisions.rules import errors as rules
 from ocp.domain.fulfillment import parcels
 from ocp.domain.inventory import stock as inventory
 from ocp.domain.operations import catalog, held_queue, warehouses
+from ocp.domain.returns import checks as returns
+from ocp.domain.returns import errors as return_errors
 
 STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     domain.UnknownChannel: HTTPStatus.NOT_FOUND,
@@ -45,6 +47,11 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
     # A callback for a split order that does not name its parcel's warehouse.
     parcels.ParcelNotNamed: HTTPStatus.BAD_REQUEST,
+    # After-sales: a request the order does not allow (window, quantity, not shipped) names every problem.
+    returns.ReturnRefused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    return_errors.InvalidReturnRequest: HTTPStatus.BAD_REQUEST,
+    return_errors.ReturnNotFound: HTTPStatus.NOT_FOUND,
+    return_errors.ReturnConflict: HTTPStatus.CONFLICT,
 }
 
 

@@ -198,6 +198,9 @@ def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
     if not isinstance(data, dict):
         return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="data is not a JSON object")
     if data.get("p_id") is None:
+        if data.get("aftersale_id") is not None:  # an after-sale push without its order: routed by aftersale_id
+            return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag, f"doudian_tag_{tag}"),
+                                  document={"tag": tag, "msg_id": message_id, "data": data})
         return None  # not about an order (product, logistics-only topics): archived, nothing to do
     if not str(data["p_id"]).strip().isdigit():
         return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="p_id is not an order id")

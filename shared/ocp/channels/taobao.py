@@ -148,7 +148,8 @@ def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
                 return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not JSON")
         if not isinstance(content, dict):
             return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not an object")
-        if content.get("tid") is None and content.get("tid_str") is None:
+        refund = str(raw["topic"]).startswith("taobao_refund_") and content.get("refund_id") is not None
+        if content.get("tid") is None and content.get("tid_str") is None and not refund:
             return None  # not about a trade (items, logistics-only topics): archived, nothing to do
         return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), document={**raw, "content": content})
     if "error_response" in raw:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from ocp.channels.aftersales.base import AfterSaleApi
+from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.channels.base import ApiConfig, ChannelApi, HttpTransport
 from ocp.channels.registry import adapter_for
 from ocp.domain.errors import ChannelNotConfigured
@@ -32,10 +34,15 @@ class ConfiguredChannelApis:
         self._environ = environ
 
     def api(self, channel: str) -> ChannelApi:
-        adapter = adapter_for(channel)
+        return adapter_for(channel).api(self._config(channel))
+
+    def aftersale_api(self, channel: str) -> AfterSaleApi:
+        """The channel's after-sale client, on the same base URL and credentials as its order client."""
+        return aftersale_adapter_for(channel).aftersale_api(self._config(channel))
+
+    def _config(self, channel: str) -> ApiConfig:
         credentials = self._credentials.credentials(channel)
         base_url = self._environ.get(api_url_var(channel)) or credentials.api_url
         if not base_url:
             raise ChannelNotConfigured(f"no API URL configured for channel {channel!r} ({api_url_var(channel)})")
-        return adapter.api(ApiConfig(base_url=base_url, credentials=credentials, transport=self._transport,
-                                     now=self._now))
+        return ApiConfig(base_url=base_url, credentials=credentials, transport=self._transport, now=self._now)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ocp.domain.operations.warehouses import Warehouse
 
-_FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "wms", "updated_at")
+_FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "wms", "return_address", "updated_at")
 
 
 class DynamoWarehouseStore:

@@ -335,7 +335,8 @@ def _with(order: Order, fulfillment: Mapping[str, Any], update: Mapping[str, Any
     return order.model_copy(update={
         **(update or {}),
         "fulfillment": state,
-        "writeback_pending_since": state.writeback_pending_since(),
+        # An exchange's or reship's parcel is the after-sale's business, not an order shipment of the channel's.
+        "writeback_pending_since": None if order.aftersale_of else state.writeback_pending_since(),
     })
 
 

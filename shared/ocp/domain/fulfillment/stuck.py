@@ -60,6 +60,24 @@ class Cutoffs(_Model):
         return self.warehouses.get(warehouse or "", self.default)
 
 
+class AfterSaleSla(_Model):
+    """How long an after-sale may wait in one status before the report shows it (hop names are the report's)."""
+
+    hop: str = Field(min_length=1, max_length=64)
+    max_minutes: int = Field(ge=0, le=60 * 24 * 90)
+
+
+AFTERSALE_WAITS = ("awaiting_approval", "intercepting", "awaiting_buyer_shipment", "awaiting_receipt",
+                   "refund_pending", "refund_overdue")
+DEFAULT_AFTERSALE_SLA: dict[str, dict[str, object]] = {
+    "awaiting_approval": {"hop": "aftersale_decision", "max_minutes": 240},
+    "intercepting": {"hop": "aftersale_intercept", "max_minutes": 60},
+    "awaiting_buyer_shipment": {"hop": "aftersale_buyer_shipment", "max_minutes": 7 * 24 * 60},
+    "awaiting_receipt": {"hop": "aftersale_receipt", "max_minutes": 5 * 24 * 60},
+    "refund_overdue": {"hop": "refund_overdue", "max_minutes": 0},
+}
+
+
 class SlaPolicy(_Model):
     """The `sla` rule document (a rule kind like `routing`; versioned by the rules store)."""
 
@@ -67,6 +85,18 @@ class SlaPolicy(_Model):
     statuses: dict[OrderStatus, StatusSla]
     channel_writeback: WritebackSla | None = None
     cutoffs: Cutoffs = Cutoffs()
+    aftersales: dict[str, AfterSaleSla] = Field(
+        default_factory=lambda: {k: AfterSaleSla.model_validate(v) for k, v in DEFAULT_AFTERSALE_SLA.items()},
+        description="After-sale status (awaiting_approval, intercepting, awaiting_buyer_shipment, awaiting_receipt, "
+                    "refund_pending, refund_overdue) → its hop and limit")
+
+    @field_validator("aftersales")
+    @classmethod
+    def _known_waits(cls, value: dict[str, AfterSaleSla]) -> dict[str, AfterSaleSla]:
+        unknown = sorted(set(value) - set(AFTERSALE_WAITS))
+        if unknown:
+            raise ValueError(f"after-sale statuses that never wait: {', '.join(unknown)}")
+        return value
 
     @model_validator(mode="after")
     def _valid(self) -> SlaPolicy:
@@ -75,6 +105,7 @@ class SlaPolicy(_Model):
             raise ValueError(f"no SLA on final statuses: {', '.join(terminal)}")
         hops = [rule.hop for rule in self.statuses.values()]
         hops += [self.channel_writeback.hop] if self.channel_writeback else []
+        hops += [rule.hop for rule in self.aftersales.values()]
         if len(set(hops)) != len(hops):
             raise ValueError("each hop names one status (or the write-back): hops must be unique")
         return self
@@ -166,11 +197,14 @@ class StuckOrder(_Model):
     due: UtcTime
     warehouse: str | None = None
     channel: str
+    return_id: str | None = Field(default=None, description="At an after-sale hop: the after-sale waiting")
 
 
 class HopReport(_Model):
     hop: str
-    status: OrderStatus | None = Field(description="The status whose SLA it is (None for the channel write-back)")
+    status: OrderStatus | None = Field(
+        description="The status whose SLA it is (None for the channel write-back and the after-sale hops)")
+    aftersale_status: str | None = Field(default=None, description="At an after-sale hop: the after-sale status")
     count: int
     oldest: StuckOrder | None = None
     orders: list[StuckOrder] = Field(description="The oldest stuck orders, oldest first (up to `sample`)")
@@ -213,6 +247,18 @@ def writeback_hop(
         and (due := c.writeback_pending_since + timedelta(minutes=rule.max_minutes)) <= now
     )
     return _hop(rule.hop, None, stuck, sample=sample, limit=limit)
+
+
+def aftersale_hop(status: str, rule: AfterSaleSla, waiting: Iterable[tuple[str, str, str, datetime]], now: datetime,
+                  *, sample: int, limit: int) -> HopReport:
+    """`waiting`: (return id, order id, channel, status since) of the after-sales in `status`, oldest first."""
+    stuck = (
+        StuckOrder(order_id=order_id, since=since, due=due, channel=channel, return_id=return_id)
+        for return_id, order_id, channel, since in waiting
+        if (due := since + timedelta(minutes=rule.max_minutes)) <= now
+    )
+    report = _hop(rule.hop, None, stuck, sample=sample, limit=limit)
+    return report.model_copy(update={"aftersale_status": status})
 
 
 def _hop(hop: str, status: OrderStatus | None, stuck: Iterable[StuckOrder], *, sample: int, limit: int) -> HopReport:

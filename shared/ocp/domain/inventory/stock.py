@@ -67,6 +67,9 @@ class MovementKind(StrEnum):
     those the count still included (none, usually), so they are not taken off twice."""
     rebalance = "rebalance"
     """Units moved between the shards of one (warehouse, SKU); the sum over shards is unchanged."""
+    return_in = "return_in"
+    """Returned goods the warehouse received: on_hand and available grow (the grade's bucket for worn or
+    unsellable units: `<sku>@second_grade`, `<sku>@defective`)."""
 
 
 class _Model(BaseModel):

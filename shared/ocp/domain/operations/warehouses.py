@@ -21,6 +21,7 @@ from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.wms import WmsEndpoint
 from ocp.domain.inventory.stock import WAREHOUSE_ID
 from ocp.domain.problems import Problem, problems_from
+from ocp.domain.returns.channel import WarehouseReturnAddress
 
 CUTOFF_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -38,6 +39,9 @@ class WarehouseFields(BaseModel):
     )
     timezone: str = Field(default="Asia/Shanghai", max_length=64)
     active: bool = Field(default=True, description="An inactive warehouse is never routed to")
+    return_address: WarehouseReturnAddress | None = Field(
+        default=None, description="Where returned goods are sent: name, phone, province, city, district, detail, "
+                                  "and each channel's registered id for it (channel_address_ids) where one is needed")
     wms: WmsEndpoint | None = Field(
         default=None,
         description="Where its WMS takes instructions: {type: http, url} (signed pushes) or {type: sqs, queue_url} "

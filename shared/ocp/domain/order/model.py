@@ -229,6 +229,9 @@ class Order(_Model):
         description="Set while a shipment is not acknowledged by the channel (keys the sparse index "
         "`by_writeback_pending`); always `fulfillment.writeback_pending_since()`",
     )
+    aftersale_of: str | None = Field(
+        default=None, description="For the outbound order of an exchange or reship: its after-sale (`return_id`); "
+                                  "its shipment is not written back to the channel as an order shipment")
     timeline: tuple[TimelineEntry, ...] = ()
     revision: int = Field(default=0, description="OCP's write counter for optimistic concurrency")
 

@@ -104,7 +104,7 @@ def write_back(order_id: str, deps: WritebackDeps) -> list[WritebackAttempt]:
     Any other exception propagates: the caller's retry (queue redelivery, the next sweep) tries again.
     """
     order = deps.orders.get(order_id)
-    if order is None:
+    if order is None or order.aftersale_of is not None:
         return []
     attempts: list[WritebackAttempt] = []
     for shipment in due_writebacks(order, deps.now()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,16 +10,18 @@ from ocp.domain.errors import InvalidQuery
 from ocp.domain.fulfillment.dispatch import DISPATCHABLE, DispatchRequest
 from ocp.domain.fulfillment.parcels import next_requests
 from ocp.domain.fulfillment.stuck import (
+    AfterSaleSla,
     HopReport,
     SlaPolicy,
     StuckReport,
+    aftersale_hop,
     backlog_growth,
     candidate_bound,
     status_hop,
     writeback_hop,
 )
 from ocp.domain.order.model import OrderStatus
-from ocp.ports import DispatchQueue, OrderQueries, OrderStore, SlaSource, WatchdogState
+from ocp.ports import DispatchQueue, OrderQueries, OrderStore, ReturnStore, SlaSource, WatchdogState
 
 DEFAULT_SAMPLE = 20
 SCAN_LIMIT = 10_000
@@ -32,6 +34,8 @@ class StuckDeps:
     queries: OrderQueries
     sla: SlaSource
     now: Callable[[], datetime]
+    returns: ReturnStore | None = None
+    """After-sales waiting on a person, the buyer, the warehouse or the money; None: no after-sale hops."""
 
 
 def stuck_report(deps: StuckDeps, sample: int = DEFAULT_SAMPLE, limit: int = SCAN_LIMIT) -> StuckReport:
@@ -42,7 +46,32 @@ def stuck_report(deps: StuckDeps, sample: int = DEFAULT_SAMPLE, limit: int = SCA
         until = now - timedelta(minutes=policy.channel_writeback.max_minutes)
         hops.append(writeback_hop(policy.channel_writeback, deps.queries.writeback_pending(until), now,
                                   sample=sample, limit=limit))
+    if deps.returns is not None:
+        hops += [_aftersale_hop(deps.returns, status, rule, now, sample, limit)
+                 for status, rule in policy.aftersales.items()]
     return StuckReport(generated_at=now, sla_version=policy.version, hops=hops)
+
+
+def _aftersale_hop(returns: ReturnStore, status: str, rule: AfterSaleSla, now: datetime, sample: int,
+                   limit: int) -> HopReport:
+    return aftersale_hop(status, rule, _waiting(returns, status, now - timedelta(minutes=rule.max_minutes), limit),
+                         now, sample=sample, limit=limit)
+
+
+def _waiting(returns: ReturnStore, status: str, until: datetime,
+             limit: int) -> Iterator[tuple[str, str, str, datetime]]:
+    """After-sales in `status` since `until` or earlier, oldest first, at most `limit` + 1 read."""
+    token: str | None = None
+    read = 0
+    while read <= limit:
+        page, token = returns.page(status, None, None, min(200, limit + 1 - read), token)
+        for after_sale in page:
+            if after_sale.status_since > until:
+                return
+            read += 1
+            yield after_sale.return_id, after_sale.order_id, after_sale.channel, after_sale.status_since
+        if token is None or not page:
+            return
 
 
 def _status_hop(deps: StuckDeps, policy: SlaPolicy, status: OrderStatus, now: datetime, sample: int,

@@ -203,6 +203,27 @@ def rebalance(warehouse: str, sku: str, deps: InventoryDeps, actor: str = "reser
     return False
 
 
+def receive_returned(warehouse: str, sku: str, units: int, entry_id: str, deps: InventoryDeps, *, actor: str,
+                     reason: str) -> bool:
+    """Put `units` of returned goods on the books of (warehouse, SKU), once per `entry_id` (the ledger refuses a
+    second entry of that id, and a repeat finds it recorded); True when this call moved them."""
+    for _ in range(_ADJUST_ATTEMPTS):
+        head, shards = deps.stock.shards(warehouse, sku)
+        now = deps.now()
+        base = head or StockHead(version=0, safety_stock=0, shards=1, slots=1)
+        new_head = base.model_copy(update={"updated_at": now})
+        adjustment = plan_adjustment(
+            MovementKind.return_in, warehouse, sku, current=shards,
+            total_on_hand=sum(s.on_hand for s in shards) + units,
+            head=new_head, actor=actor, reason=reason, at=now, entry_prefix=entry_id,
+        )
+        if deps.stock.adjust(adjustment):
+            return True
+        if any(entry.entry_id == entry_id for entry in deps.stock.ledger(sku)):
+            return False
+    raise StockContention(f"stock of {sku} at {warehouse} kept changing while returned goods were received; retry")
+
+
 def rebalance_sharded(deps: InventoryDeps) -> int:
     """Rebalance every SKU the policy shards, in every warehouse stocking it; the number rebalanced."""
     moved = 0

@@ -43,7 +43,7 @@ from ocp.domain.operations.held_queue import (
 )
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from ocp.domain.problems import problems_from
-from ocp.ports import DispatchQueue, HeldQueueQueries, TransactionalOrderStore
+from ocp.ports import DispatchQueue, HeldQueueQueries, OrderStore, TransactionalOrderStore
 from ocp.services.decisions.order_path import RulesDeps, merging, place, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
@@ -139,7 +139,7 @@ def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | No
                   expected_revision: int | None = None) -> Order:
     """Send a held order through the checks, routing and reservation again; it ends reserved or held anew."""
     for _ in range(WRITE_ATTEMPTS):
-        current = _get(deps, order_id, expected_revision)
+        current = _get(deps.orders, order_id, expected_revision)
         stored = place(current, released(current, actor, deps.now(), note), deps.stock, deps.rules)
         if stored is not None:
             request_dispatch(current, stored, deps.dispatch, actor=actor,
@@ -155,6 +155,12 @@ def cancel_order(deps: HeldQueueDeps, order_id: str, actor: str, reason: str | N
     """Cancel an order that is not with the warehouse yet; stock it holds goes back on sale in the same write.
     One the warehouse has not picked yet keeps its status: the warehouse is asked to stop, once however often an
     operator asks (the answer is the order with `fulfillment.stop`)."""
+    return cancel_or_stop(deps.stock, deps.dispatch, order_id, actor, reason, expected_revision)
+
+
+def cancel_or_stop(stock: StockDeps, dispatch: DispatchQueue | None, order_id: str, actor: str,
+                   reason: str | None = None, expected_revision: int | None = None) -> Order:
+    """`cancel_order` for any caller with the stock books (an after-sale's refund before shipment, too)."""
 
     def change(current: Order, now: datetime) -> OrderCommit | None:
         if current.status in STOPPABLE:
@@ -162,20 +168,25 @@ def cancel_order(deps: HeldQueueDeps, order_id: str, actor: str, reason: str | N
             return None if stopping is None else OrderCommit(order=stopping, expected_revision=current.revision)
         return status_change_commit(current, cancelled(current, actor, now, reason), actor=actor, at=now)
 
-    stored = _write(deps, order_id, change, expected_revision)
-    request_owed(stored, deps.dispatch, actor=actor)
+    stored = _commit_change(stock, order_id, change, expected_revision)
+    request_owed(stored, dispatch, actor=actor)
     return stored
 
 
 def _write(deps: HeldQueueDeps, order_id: str, change: Callable[[Order, datetime], OrderCommit | None],
            expected_revision: int | None) -> Order:
+    return _commit_change(deps.stock, order_id, change, expected_revision)
+
+
+def _commit_change(stock: StockDeps, order_id: str, change: Callable[[Order, datetime], OrderCommit | None],
+                   expected_revision: int | None) -> Order:
     """Commit `change` of the order at the revision read; a change of None (nothing to do) answers the order."""
     for _ in range(WRITE_ATTEMPTS):
-        current = _get(deps, order_id, expected_revision)
-        commit = change(current, deps.now())
+        current = _get(stock.orders, order_id, expected_revision)
+        commit = change(current, stock.now())
         if commit is None:
             return current
-        stored = commit_order(deps.stock, commit)
+        stored = commit_order(stock, commit)
         if stored is not None:
             return stored
         if expected_revision is not None:
@@ -183,8 +194,8 @@ def _write(deps: HeldQueueDeps, order_id: str, change: Callable[[Order, datetime
     raise ConcurrentModification(f"order {order_id} changed meanwhile; read it again and retry")
 
 
-def _get(deps: HeldQueueDeps, order_id: str, expected_revision: int | None) -> Order:
-    current = deps.orders.get(order_id)
+def _get(orders: OrderStore, order_id: str, expected_revision: int | None) -> Order:
+    current = orders.get(order_id)
     if current is None:
         raise OrderNotFound(f"no order {order_id!r}")
     if expected_revision is not None and current.revision != expected_revision:

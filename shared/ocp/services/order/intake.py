@@ -6,6 +6,7 @@ import base64
 import json
 from dataclasses import dataclass
 
+from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.channels.base import Ack, ChannelAdapter, Delivery
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelNotConfigured, MalformedDelivery
@@ -24,6 +25,8 @@ class IntakeDeps:
     archive: RawArchive
     inbox: Inbox
     quarantine: Quarantine
+    aftersales: Inbox | None = None
+    """Where the channels' after-sale pushes go (the returns' intake); None: they go to `inbox` like the rest."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,15 @@ def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDep
                 delivery_id=delivery_id, message_id=message.message_id, channel=channel, stage="intake",
                 reason=message.problem, archive_key=key, at=iso(delivery.received_at),
             ))
+    aftersales = aftersale_adapter_for(channel) if deps.aftersales is not None else None
     for message in usable:
-        deps.inbox.send(InboxMessage(
+        signal = aftersales.aftersale_signal(message.topic, message.document) if aftersales else None
+        inbox = deps.aftersales if signal is not None and deps.aftersales is not None else deps.inbox
+        inbox.send(InboxMessage(
             delivery_id=delivery_id, message_id=message.message_id, channel=channel, topic=message.topic,
             archive_key=key, received_at=iso(delivery.received_at),
-            document=message.document if inline else None,
+            # An after-sale signal is a few ids: always inline, its reader needs no archive access.
+            document=message.document if inline or signal is not None else None,
         ))
     return Accepted(
         delivery_id=delivery_id, archive_key=key, messages=len(usable), ack=adapter.ack(),

@@ -269,6 +269,13 @@ class ReturnPolicyThen(_Strict):
     refund_shipping: bool = False
     require_receipt: bool = Field(default=True, description="Refund only after the warehouse scans the return in")
     max_auto_amount: int | None = Field(default=None, ge=0, description="Above this refund (fen) a person approves")
+    refund_overdue_after_minutes: int = Field(
+        default=4320, ge=1, le=525_600,
+        description="A refund not settled this long after it was agreed turns refund_overdue (finance is told)")
+    minor_wear_deduction_percent: int = Field(
+        default=0, ge=0, le=100, description="Kept back from the worth of units received graded minor_wear")
+    unsellable_deduction_percent: int = Field(
+        default=0, ge=0, le=100, description="Kept back from the worth of units received graded unsellable")
 
 
 class ReturnPolicyRule(RuleBase):
@@ -336,6 +343,7 @@ KINDS: dict[RuleKind, KindSpec] = {
             "return.days_since_delivery": ValueType.integer,
             "return.quantity": ValueType.integer,
             "return.amount": ValueType.integer,
+            "return.kind": ValueType.string,
         },
     ),
     RuleKind.sla: KindSpec(

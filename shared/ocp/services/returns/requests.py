@@ -1,0 +1,231 @@
+"""After-sales asked for and acted on through the API: `POST /returns`, approve/reject, warehouse receipts, refund
+settlement. Each records its step on the after-sale and, when the workflow waits for it, resumes the workflow."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ocp.domain.errors import ConcurrentModification, OrderNotFound
+from ocp.domain.returns.checks import Problem, ReturnRefused, check, priced_lines
+from ocp.domain.returns.errors import InvalidReturnRequest, ReturnConflict, ReturnNotFound
+from ocp.domain.returns.model import (
+    AfterSale,
+    Decision,
+    Receipt,
+    ReceiptLine,
+    RefundState,
+    ReturnKind,
+    ReturnStatus,
+    with_step,
+)
+from ocp.domain.returns.policy import policy_for, return_facts
+from ocp.services.returns.deps import ReturnsDeps
+from ocp.services.returns.places import receiving_warehouse
+from ocp.services.returns.restock import restock_receipt
+from ocp.services.returns.workflow import resume_if_waiting, return_id_of_refund
+
+_ATTEMPTS = 5
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RequestLine(_Strict):
+    sku: str | None = Field(default=None, min_length=1, max_length=128)
+    line_id: str | None = Field(default=None, min_length=1, max_length=128)
+    quantity: int = Field(gt=0, le=100_000)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReturnRequest(_Strict):
+    order_id: str = Field(min_length=1, max_length=200)
+    lines: list[RequestLine] = Field(min_length=1, max_length=500)
+    kind: ReturnKind = ReturnKind.return_refund
+    reason: str | None = Field(default=None, max_length=500)
+    request_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                   description="The caller's idempotency key: the same key answers the same return")
+
+
+class ReceiptRequest(_Strict):
+    lines: list[ReceiptLine] = Field(min_length=1, max_length=500)
+    receipt_id: str | None = Field(default=None, min_length=1, max_length=128)
+    warehouse: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+def parse(model: type[_Strict], body: Any) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in error["loc"]) or "body", "problem": error["msg"]}
+                   for error in exc.errors()]
+        raise InvalidReturnRequest(f"the request is not a valid {model.__name__}", details=details) from None
+
+
+def get_return(return_id: str, deps: ReturnsDeps) -> AfterSale:
+    found = deps.returns.get(return_id)
+    if found is None:
+        raise ReturnNotFound(f"no after-sale {return_id!r}")
+    return found
+
+
+# ---- a new after-sale -------------------------------------------------------------------------------------------
+
+
+def create_return(body: Any, deps: ReturnsDeps, actor: str) -> tuple[AfterSale, bool]:
+    """Check the request against the order now (a refusal is the caller's 4xx), store it and start its workflow.
+    The second value is False when the same request (`request_id`) was made before: its after-sale answers."""
+    request: ReturnRequest = parse(ReturnRequest, body)
+    return_id = _return_id(request)
+    existing = deps.returns.get(return_id)
+    if existing is not None:
+        _start(existing, deps)
+        return existing, False
+    order = deps.orders.get(request.order_id)
+    if order is None:
+        raise OrderNotFound(f"no order {request.order_id!r}")
+    now = deps.now()
+    wanted = [(line.line_id, line.sku, line.quantity, line.reason or request.reason) for line in request.lines]
+    lines = priced_lines(order, wanted, deps.returns.of_order(order.order_id))
+    after_sale = AfterSale(return_id=return_id, order_id=order.order_id, channel=order.channel.value, kind=request.kind,
+                           status=ReturnStatus.requested, status_since=now, lines=lines, currency=order.currency,
+                           reason=request.reason, shipping_paid=order.amounts.shipping, created_at=now, updated_at=now)
+    policies, catalog_reader = deps.policy_inputs()
+    catalog = catalog_reader.get_many({line.sku for line in lines if line.sku})
+    policy = policy_for(policies.get("return_policy"), return_facts(after_sale, order, catalog, now))
+    problems: list[Problem] = check(after_sale, order, catalog, policy, now)
+    if problems:
+        raise ReturnRefused(problems)
+    after_sale = with_step(after_sale, "requested", actor, now, f"{request.kind.value} of {len(lines)} line(s)")
+    if not deps.returns.create(after_sale):
+        after_sale = get_return(return_id, deps)
+    _start(after_sale, deps)
+    return after_sale, True
+
+
+def _return_id(request: ReturnRequest) -> str:
+    if request.request_id is None:
+        return f"ret-{uuid.uuid4().hex[:20]}"
+    digest = hashlib.sha256(f"{request.order_id}\n{request.request_id}".encode()).hexdigest()[:20]
+    return f"ret-{digest}"
+
+
+def _start(after_sale: AfterSale, deps: ReturnsDeps) -> None:
+    """Start the after-sale's workflow; named by its id, so a second start changes nothing."""
+    deps.workflows.start(after_sale.return_id,
+                         deps.timing.execution_input(after_sale.return_id, deps.now(), after_sale.deadline))
+
+
+# ---- acting on one ----------------------------------------------------------------------------------------------
+
+
+def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str, note: str | None = None) -> AfterSale:
+    """A person's approval or rejection of an after-sale waiting for one."""
+
+    def change(current: AfterSale, now: datetime) -> AfterSale | None:
+        if current.decision is not None:
+            if current.decision.approved == approved:
+                return None
+            raise ReturnConflict(f"after-sale {return_id} was already "
+                                 f"{'approved' if current.decision.approved else 'rejected'}")
+        if current.status not in (ReturnStatus.awaiting_approval, ReturnStatus.requested):
+            raise ReturnConflict(f"after-sale {return_id} is {current.status.value}: nothing to decide")
+        decision = Decision(approved=approved, auto=False, by=actor, at=now, reason=note)
+        updates: dict[str, Any] = {"decision": decision}
+        if not approved:
+            updates["status"] = ReturnStatus.rejected
+        return with_step(current, "approve" if approved else "reject", actor, now, note, **updates)
+
+    return _update(return_id, deps, change)
+
+
+def record_receipt(return_id: str, body: Any, deps: ReturnsDeps, actor: str) -> AfterSale:
+    """A warehouse's scan of returned goods: graded lines go on the books (intact back on sale, the rest in their
+    buckets) once per `receipt_id`; several partial receipts add up."""
+    request: ReceiptRequest = parse(ReceiptRequest, body)
+    current = get_return(return_id, deps)
+    receipt_id = request.receipt_id or _receipt_digest(request)
+    if any(r.receipt_id == receipt_id for r in current.receipts):
+        return current
+    if current.status not in (ReturnStatus.awaiting_receipt, ReturnStatus.awaiting_buyer_shipment):
+        raise ReturnConflict(f"after-sale {return_id} is {current.status.value}: it takes no receipt")
+    _check_receipt(current, request)
+    order = deps.orders.get(current.order_id)
+    warehouse = request.warehouse or (receiving_warehouse(order) if order else None) or "unknown"
+    now = deps.now()
+    receipt = Receipt(receipt_id=receipt_id, at=now, warehouse=warehouse, lines=tuple(request.lines), actor=actor)
+    restock_receipt(current, receipt, deps)
+
+    def change(latest: AfterSale, at: datetime) -> AfterSale | None:
+        if any(r.receipt_id == receipt_id for r in latest.receipts):
+            return None
+        graded = ", ".join(f"{line.quantity} {line.sku} {line.grade.value}" for line in receipt.lines)
+        return with_step(latest, "receipt", actor, at, f"{receipt_id} at {warehouse}: {graded}",
+                         receipts=(*latest.receipts, receipt), status=ReturnStatus.awaiting_receipt)
+
+    return _update(return_id, deps, change)
+
+
+def _receipt_digest(request: ReceiptRequest) -> str:
+    text = "\n".join(f"{line.sku}:{line.quantity}:{line.grade.value}" for line in request.lines)
+    return "rc-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_receipt(after_sale: AfterSale, request: ReceiptRequest) -> None:
+    expected, received = after_sale.expected(), after_sale.received()
+    incoming: dict[str, int] = {}
+    for line in request.lines:
+        incoming[line.sku] = incoming.get(line.sku, 0) + line.quantity
+    details = [{"field": "lines", "sku": sku,
+                "problem": f"{count} received, {expected.get(sku, 0) - received.get(sku, 0)} of {sku} still expected"}
+               for sku, count in incoming.items() if received.get(sku, 0) + count > expected.get(sku, 0)]
+    if details:
+        raise InvalidReturnRequest("the receipt holds more than the after-sale returns", details=details)
+
+
+def settle_refund(refund_id: str, deps: ReturnsDeps, actor: str) -> AfterSale:
+    """The payment side confirmed the money arrived (`POST /refunds/{refund_id}/settled`); a repeat changes nothing."""
+    return_id = return_id_of_refund(refund_id)
+    if return_id is None or deps.returns.get(return_id) is None:
+        raise ReturnNotFound(f"no refund {refund_id!r}")
+    return settle(return_id, deps, actor)
+
+
+def settle(return_id: str, deps: ReturnsDeps, actor: str) -> AfterSale:
+    def change(current: AfterSale, now: datetime) -> AfterSale | None:
+        refund = current.refund
+        if refund is None:
+            raise ReturnConflict(f"after-sale {return_id} has no refund agreed yet")
+        if refund.state == RefundState.settled:
+            return None
+        settled = refund.model_copy(update={"state": RefundState.settled, "settled_at": now})
+        return with_step(current, "settled", actor, now, f"refund {refund.amount} {current.currency} arrived",
+                         refund=settled, status=ReturnStatus.refunded)
+
+    return _update(return_id, deps, change)
+
+
+def _update(return_id: str, deps: ReturnsDeps,
+            change: Callable[[AfterSale, datetime], AfterSale | None]) -> AfterSale:
+    """Apply `change` at the revision read, then resume the workflow if it waits on what changed."""
+    for _ in range(_ATTEMPTS):
+        current = get_return(return_id, deps)
+        after = change(current, deps.now())
+        if after is None:
+            resume_if_waiting(current, deps)
+            return current
+        try:
+            stored = deps.returns.replace(after, current.revision)
+        except ConcurrentModification:
+            continue
+        resume_if_waiting(stored, deps)
+        return stored
+    raise ConcurrentModification(f"after-sale {return_id} kept changing; retry")
+
+

@@ -1,0 +1,184 @@
+"""The returns services over the in-memory twins: requests, intercepts, receipts, refunds and replacements, one step
+at a time (the state machine that chains them runs on moto in tests/integration and tests/e2e)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from ocp.domain.order.model import OrderStatus
+from ocp.domain.returns.checks import ReturnRefused
+from ocp.domain.returns.model import RefundState, ReturnKind, ReturnStatus, Waiting
+from ocp.services.returns.requests import create_return, decide_return, record_receipt
+from tests.returns_support import ReturnsWorld, line
+
+AUTO = {"rules": [{"id": "auto", "priority": 1, "when": {"always": True},
+                   "then": {"auto_approve": True, "window_days": 7, "minor_wear_deduction_percent": 10}}]}
+
+
+def _request(world: ReturnsWorld, **body: object) -> str:
+    after_sale, _ = create_return({"order_id": "taobao-1001", **body}, world.deps, "cs-1")
+    return after_sale.return_id
+
+
+def _through_decision(world: ReturnsWorld, return_id: str) -> None:
+    assert world.step("validate", return_id) == {"next": "ok"}
+    assert world.step("decide", return_id) == {"next": "approved"}
+
+
+def test_a_request_is_checked_now_stored_once_and_its_workflow_started_once() -> None:
+    # Given a delivered order of 2 teas
+    world = ReturnsWorld()
+    world.delivered([line("TEA-1", 2, 19900)])
+    # When the same request (request_id) is made twice
+    first = _request(world, lines=[{"sku": "TEA-1", "quantity": 1, "reason": "no_reason"}], request_id="cs-77")
+    again = _request(world, lines=[{"sku": "TEA-1", "quantity": 1, "reason": "no_reason"}], request_id="cs-77")
+    # Then one after-sale, one execution named by it
+    assert first == again
+    assert list(world.workflows.started) == [first]
+    assert world.workflows.started[first]["return_id"] == first
+    # And more than bought is refused with the line named, nothing stored
+    with pytest.raises(ReturnRefused) as refused:
+        _request(world, lines=[{"sku": "TEA-1", "quantity": 2}])
+    assert [p.code for p in refused.value.problems] == ["quantity_exceeded"]
+    assert len(world.returns.of_order("taobao-1001")) == 1
+
+
+def test_a_refund_before_shipment_of_the_whole_order_cancels_it_and_releases_its_stock() -> None:
+    # Given a reserved order of 2 teas and an auto-approving policy
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.reserved([line("TEA-1", 2, 19900)])
+    assert world.available("TEA-1") == 8
+    return_id = _request(world, kind="refund_only", lines=[{"sku": "TEA-1", "quantity": 2}])
+    _through_decision(world, return_id)
+    # When the workflow routes and intercepts it
+    assert world.step("route", return_id) == {"next": "intercept"}
+    assert world.step("intercept", return_id) == {"next": "refund"}
+    # Then the order is cancelled and its units are back on sale; a repeat changes nothing
+    assert world.order().status == OrderStatus.cancelled
+    assert world.available("TEA-1") == 10
+    assert world.step("intercept", return_id) == {"next": "refund"}
+    assert world.available("TEA-1") == 10
+
+
+def test_a_refund_before_shipment_of_some_units_takes_them_off_the_order_and_releases_only_them() -> None:
+    # Given a reserved order of 3 teas and a cup
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.reserved([line("TEA-1", 3, 19900), line("CUP-1", 1, 5000)])
+    return_id = _request(world, kind="refund_only", lines=[{"sku": "TEA-1", "quantity": 1}])
+    _through_decision(world, return_id)
+    # When intercepted
+    assert world.step("intercept", return_id) == {"next": "refund"}
+    # Then 2 teas and the cup stay reserved, one tea is back on sale, and the money adds up
+    order = world.order()
+    assert order.status == OrderStatus.reserved
+    assert [(x.sku, x.quantity, x.paid) for x in order.lines] == [("TEA-1", 2, 39800), ("CUP-1", 1, 5000)]
+    assert (world.available("TEA-1"), world.available("CUP-1")) == (8, 9)
+    # And a repeat takes nothing more off
+    world.step("intercept", return_id)
+    assert [x.quantity for x in world.order().lines] == [2, 1]
+
+
+def test_receipts_put_each_grade_on_its_books_once_and_the_refund_deducts_for_wear() -> None:
+    # Given a delivered order of 2 teas, its return approved and a pickup booked
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 2, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 2}])
+    _through_decision(world, return_id)
+    assert world.step("take_back", return_id) == {"next": "ok"}
+    label = world.after_sale(return_id).label
+    assert label is not None and label.source == "ocp" and label.waybill_no.startswith("SF")
+    before = world.on_hand("TEA-1")
+    # When the warehouse receives one intact, then one worn, and the second receipt is sent twice
+    record_receipt(return_id, {"receipt_id": "r1", "lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]},
+                   world.deps, "wms:WH-GZ")
+    for _ in range(2):
+        record_receipt(return_id, {"receipt_id": "r2",
+                                   "lines": [{"sku": "TEA-1", "quantity": 1, "grade": "minor_wear"}]},
+                       world.deps, "wms:WH-GZ")
+    # Then one unit is back on sale, one is in the second-grade bucket, once each
+    assert world.on_hand("TEA-1") == before + 1
+    assert world.on_hand("TEA-1@second_grade") == 1
+    assert world.after_sale(return_id).fully_received()
+    # And the refund is both units' paid less 10% of the worn one's worth
+    assert world.step("refund", return_id)["next"] == "await_settlement"
+    refund = world.after_sale(return_id).refund
+    assert refund is not None and (refund.amount, refund.deductions, refund.state) == (
+        39800 - 1990, 1990, RefundState.requested)
+
+
+def test_two_partial_returns_of_one_line_refund_exactly_its_paid() -> None:
+    # Given a delivered line of 3 units paid 1000 together
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("CUP-1", 3, 400, paid=1000)])
+    amounts = []
+    # When two returns take 1 and then 2 units, each refunded
+    for quantity in (1, 2):
+        return_id = _request(world, kind="refund_only_after_ship", lines=[{"sku": "CUP-1", "quantity": quantity}])
+        _through_decision(world, return_id)
+        world.step("refund", return_id)
+        refund = world.after_sale(return_id).refund
+        assert refund is not None
+        amounts.append(refund.amount)
+    # Then they add up to the line's paid
+    assert amounts == [333, 667] and sum(amounts) == 1000
+
+
+def test_an_approval_that_came_before_the_wait_resumes_the_workflow_at_once() -> None:
+    # Given a return waiting for a person (the built-in policy), approved before the task token is stored
+    world = ReturnsWorld()
+    world.delivered([line("TEA-1", 1, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 1}])
+    world.step("validate", return_id)
+    assert world.step("decide", return_id) == {"next": "manual"}
+    decide_return(return_id, True, world.deps, "lead-1", "ok")
+    # When the wait is recorded
+    world.step("await", return_id, on="decision", token="tok-1")
+    # Then the workflow is resumed with the approval
+    assert world.workflows.resumed == {"tok-1": {"next": "approved"}}
+    assert world.after_sale(return_id).wait is not None
+    assert world.after_sale(return_id).wait.on == Waiting.decision  # type: ignore[union-attr]
+
+
+def test_an_exchange_places_a_free_replacement_that_is_reserved_and_sent_to_the_dispatcher() -> None:
+    # Given a delivered tea exchanged
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 1, 19900)])
+    return_id = _request(world, kind="exchange", lines=[{"sku": "TEA-1", "quantity": 1}])
+    _through_decision(world, return_id)
+    before = world.available("TEA-1")
+    # When the replacement step runs (twice)
+    assert world.step("replace", return_id) == {"next": "done"}
+    world.step("replace", return_id)
+    # Then one replacement order, reserved at no charge, is queued for dispatch, and the after-sale is closed
+    after_sale = world.after_sale(return_id)
+    assert after_sale.status == ReturnStatus.closed and after_sale.kind == ReturnKind.exchange
+    replacement = world.order(str(after_sale.replacement_order_id))
+    assert (replacement.status, replacement.amounts.paid, replacement.aftersale_of) == (
+        OrderStatus.reserved, 0, return_id)
+    assert world.available("TEA-1") == before - 1
+    assert [r.order_id for r in world.dispatch.requests].count(replacement.order_id) == 1
+
+
+def test_without_a_carrier_the_buyer_sends_the_goods_back_and_a_receipt_moves_it_on() -> None:
+    # Given a deployed stack with no carrier configured, and an approved return
+    world = ReturnsWorld()
+    world.deps = dataclasses.replace(world.deps, carriers=None)
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 1, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 1}])
+    _through_decision(world, return_id)
+    # When the goods are to come back / Then no label is invented: OCP waits for the buyer's parcel
+    assert world.step("take_back", return_id) == {"next": "ok"}
+    waiting = world.after_sale(return_id)
+    assert (waiting.status, waiting.label) == (ReturnStatus.awaiting_buyer_shipment, None)
+    # And the warehouse's scan of it is taken
+    record_receipt(return_id, {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}, world.deps, "wms")
+    assert world.after_sale(return_id).status == ReturnStatus.awaiting_receipt
+    assert world.after_sale(return_id).fully_received()
