@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -153,6 +154,89 @@ def format_table(results: list[DemoResult]) -> str:
             r.order.name, r.order.channel_order_id, str(r.webhook_status),
             r.order_status or "not found", "" if r.paid_fen is None else str(r.paid_fen),
         ))
+    return _table(rows)
+
+
+@dataclass(frozen=True)
+class DemoReturn:
+    order_id: str
+    kind: str
+    status: int
+    return_id: str | None = None
+    return_status: str | None = None
+    refund_fen: int | None = None
+
+
+DEMO_RETURN_KINDS = ("return_refund", "refund_only_after_ship")
+"""The after-sales the demo asks for, one per delivered demo order (the web store's: `POST /returns`)."""
+
+
+def run_returns(base_url: str, api_key: str, results: list[DemoResult], wait_s: float = 20) -> list[DemoReturn]:
+    """For the first dispatched demo orders: report them shipped and delivered (as their WMS and carrier would), ask
+    for an after-sale of their first line, and follow each until it waits on someone or `wait_s` runs out."""
+    base_url = base_url.rstrip("/")
+    headers = {"x-api-key": api_key, "Content-Type": "application/json", "x-ocp-actor": "ocp-demo"}
+    deadline = time.monotonic() + wait_s
+    with_warehouse = (_with_warehouse(base_url, api_key, r.order, deadline) for r in results
+                      if r.order_status in ("reserved", "dispatched"))
+    asked = []
+    for kind, order in zip(DEMO_RETURN_KINDS, (o for o in with_warehouse if o is not None), strict=False):
+        order_id = str(order["order_id"])
+        for event in ("shipped", "delivered"):
+            body = {"order_id": order_id, "event": event, "event_id": f"demo-{order_id}-{event}",
+                    "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "carrier": "SF",
+                    "tracking_no": f"SFDEMO{order_id[-8:]}", "warehouse": order["warehouse"]}
+            http("POST", f"{base_url}/fulfillment/events", json.dumps(body).encode(), headers)
+        line = order["lines"][0]
+        request = {"order_id": order_id, "kind": kind, "request_id": f"demo-{kind}",
+                   "lines": [{"line_id": line["line_id"], "quantity": 1, "reason": "demo"}]}
+        status, answer = http("POST", f"{base_url}/returns", json.dumps(request).encode(), headers)
+        return_id = answer.get("return_id") if isinstance(answer, dict) else None
+        asked.append(DemoReturn(order_id, kind, status, return_id if isinstance(return_id, str) else None))
+    return [_followed(base_url, api_key, asked_for, deadline) for asked_for in asked]
+
+
+def _with_warehouse(base_url: str, api_key: str, demo: DemoOrder, deadline: float) -> dict[str, Any] | None:
+    """The order once its warehouse has it (dispatched with one warehouse), or None by the deadline."""
+    while time.monotonic() <= deadline:
+        order = find_order(base_url, api_key, "shopify", demo.channel_order_id)
+        if order is not None and order.get("status") == "dispatched" and order.get("warehouse"):
+            return order
+        if order is not None and order.get("status") not in ("reserved", "dispatched"):
+            return None
+        time.sleep(0.25)
+    return None
+
+
+_SETTLED = {"awaiting_receipt", "awaiting_buyer_shipment", "awaiting_approval", "refund_pending", "refunded",
+            "refund_overdue", "rejected", "failed", "closed"}
+
+
+def _followed(base_url: str, api_key: str, asked: DemoReturn, deadline: float) -> DemoReturn:
+    while asked.return_id is not None:
+        status, found = http("GET", f"{base_url}/returns/{asked.return_id}", headers={"x-api-key": api_key})
+        if status == 200 and isinstance(found, dict) and (found.get("status") in _SETTLED
+                                                          or time.monotonic() > deadline):
+            refund = found.get("refund") or {}
+            amount = refund.get("amount") if isinstance(refund, dict) else None
+            return DemoReturn(asked.order_id, asked.kind, asked.status, asked.return_id, str(found.get("status")),
+                              amount if isinstance(amount, int) else None)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    return asked
+
+
+def format_returns(returns: list[DemoReturn]) -> str:
+    rows = [("order", "after-sale", "POST /returns", "return_id", "status", "refund (fen)")]
+    for r in returns:
+        rows.append((r.order_id, r.kind, str(r.status), r.return_id or "", r.return_status or "not found",
+                     "" if r.refund_fen is None else str(r.refund_fen)))
+    return _table(rows)
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> str:
+    """A plain-text table: the first row is the header, underlined; columns padded to their widest cell."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

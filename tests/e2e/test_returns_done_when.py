@@ -18,7 +18,7 @@ import requests
 
 from infra import wiring
 from infra.local import LocalPlatform, config
-from infra.local.demo import shopify_headers
+from infra.local.demo import demo_orders, format_returns, run_demo, run_returns, shopify_headers
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.clock import iso
 from tests.channel_support import douyin_headers, douyin_push, jd_order_info, shop_order, spi_query, taobao_trade
@@ -160,11 +160,7 @@ def _shopify_order(platform: LocalPlatform, channels: FakeChannelApis, n: int, s
                    price: str = "99.00") -> str:
     document = shopify_document(n, sku, quantity=quantity, price=price)
     channels.put_order("shopify", document)
-    body = json.dumps(document, ensure_ascii=False).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {
-        "X-Shopify-Topic": "orders/create"}
-    assert requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30).ok
-    platform.wait_idle(timeout=30)
+    _shopify_webhook(platform, "orders/create", document)
     return f"shopify-{document['id']}"
 
 
@@ -359,11 +355,8 @@ def test_a_web_store_return_is_approved_picked_up_received_refunded_on_shopify_a
     [issued] = channels.shopify_refunds[shopify_order]
     assert issued["note"] == f"ocp:{return_id}"
     # When Shopify tells OCP the refund was created (refunds/create)
-    body = json.dumps({"id": 91, "order_id": int(shopify_order), "note": f"ocp:{return_id}"}).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {
-        "X-Shopify-Topic": "refunds/create"}
-    assert requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30).ok
-    platform.wait_idle(timeout=30)
+    _shopify_webhook(platform, "refunds/create", {"id": 91, "order_id": int(shopify_order),
+                                                  "note": f"ocp:{return_id}"})
     # Then refunded; and the same request again answers the same after-sale
     assert _until(platform, return_id, _status("refunded"))["refund"]["state"] == "settled"
     again = _api(platform, "POST", "/returns", {"order_id": order_id, "request_id": "cs-301",
@@ -483,3 +476,90 @@ def test_an_exchange_reserves_and_dispatches_its_replacement(
     instructions = [b for b in bodies(queued) if b["order_id"] == replacement_id]
     assert instructions and instructions[0]["lines"][0]["sku"] == "SET-SWAP"
     assert _board(platform, "SET-SWAP@defective") == (1, 0)
+
+
+def test_a_return_requested_on_shopify_is_approved_there_received_and_refunded_once(
+    platform: LocalPlatform, channels: FakeChannelApis,
+) -> None:
+    # Given a delivered web-store order, and its buyer's return request on Shopify (returns/request)
+    _push(platform, "SET-SHOPRET", 5)
+    order_id = _shopify_order(platform, channels, 308, "SET-SHOPRET", quantity=2)
+    _delivered(platform, order_id)
+    node = fixture_json("channels/shopify/aftersale_return.json")["data"]["return"]
+    node["id"] = "gid://shopify/Return/945000308"
+    node["order"] = {"id": f"gid://shopify/Order/{order_id.removeprefix('shopify-')}"}
+    node["returnLineItems"]["nodes"][0].update(
+        quantity=1, fulfillmentLineItem={"lineItem": {"id": "gid://shopify/LineItem/308", "sku": "SET-SHOPRET"}})
+    channels.put_aftersale("shopify", node)
+    _shopify_webhook(platform, "returns/request", {"id": 945000308, "admin_graphql_api_id": node["id"],
+                                                   "status": "requested"})
+    return_id = "shopify-as-945000308"
+    # Then OCP approved it on Shopify and waits for the parcel (no pickup: the buyer uses Shopify's return label)
+    waiting = _until(platform, return_id, _status("awaiting_buyer_shipment", "awaiting_receipt"))
+    assert waiting["channel_aftersale_id"] == node["id"] and waiting["lines"][0]["quantity"] == 1
+    # When the warehouse receives it intact
+    assert _api(platform, "POST", f"/returns/{return_id}/receipt",
+                {"lines": [{"sku": "SET-SHOPRET", "quantity": 1, "grade": "intact"}]}).status_code == 200
+    # Then one unit's share (99.00) is refunded on Shopify, once, noted with the return
+    refunding = _until(platform, return_id, _status("refund_pending", "refund_overdue", "refunded"))
+    assert refunding["refund"]["amount"] == 9900
+    [issued] = channels.shopify_refunds[order_id.removeprefix("shopify-")]
+    assert issued["note"] == f"ocp:{node['id']}"
+    # When Shopify's refunds/create arrives / Then refunded
+    _shopify_webhook(platform, "refunds/create", {"id": 92, "order_id": int(order_id.removeprefix("shopify-")),
+                                                  "note": issued["note"]})
+    assert _until(platform, return_id, _status("refunded"))["refund"]["state"] == "settled"
+
+
+def _shopify_webhook(platform: LocalPlatform, topic: str, document: dict[str, Any]) -> None:
+    body = json.dumps(document, ensure_ascii=False).encode()
+    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {"X-Shopify-Topic": topic}
+    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    platform.wait_idle(timeout=30)
+
+
+def test_the_demo_asks_for_an_after_sale_of_its_first_delivered_orders(
+    platform: LocalPlatform, channels: FakeChannelApis,
+) -> None:
+    # Given the demo's orders posted (`ocp demo`), and known to the (fake) Shopify API that refunds them
+    for order in demo_orders():
+        channels.put_order("shopify", json.loads(order.body))
+    results = run_demo(platform.base_url, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"], platform.api_key)
+    # When the demo delivers two of them and asks for a return and a refund
+    returns = run_returns(platform.base_url, platform.api_key, results, wait_s=30)
+    # Then both were accepted and went their way: the return waits for its parcel, the refund for its money
+    assert [(r.kind, r.status) for r in returns] == [("return_refund", 202), ("refund_only_after_ship", 202)]
+    assert returns[0].return_status == "awaiting_receipt"
+    assert returns[1].return_status in ("refund_pending", "refund_overdue") and returns[1].refund_fen
+    assert "refund (fen)" in format_returns(returns)
+
+
+def test_a_marketplace_request_ocp_would_refuse_waits_for_a_person_who_refuses_it_on_the_channel(
+    platform: LocalPlatform, channels: FakeChannelApis,
+) -> None:
+    # Given a delivered order of one tea set, and a return request on Shopify for two (more than bought)
+    _push(platform, "SET-TOOMANY", 5)
+    order_id = _shopify_order(platform, channels, 309, "SET-TOOMANY")
+    _delivered(platform, order_id)
+    node = fixture_json("channels/shopify/aftersale_return.json")["data"]["return"]
+    node["id"] = "gid://shopify/Return/945000309"
+    node["order"] = {"id": f"gid://shopify/Order/{order_id.removeprefix('shopify-')}"}
+    node["returnLineItems"]["nodes"][0].update(
+        quantity=2, fulfillmentLineItem={"lineItem": {"id": "gid://shopify/LineItem/309", "sku": "SET-TOOMANY"}})
+    channels.put_aftersale("shopify", node)
+    _shopify_webhook(platform, "returns/request", {"id": 945000309, "admin_graphql_api_id": node["id"]})
+    return_id = "shopify-as-945000309"
+    # Then OCP does not refuse on its own: a person sees why it would
+    waiting = _until(platform, return_id, lambda a: a["status"] == "awaiting_approval" and a["wait"] is not None)
+    assert "2 asked, 1 of 1 bought left" in waiting["refusal"]
+    # When the person rejects it without the channel's reason code / Then 400 naming the field
+    refused = _api(platform, "POST", f"/returns/{return_id}/reject", {"note": "only one was bought"})
+    assert (refused.status_code, refused.json()["error"]["details"][0]["field"]) == (400, "reason_code")
+    # When with one / Then the return is declined on Shopify with it, and the after-sale is rejected
+    assert _api(platform, "POST", f"/returns/{return_id}/reject",
+                {"note": "only one was bought", "reason_code": "OTHER"}).status_code == 200
+    rejected = _until(platform, return_id, lambda a: any(s["step"] == "refused_on_channel" for s in a["steps"]))
+    assert rejected["status"] == "rejected"
+    declined = [w for w in channels.aftersale_writes("shopify") if w.method == "returnDeclineRequest"]
+    assert [(w.aftersale_id, w.accepted) for w in declined] == [(node["id"], True)]

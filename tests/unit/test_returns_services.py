@@ -4,13 +4,17 @@ at a time (the state machine that chains them runs on moto in tests/integration 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ocp.domain.order.model import OrderStatus
 from ocp.domain.returns.checks import ReturnRefused
+from ocp.domain.returns.errors import InvalidReturnRequest
 from ocp.domain.returns.model import RefundState, ReturnKind, ReturnStatus, Waiting
-from ocp.services.returns.requests import create_return, decide_return, record_receipt
+from ocp.services.returns.deps import Timing
+from ocp.services.returns.intake import aftersale_return_id
+from ocp.services.returns.requests import create_return, decide_return, record_receipt, settle
 from tests.returns_support import ReturnsWorld, line
 
 AUTO = {"rules": [{"id": "auto", "priority": 1, "when": {"always": True},
@@ -182,3 +186,107 @@ def test_without_a_carrier_the_buyer_sends_the_goods_back_and_a_receipt_moves_it
     record_receipt(return_id, {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}, world.deps, "wms")
     assert world.after_sale(return_id).status == ReturnStatus.awaiting_receipt
     assert world.after_sale(return_id).fully_received()
+
+
+def test_a_pending_decision_escalates_an_hour_before_the_channels_own_deadline() -> None:
+    # Given the workflow's timing: a day for a decision, an hour's margin before a channel decides on its own
+    timing = Timing(decision_timeout_s=24 * 3600, deadline_margin_s=3600)
+    now = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
+    # When / Then: no deadline → a day; a deadline in 5 hours → 4 hours; one already (nearly) passed → at once
+    assert timing.decision_timeout(now, None) == 24 * 3600
+    assert timing.decision_timeout(now, now + timedelta(hours=5)) == 4 * 3600
+    assert timing.decision_timeout(now, now + timedelta(minutes=30)) == 1
+    assert timing.execution_input("ret-1", now, None)["timing"]["decision_timeout_s"] == 24 * 3600
+
+
+def test_channel_after_sale_ids_become_url_safe_return_ids() -> None:
+    assert aftersale_return_id("douyin", "7300000000123456710") == "douyin-as-7300000000123456710"
+    assert aftersale_return_id("shopify", "gid://shopify/Return/945000308") == "shopify-as-945000308"
+
+
+def _refunded(world: ReturnsWorld, return_id: str) -> int:
+    world.step("refund", return_id)
+    refund = world.after_sale(return_id).refund
+    assert refund is not None
+    return refund.amount
+
+
+def test_a_line_refunds_its_paid_exactly_even_when_an_earlier_after_sale_was_rejected() -> None:
+    # Given 3 units paid 1000 together: A asks for 1, B for 2, then A is rejected and C asks for 1
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("CUP-1", 3, 400, paid=1000)])
+    ask = {"kind": "refund_only_after_ship", "lines": [{"sku": "CUP-1", "quantity": 1}]}
+    first = _request(world, **ask)
+    second = _request(world, kind="refund_only_after_ship", lines=[{"sku": "CUP-1", "quantity": 2}])
+    decide_return(first, False, world.deps, "lead-1", "no")
+    third = _request(world, **ask)
+    # When B and C are refunded / Then together exactly the line's paid
+    for return_id in (second, third):
+        _through_decision(world, return_id)
+    assert _refunded(world, second) + _refunded(world, third) == 1000
+
+
+def test_units_refunded_before_shipment_leave_the_line_and_a_later_return_takes_the_rest_exactly() -> None:
+    # Given 3 units paid 1000 reserved, one refunded before shipment (it leaves the order)
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.reserved([line("CUP-1", 3, 400, paid=1000)])
+    early = _request(world, kind="refund_only", lines=[{"sku": "CUP-1", "quantity": 1}])
+    _through_decision(world, early)
+    world.step("intercept", early)
+    first = _refunded(world, early)
+    # When the other two are delivered and returned
+    world.orders.put_unchecked(world.order().model_copy(update={"status": OrderStatus.delivered}))
+    later = _request(world, kind="refund_only_after_ship", lines=[{"sku": "CUP-1", "quantity": 2}])
+    _through_decision(world, later)
+    # Then both refunds add up to what was paid for the line
+    assert (first, _refunded(world, later)) == (333, 667)
+
+
+def test_a_refund_settled_just_as_it_timed_out_is_not_reported_overdue() -> None:
+    # Given a refund agreed and then settled
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 1, 19900)])
+    return_id = _request(world, kind="refund_only_after_ship", lines=[{"sku": "TEA-1", "quantity": 1}])
+    _through_decision(world, return_id)
+    world.step("refund", return_id)
+    settle(return_id, world.deps, "psp")
+    # When the overdue step runs late / Then it stays refunded
+    world.step("overdue", return_id)
+    assert world.after_sale(return_id).status == ReturnStatus.refunded
+
+
+def test_a_return_the_policy_refunds_without_the_goods_goes_to_the_refund_and_still_takes_receipts() -> None:
+    # Given a policy that refunds returns before the goods arrive
+    world = ReturnsWorld()
+    world.put_rules("return_policy", {"rules": [{"id": "fast", "priority": 1, "when": {"always": True},
+                                                 "then": {"auto_approve": True, "require_receipt": False}}]})
+    world.delivered([line("TEA-1", 1, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 1}])
+    _through_decision(world, return_id)
+    # When the goods are to come back / Then the workflow goes on to the refund at once
+    assert world.step("take_back", return_id) == {"next": "refund"}
+    world.step("refund", return_id)
+    # And the parcel scanned later still lands on the books
+    record_receipt(return_id, {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}, world.deps, "w")
+    assert world.after_sale(return_id).status == ReturnStatus.refund_pending
+    assert [len(r.lines) for r in world.after_sale(return_id).receipts] == [1]
+
+
+def test_two_scans_without_an_id_both_count() -> None:
+    # Given a return of 2 awaiting its goods
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 2, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 2}])
+    _through_decision(world, return_id)
+    world.step("take_back", return_id)
+    # When the warehouse scans one unit, then the other, without receipt ids
+    for _ in range(2):
+        record_receipt(return_id, {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}, world.deps, "w")
+    # Then both are received; a third is refused (nothing more expected)
+    assert world.after_sale(return_id).fully_received()
+    with pytest.raises(InvalidReturnRequest):
+        record_receipt(return_id, {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}, world.deps, "w")

@@ -42,11 +42,34 @@ class ReturnRefused(DomainError):
         self.problems = tuple(problems)
 
 
+LINES_REFUNDED = "lines_refunded"
+"""The order's timeline event when a refund before shipment took units off it (detail: `refund_marker`)."""
+
+
+def refund_marker(return_id: str) -> str:
+    return f"refund:{return_id}"
+
+
+def left_the_order(order: Order) -> set[str]:
+    """The after-sales whose units were taken off the order (a refund before shipment): the order's lines no longer
+    hold them, so they count against nothing that is still on it."""
+    return {entry.detail.removeprefix("refund:") for entry in order.timeline
+            if entry.event == LINES_REFUNDED and entry.detail and entry.detail.startswith("refund:")}
+
+
+def counting(earlier: Sequence[AfterSale], order: Order, exclude: str | None = None) -> list[AfterSale]:
+    """The other after-sales that hold units of the order's lines as they are now: not rejected, failed or closed
+    unrefunded, and not ones whose units already left the order."""
+    gone = left_the_order(order)
+    return [other for other in earlier
+            if other.return_id != exclude and other.return_id not in gone and _counts(other)]
+
+
 def in_flight(earlier: Sequence[AfterSale], exclude: str | None = None) -> dict[str, int]:
-    """Units per order line already in other after-sales that are not rejected, closed unrefunded or failed."""
+    """Units per order line in the after-sales given (see `counting`), `exclude` left out."""
     counts: dict[str, int] = {}
     for other in earlier:
-        if other.return_id == exclude or not _counts(other):
+        if other.return_id == exclude:
             continue
         for line in other.lines:
             counts[line.line_id] = counts.get(line.line_id, 0) + line.quantity
@@ -65,7 +88,7 @@ def priced_lines(order: Order, wanted: Sequence[tuple[str | None, str | None, in
     """The after-sale's lines from (line id, SKU, quantity, reason) requests: each matched to its order line (by id,
     else the first line of the SKU with units left), priced from that line's `paid`, after the units earlier
     after-sales took. `ReturnRefused` lists every line that does not fit."""
-    taken = in_flight(earlier, exclude)
+    taken = in_flight(counting(earlier, order, exclude))
     problems: list[Problem] = []
     lines: list[ReturnLine] = []
     if not wanted:

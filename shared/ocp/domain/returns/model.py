@@ -37,8 +37,6 @@ class ReturnStatus(StrEnum):
     intercepting = "intercepting"
     awaiting_buyer_shipment = "awaiting_buyer_shipment"
     awaiting_receipt = "awaiting_receipt"
-    replacement_pending = "replacement_pending"
-    """An exchange or reship: its outbound order is placed; the after-sale ends when it is dispatched."""
     refund_pending = "refund_pending"
     refunded = "refunded"
     refund_overdue = "refund_overdue"
@@ -64,6 +62,7 @@ class ReturnLine(_Model):
     ordered: int = Field(gt=0, description="The line's quantity on the order")
     paid: Fen = Field(description="The order line's apportioned `paid` (for all `ordered` units): every amount's basis")
     before: int = Field(default=0, ge=0, description="Units of the line already in earlier after-sales")
+    refunded: Fen | None = Field(default=None, description="What this after-sale refunds for the line, once priced")
 
 
 class ReceiptLine(_Model):
@@ -117,6 +116,7 @@ class Decision(_Model):
     by: str
     at: UtcTime
     reason: str | None = None
+    reason_code: str | None = Field(default=None, description="A refusal's reason code on the channel")
 
 
 class Waiting(StrEnum):
@@ -186,6 +186,8 @@ class AfterSale(_Model):
     wait: Wait | None = None
     deadline: UtcTime | None = Field(default=None, description="The channel's own deadline to answer")
     failure: str | None = None
+    refusal: str | None = Field(
+        default=None, description="Why OCP's checks would refuse a marketplace's after-sale: a person decides")
     steps: tuple[Step, ...] = ()
     created_at: UtcTime
     updated_at: UtcTime

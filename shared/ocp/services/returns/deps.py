@@ -45,6 +45,8 @@ class Timing:
     seconds_per_minute: float = 60.0
     deadline_margin_s: int = 3600
     """Escalate a pending decision this long before the channel's own deadline."""
+    intercept_timeout_s: int = 24 * 3600
+    """A warehouse that has not answered a stop by then is taken to have shipped (the after-sale becomes a return)."""
 
     def minutes(self, minutes: int) -> int:
         return max(1, math.ceil(minutes * self.seconds_per_minute))

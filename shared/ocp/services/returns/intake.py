@@ -27,7 +27,9 @@ class AfterSaleOrderUnknown(DomainError):
 
 
 def aftersale_return_id(channel: str, aftersale_id: str) -> str:
-    return f"{channel}-as-{aftersale_id}"
+    """OCP's id of a channel's after-sale: safe in a URL path (a Shopify GID `gid://shopify/Return/9` → its number)."""
+    local = aftersale_id.rsplit("/", 1)[-1] if aftersale_id.startswith("gid://") else aftersale_id
+    return f"{channel}-as-{local}"
 
 
 @dataclass(frozen=True)

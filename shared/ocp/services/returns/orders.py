@@ -17,6 +17,7 @@ from ocp.domain.order.model import (
     OrderStatus,
     TimelineEntry,
 )
+from ocp.domain.returns.checks import LINES_REFUNDED, refund_marker
 from ocp.domain.returns.model import AfterSale
 from ocp.services.decisions.order_path import merging, place, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
@@ -54,8 +55,8 @@ def remove_lines(order: Order, after_sale: AfterSale, deps: ReturnsDeps) -> Orde
 
 
 def _without(order: Order, after_sale: AfterSale) -> Order | None:
-    marker = f"refund:{after_sale.return_id}"
-    if any(entry.event == "lines_refunded" and entry.detail == marker for entry in order.timeline):
+    marker = refund_marker(after_sale.return_id)
+    if any(entry.event == LINES_REFUNDED and entry.detail == marker for entry in order.timeline):
         return None
     leaving = {line.line_id: line.quantity for line in after_sale.lines}
     lines: list[OrderLine] = []
@@ -73,7 +74,7 @@ def _without(order: Order, after_sale: AfterSale) -> Order | None:
     paid = sum(line.paid for line in lines) + order.amounts.shipping
     items = sum(line.unit_price * line.quantity for line in lines)
     amounts = order.amounts.model_copy(update={"paid": paid, "items": items})
-    entry = TimelineEntry(at=after_sale.updated_at, hop="returns", event="lines_refunded", source="ocp",
+    entry = TimelineEntry(at=after_sale.updated_at, hop="returns", event=LINES_REFUNDED, source="ocp",
                           detail=marker, actor=RETURNS_ACTOR)
     return order.model_copy(update={"lines": tuple(lines), "amounts": amounts,
                                     "timeline": (*order.timeline, entry)})

@@ -125,10 +125,17 @@ def _start(after_sale: AfterSale, deps: ReturnsDeps) -> None:
 # ---- acting on one ----------------------------------------------------------------------------------------------
 
 
-def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str, note: str | None = None) -> AfterSale:
-    """A person's approval or rejection of an after-sale waiting for one."""
+def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str, note: str | None = None,
+                  reason_code: str | None = None) -> AfterSale:
+    """A person's approval or rejection of an after-sale waiting for one. Rejecting a marketplace's after-sale needs
+    the channel's reason code (it is refused there with it)."""
 
     def change(current: AfterSale, now: datetime) -> AfterSale | None:
+        if not approved and current.channel_aftersale_id is not None and not reason_code:
+            raise InvalidReturnRequest(
+                f"refusing a {current.channel} after-sale needs the channel's reason code",
+                details=[{"field": "reason_code", "problem": f"required: {current.channel} refuses with its own "
+                                                             "reason codes"}])
         if current.decision is not None:
             if current.decision.approved == approved:
                 return None
@@ -136,7 +143,7 @@ def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str,
                                  f"{'approved' if current.decision.approved else 'rejected'}")
         if current.status not in (ReturnStatus.awaiting_approval, ReturnStatus.requested):
             raise ReturnConflict(f"after-sale {return_id} is {current.status.value}: nothing to decide")
-        decision = Decision(approved=approved, auto=False, by=actor, at=now, reason=note)
+        decision = Decision(approved=approved, auto=False, by=actor, at=now, reason=note, reason_code=reason_code)
         updates: dict[str, Any] = {"decision": decision}
         if not approved:
             updates["status"] = ReturnStatus.rejected
@@ -145,36 +152,40 @@ def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str,
     return _update(return_id, deps, change)
 
 
+RECEIVING = frozenset({ReturnStatus.awaiting_receipt, ReturnStatus.awaiting_buyer_shipment,
+                       # Goods may still arrive after a refund that did not wait for them (`require_receipt: false`).
+                       ReturnStatus.refund_pending, ReturnStatus.refund_overdue, ReturnStatus.refunded})
+
+
 def record_receipt(return_id: str, body: Any, deps: ReturnsDeps, actor: str) -> AfterSale:
-    """A warehouse's scan of returned goods: graded lines go on the books (intact back on sale, the rest in their
-    buckets) once per `receipt_id`; several partial receipts add up."""
+    """A warehouse's scan of returned goods: recorded on the after-sale first (checked against what is still
+    expected, at the revision read), then put on the books by grade (intact back on sale, the rest in their
+    buckets). A repeated `receipt_id` changes nothing, and finishes the books if the first call died between the two
+    writes; without a `receipt_id` every scan counts. Several partial receipts add up."""
     request: ReceiptRequest = parse(ReceiptRequest, body)
+    receipt_id = request.receipt_id or f"rc-{uuid.uuid4().hex[:16]}"
     current = get_return(return_id, deps)
-    receipt_id = request.receipt_id or _receipt_digest(request)
-    if any(r.receipt_id == receipt_id for r in current.receipts):
-        return current
-    if current.status not in (ReturnStatus.awaiting_receipt, ReturnStatus.awaiting_buyer_shipment):
-        raise ReturnConflict(f"after-sale {return_id} is {current.status.value}: it takes no receipt")
-    _check_receipt(current, request)
     order = deps.orders.get(current.order_id)
     warehouse = request.warehouse or (receiving_warehouse(order) if order else None) or "unknown"
-    now = deps.now()
-    receipt = Receipt(receipt_id=receipt_id, at=now, warehouse=warehouse, lines=tuple(request.lines), actor=actor)
-    restock_receipt(current, receipt, deps)
+    receipt = Receipt(receipt_id=receipt_id, at=deps.now(), warehouse=warehouse, lines=tuple(request.lines),
+                      actor=actor)
 
     def change(latest: AfterSale, at: datetime) -> AfterSale | None:
         if any(r.receipt_id == receipt_id for r in latest.receipts):
             return None
+        if latest.status not in RECEIVING:
+            raise ReturnConflict(f"after-sale {return_id} is {latest.status.value}: it takes no receipt")
+        _check_receipt(latest, request)
         graded = ", ".join(f"{line.quantity} {line.sku} {line.grade.value}" for line in receipt.lines)
+        status = ReturnStatus.awaiting_receipt if latest.status == ReturnStatus.awaiting_buyer_shipment \
+            else latest.status
         return with_step(latest, "receipt", actor, at, f"{receipt_id} at {warehouse}: {graded}",
-                         receipts=(*latest.receipts, receipt), status=ReturnStatus.awaiting_receipt)
+                         receipts=(*latest.receipts, receipt), status=status)
 
-    return _update(return_id, deps, change)
-
-
-def _receipt_digest(request: ReceiptRequest) -> str:
-    text = "\n".join(f"{line.sku}:{line.quantity}:{line.grade.value}" for line in request.lines)
-    return "rc-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    stored = _update(return_id, deps, change)
+    recorded = next(r for r in stored.receipts if r.receipt_id == receipt_id)
+    restock_receipt(stored, recorded, deps)  # idempotent: one ledger entry per receipt line
+    return stored
 
 
 def _check_receipt(after_sale: AfterSale, request: ReceiptRequest) -> None:

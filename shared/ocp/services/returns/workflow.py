@@ -8,6 +8,7 @@ done answers the same label without doing it again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification, Doma
 from ocp.domain.inventory.signals import DomainEvent
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.domain.returns.channel import ChannelAfterSale, ChannelAfterSaleLine, ChannelState
-from ocp.domain.returns.checks import Problem, ReturnRefused, check, priced_lines
+from ocp.domain.returns.checks import Problem, ReturnRefused, check, counting, priced_lines
 from ocp.domain.returns.model import (
     AfterSale,
     Decision,
@@ -28,7 +29,7 @@ from ocp.domain.returns.model import (
     Waiting,
     with_step,
 )
-from ocp.domain.returns.money import grade_deductions, lines_amount, refund_total
+from ocp.domain.returns.money import grade_deductions, lines_amount, refund_lines, refund_total
 from ocp.domain.returns.policy import AUTO_ACTOR, needs_a_person, policy_for, return_facts
 from ocp.services.returns.deps import ReturnsDeps
 from ocp.services.returns.orders import cancel_for_refund, place_replacement, remove_lines
@@ -93,7 +94,11 @@ def validate(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Ans
     problems = _line_problems(after_sale, order, deps) or check(after_sale, order, catalog, policy, now)
     if problems:
         reasons = "; ".join(p.reason for p in problems)
-        _refuse_on_channel(after_sale, problems[0].code, reasons, deps)
+        if after_sale.channel_aftersale_id is not None:
+            # A marketplace refusal needs the platform's own reason (and on Tmall, proof): a person decides.
+            save(after_sale, with_step(after_sale, "validate", WORKFLOW_ACTOR, now, f"OCP would refuse: {reasons}",
+                                       policy=policy, refusal=reasons), deps)
+            return {"next": "ok"}
         save(after_sale, with_step(after_sale, "validate", WORKFLOW_ACTOR, now, f"refused: {reasons}",
                                    status=ReturnStatus.rejected, policy=policy), deps)
         return {"next": "refused"}
@@ -121,7 +126,8 @@ def decide(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answe
     policy = after_sale.policy
     assert policy is not None, "validate runs first"
     now = deps.now()
-    person = needs_a_person(policy, lines_amount(after_sale.lines))
+    person = (f"OCP's checks would refuse it ({after_sale.refusal})" if after_sale.refusal
+              else needs_a_person(policy, lines_amount(after_sale.lines)))
     if person is None:
         decision = Decision(approved=True, auto=True, rule=policy.rule, by=AUTO_ACTOR, at=now)
         save(after_sale, with_step(after_sale, "decide", AUTO_ACTOR, now, f"auto-approved by rule {policy.rule}",
@@ -166,9 +172,12 @@ def await_event(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> 
 
 
 def resume_output(after_sale: AfterSale, on: Waiting) -> Mapping[str, Any] | None:
-    """What resumes a wait on `on`, once the after-sale shows it happened; None while it has not."""
+    """What resumes a wait on `on`, once the after-sale shows it happened; None while it has not. An after-sale that
+    ended meanwhile (closed or refused on the channel) ends its workflow."""
     if on == Waiting.decision and after_sale.decision is not None:
         return {"next": "approved" if after_sale.decision.approved else "rejected"}
+    if after_sale.final and on != Waiting.settlement:
+        return {"next": "done"}
     if on == Waiting.receipt and after_sale.receipts and after_sale.fully_received():
         return {"next": "received"}
     if on == Waiting.settlement and after_sale.refund is not None and after_sale.refund.state == RefundState.settled:
@@ -229,7 +238,13 @@ def check_intercept(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps)
                                    "the warehouse stopped the order; its stock is back on sale"), deps)
         return {"next": "refund"}
     if order.status in STOPPABLE:
-        return {"next": "wait"}
+        waited = (deps.now() - after_sale.status_since).total_seconds()
+        if waited < deps.timing.intercept_timeout_s:
+            return {"next": "wait"}
+        if deps.alerts is not None:
+            deps.alerts.notify(f"After-sale {return_id}: the warehouse never answered the stop",
+                               f"order {order.order_id} is still {order.status.value} after {int(waited)} s; "
+                               "it is treated as shipped: the after-sale becomes a return")
     return _becomes_return(after_sale, order, deps)
 
 
@@ -248,10 +263,14 @@ def _whole_order(after_sale: AfterSale, order: Order) -> bool:
 
 def take_back(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answer:
     """The goods come back: on a marketplace the return is agreed with the warehouse's address and the buyer ships
-    it; on the web store OCP books a carrier pickup (the label)."""
+    it; on the web store OCP books a carrier pickup (the label). A return the policy refunds without waiting for
+    the goods (`require_receipt: false`) goes on to the refund; an exchange always waits for them."""
     after_sale = load(return_id, deps)
+    refund_now = (after_sale.kind == ReturnKind.return_refund and after_sale.policy is not None
+                  and not after_sale.policy.require_receipt)
+    answer = {"next": "refund" if refund_now else "ok"}
     if after_sale.status in (ReturnStatus.awaiting_buyer_shipment, ReturnStatus.awaiting_receipt):
-        return {"next": "ok"}
+        return answer
     order = order_of(after_sale, deps)
     now = deps.now()
     address = return_address(order, deps)
@@ -263,19 +282,19 @@ def take_back(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> An
         save(after_sale, with_step(after_sale, "take_back", WORKFLOW_ACTOR, now,
                                    f"return agreed on {after_sale.channel}, to {address.detail}", status=status,
                                    channel_version=record.version), deps)
-        return {"next": "ok"}
+        return answer
     if deps.carriers is None:
         save(after_sale, with_step(after_sale, "take_back", WORKFLOW_ACTOR, now,
                                    f"no carrier configured: the buyer sends the goods back to {address.detail}",
                                    status=ReturnStatus.awaiting_buyer_shipment), deps)
-        return {"next": "ok"}
+        return answer
     booking = deps.carriers.book_return(return_id, _sender(order), address.model_dump(mode="json"), parcels=1)
     label = Label(carrier=booking.carrier, waybill_no=booking.waybill_no, source="ocp",
                   pickup_code=booking.pickup_code, return_address=address.detail)
     save(after_sale, with_step(after_sale, "take_back", WORKFLOW_ACTOR, now,
                                f"{booking.carrier} pickup {booking.waybill_no} booked",
                                status=ReturnStatus.awaiting_receipt, label=label), deps)
-    return {"next": "ok"}
+    return answer
 
 
 def _sender(order: Order) -> dict[str, str]:
@@ -287,6 +306,8 @@ def _sender(order: Order) -> dict[str, str]:
 
 def received(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answer:
     after_sale = load(return_id, deps)
+    if after_sale.final:
+        return {"next": "done"}
     if after_sale.wait is not None:
         save(after_sale, after_sale.model_copy(update={"wait": None}), deps)
     return {"next": "replace" if after_sale.kind == ReturnKind.exchange else "refund"}
@@ -309,21 +330,24 @@ def refund(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answe
         return {"next": "done" if settled else "await_settlement", "timeout_s": timeout}
     now = deps.now()
     order = order_of(after_sale, deps)
-    deductions = grade_deductions(after_sale.lines, _graded(after_sale), policy) if after_sale.receipts else 0
+    lines = refund_lines(after_sale, counting(deps.returns.of_order(order.order_id), order, exclude=return_id))
+    deductions = grade_deductions(lines, _graded(after_sale), policy) if after_sale.receipts else 0
     # Nothing was shipped for a refund before shipment: the buyer gets the postage back with the whole order.
     ships_back = policy.refund_shipping or after_sale.kind == ReturnKind.refund_only
     shipping = order.amounts.shipping if ships_back and _whole_order(after_sale, order) else 0
-    amount = refund_total(after_sale.lines, shipping, deductions)
-    channel_ref = _agree_refund(after_sale, amount, deps)
-    refund_record = Refund(refund_id=refund_id_of(return_id), amount=amount,
-                           lines_amount=lines_amount(after_sale.lines), shipping=shipping, deductions=deductions,
-                           state=RefundState.requested, channel_ref=channel_ref, requested_at=now,
-                           due_at=now + timedelta(seconds=timeout))
-    detail = (f"refund {amount} {after_sale.currency} agreed on {after_sale.channel}" if channel_ref
-              else f"refund {amount} {after_sale.currency} for finance to pay (no channel API takes it)")
-    save(after_sale, with_step(after_sale, "refund", WORKFLOW_ACTOR, now, detail, status=ReturnStatus.refund_pending,
-                               refund=refund_record, refund_amount=amount, wait=None), deps)
-    return {"next": "await_settlement", "timeout_s": timeout}
+    amount = refund_total(lines, shipping, deductions)
+    if after_sale.requested_amount is not None and after_sale.requested_amount < amount:
+        amount = after_sale.requested_amount  # a marketplace buyer may ask for less (a part refund, compensation)
+    agreed = _agree_refund(after_sale, amount, deps)
+    refund_record = Refund(refund_id=refund_id_of(return_id), amount=amount, lines_amount=lines_amount(lines),
+                           shipping=shipping, deductions=deductions,
+                           state=RefundState.settled if agreed.paid_out else RefundState.requested,
+                           channel_ref=agreed.reference, requested_at=now, due_at=now + timedelta(seconds=timeout),
+                           settled_at=now if agreed.paid_out else None)
+    status = ReturnStatus.refunded if agreed.paid_out else ReturnStatus.refund_pending
+    save(after_sale, with_step(after_sale, "refund", WORKFLOW_ACTOR, now, agreed.detail(amount, after_sale),
+                               status=status, lines=lines, refund=refund_record, refund_amount=amount, wait=None), deps)
+    return {"next": "done" if agreed.paid_out else "await_settlement", "timeout_s": timeout}
 
 
 def refund_id_of(return_id: str) -> str:
@@ -343,20 +367,37 @@ def _graded(after_sale: AfterSale) -> dict[str, dict[Any, int]]:
     return graded
 
 
-def _agree_refund(after_sale: AfterSale, amount: int, deps: ReturnsDeps) -> str | None:
+@dataclass(frozen=True)
+class Agreed:
+    reference: str | None
+    """The channel's refund reference; None when no channel API takes the refund (finance pays it)."""
+    paid_out: bool = False
+    """The channel shows the money paid already (it refunded on its own, e.g. at its deadline)."""
+    channel: str = ""
+
+    def detail(self, amount: int, after_sale: AfterSale) -> str:
+        money = f"refund {amount} {after_sale.currency}"
+        if self.paid_out:
+            return f"{money}: already paid out by {self.channel}"
+        if self.reference is None:
+            return f"{money} for finance to pay (no channel API takes it)"
+        return f"{money} agreed on {self.channel}"
+
+
+def _agree_refund(after_sale: AfterSale, amount: int, deps: ReturnsDeps) -> Agreed:
     """Agree the refund on the channel at the version read just now (a stale one raises, and the retried step reads
-    again); None when no channel API takes this after-sale (finance settles it)."""
+    again)."""
     if deps.channels is None:
-        return None
+        return Agreed(None)
     aftersale_id = after_sale.channel_aftersale_id
     if aftersale_id is None:
         if after_sale.channel != "shopify":
-            return None
+            return Agreed(None)
         aftersale_id = after_sale.return_id
     try:
         api = deps.channels.aftersale_api(after_sale.channel)
     except ChannelNotConfigured:
-        return None
+        return Agreed(None)
     if after_sale.channel_aftersale_id is None:
         # A web-store return OCP started: Shopify's refund is created with OCP's id as its idempotency note.
         lines = tuple(ChannelAfterSaleLine(channel_line_id=line.line_id, quantity=line.quantity, sku=line.sku)
@@ -365,9 +406,11 @@ def _agree_refund(after_sale: AfterSale, amount: int, deps: ReturnsDeps) -> str 
                                   channel_order_id=_channel_order_id(after_sale, deps), kind=after_sale.kind,
                                   state=ChannelState.awaiting_seller, channel_status="ocp", lines=lines,
                                   modified_at=after_sale.updated_at)
-        return api.agree_refund(record, amount) or aftersale_id
+        return Agreed(api.agree_refund(record, amount) or aftersale_id, channel=after_sale.channel)
     record = api.fetch_aftersale(aftersale_id)
-    return api.agree_refund(record, amount) or aftersale_id
+    if record.state == ChannelState.refunded:
+        return Agreed(aftersale_id, paid_out=True, channel=after_sale.channel)
+    return Agreed(api.agree_refund(record, amount) or aftersale_id, channel=after_sale.channel)
 
 
 def _channel_order_id(after_sale: AfterSale, deps: ReturnsDeps) -> str:
@@ -376,6 +419,8 @@ def _channel_order_id(after_sale: AfterSale, deps: ReturnsDeps) -> str:
 
 def overdue(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answer:
     after_sale = load(return_id, deps)
+    if after_sale.refund is None or after_sale.refund.state == RefundState.settled:
+        return {"next": "ok"}  # settled between the wait's timeout and this step: not overdue
     now = deps.now()
     amount = after_sale.refund.amount if after_sale.refund else after_sale.refund_amount
     due = after_sale.refund.due_at if after_sale.refund else None
@@ -425,15 +470,26 @@ def fail(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answer:
     return {"next": "failed"}
 
 
-def _refuse_on_channel(after_sale: AfterSale, code: str, reasons: str, deps: ReturnsDeps) -> None:
-    if after_sale.channel_aftersale_id is None or deps.channels is None:
-        return
+def reject(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answer:
+    """A person's rejection: refused on the marketplace with the reason code they chose (once: a refusal the channel
+    shows already is not sent again)."""
+    after_sale = load(return_id, deps)
+    decision = after_sale.decision
+    if after_sale.channel_aftersale_id is None or deps.channels is None or decision is None:
+        return {"next": "done"}
+    if any(step.step == "refused_on_channel" for step in after_sale.steps):
+        return {"next": "done"}
     api = deps.channels.aftersale_api(after_sale.channel)
-    api.refuse(api.fetch_aftersale(after_sale.channel_aftersale_id), code, reasons[:200])
+    record = api.fetch_aftersale(after_sale.channel_aftersale_id)
+    if record.state not in (ChannelState.refused, ChannelState.closed):
+        api.refuse(record, decision.reason_code or "", (decision.reason or "refused by the merchant")[:200])
+    save(after_sale, with_step(after_sale, "refused_on_channel", WORKFLOW_ACTOR, deps.now(),
+                               f"refused on {after_sale.channel} with reason code {decision.reason_code}"), deps)
+    return {"next": "done"}
 
 
 STEPS: dict[str, Callable[[str, Mapping[str, Any], ReturnsDeps], Answer]] = {
     "validate": validate, "decide": decide, "await": await_event, "escalate": escalate, "route": route,
     "intercept": intercept, "check_intercept": check_intercept, "take_back": take_back, "received": received,
-    "refund": refund, "overdue": overdue, "replace": replace, "fail": fail,
+    "refund": refund, "overdue": overdue, "replace": replace, "reject": reject, "fail": fail,
 }
