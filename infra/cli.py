@@ -3,6 +3,9 @@
     ocp local [--port 3000] [--demo]      the whole platform on embedded AWS, until Ctrl-C
     ocp demo [--url URL]                   signed sample Shopify orders → what became of them
     ocp normalize --channel C FILE         the unified order a raw channel document maps to
+    ocp replay archive --channel C --since T --until T | --key K ...   archived deliveries through intake again
+    ocp replay quarantine [--channel C] [--id ID ...]                  list, then redrive quarantined messages
+    ocp replay dlq --queue Q                                           a dead-letter queue back to its queue
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.local import config
+
+if TYPE_CHECKING:
+    from infra.replay import ReplayClient, Summary
 
 DEFAULT_PORT = 3000
 
@@ -37,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--demo", action="store_true", help="post the demo orders once it is up")
     local.set_defaults(command=_local)
 
-    demo = commands.add_parser("demo", help="post signed sample Shopify orders and report the outcome")
+    demo = commands.add_parser("demo", help="post signed sample Shopify orders, then after-sales of two of them, "
+                                            "and report the outcome")
     demo.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the API's base URL")
     demo.add_argument("--api-key", default=None, help="x-api-key (default: $OCP_API_KEY or the local key)")
     demo.add_argument("--secret", default=None, help="Shopify webhook secret (default: as `ocp local` uses)")
@@ -52,7 +60,37 @@ def _parser() -> argparse.ArgumentParser:
         "(trade_fullinfo_get_response, jingdong_pop_order_get_responce, order.orderDetail); '-' reads stdin",
     )
     normalize.set_defaults(command=_normalize)
+    _replay_parser(commands)
     return parser
+
+
+def _replay_parser(commands: Any) -> None:
+    replay = commands.add_parser("replay", help="replay archived deliveries, redrive quarantine and DLQs")
+    kinds = replay.add_subparsers(required=True, metavar="WHAT")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the API's base URL")
+        sub.add_argument("--api-key", default=None, help="x-api-key (default: $OCP_API_KEY or the local key)")
+
+    archive = kinds.add_parser("archive", help="verify archived deliveries again and enqueue them like a webhook")
+    archive.add_argument("--channel", help="with --since and --until: the channel's deliveries received then")
+    archive.add_argument("--since", help="ISO-8601 with offset, e.g. 2026-11-11T00:00:00Z (inclusive)")
+    archive.add_argument("--until", help="ISO-8601 with offset (exclusive)")
+    archive.add_argument("--key", action="append", dest="keys", help="an archive key (repeatable)")
+    archive.add_argument("--limit", type=int, default=50, help="archive keys examined per page (1-100)")
+    common(archive)
+    archive.set_defaults(command=_replay_archive)
+
+    quarantine = kinds.add_parser("quarantine", help="list open quarantine records, then redrive them")
+    quarantine.add_argument("--channel", help="only this channel's records")
+    quarantine.add_argument("--id", action="append", dest="ids", help="redrive only this record (repeatable)")
+    common(quarantine)
+    quarantine.set_defaults(command=_replay_quarantine)
+
+    dlq = kinds.add_parser("dlq", help="move a dead-letter queue's messages back to its queue")
+    dlq.add_argument("--queue", required=True, help="the queue id, e.g. orders-inbox")
+    common(dlq)
+    dlq.set_defaults(command=_replay_dlq)
 
 
 def _local(args: argparse.Namespace) -> int:
@@ -112,16 +150,55 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _print_demo(base_url: str, secret: str, api_key: str, wait_s: float) -> int:
-    from infra.local.demo import format_table, run_demo
+    from infra.local.demo import format_returns, format_table, run_demo, run_returns
 
     print(f"posting the demo orders to {base_url}/webhooks/shopify …", flush=True)
     try:
         results = run_demo(base_url, secret, api_key, wait_s=wait_s)
+        print(format_table(results), flush=True)
+        print("\ndelivering two of them and asking for a return and a refund (POST /returns) …", flush=True)
+        returns = run_returns(base_url, api_key, results, wait_s=wait_s)
     except OSError as exc:
         print(f"ocp demo: cannot reach {base_url}: {exc}", file=sys.stderr)
         return 1
-    print(format_table(results), flush=True)
-    return 0 if all(r.order_status for r in results) else 1
+    print(format_returns(returns), flush=True)
+    return 0 if all(r.order_status for r in results) and all(r.return_status for r in returns) else 1
+
+
+def _replay_archive(args: argparse.Namespace) -> int:
+    if not args.keys and not (args.channel and args.since and args.until):
+        print("ocp replay archive: give --key K ..., or --channel with --since and --until", file=sys.stderr)
+        return 2
+    from infra.replay import replay_archive
+    return _run_replay(args, "replayed deliveries", lambda client: replay_archive(
+        client, _say, keys=args.keys, channel=args.channel, since=args.since, until=args.until, limit=args.limit))
+
+
+def _replay_quarantine(args: argparse.Namespace) -> int:
+    from infra.replay import replay_quarantine
+    return _run_replay(args, "redriven", lambda client: replay_quarantine(client, _say, channel=args.channel,
+                                                                           ids=args.ids))
+
+
+def _replay_dlq(args: argparse.Namespace) -> int:
+    from infra.replay import redrive_dlq
+    return _run_replay(args, "moved back", lambda client: redrive_dlq(client, _say, args.queue))
+
+
+def _run_replay(args: argparse.Namespace, what: str, run: Callable[[ReplayClient], Summary]) -> int:
+    from infra.replay import ReplayClient, ReplayError
+    try:
+        summary = run(ReplayClient(args.url, args.api_key or config.api_key()))
+    except ReplayError as exc:
+        print(f"ocp replay: {exc}", file=sys.stderr)
+        return 1
+    for line in summary.lines(what):
+        _say(line)
+    return 1 if summary.failing else 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _shopify_secret(explicit: str | None) -> str:

@@ -33,6 +33,7 @@ def build_document() -> dict[str, Any]:
     merge.discover(path=ROOT / "functions", pattern="handler.py", recursive=True, resolver_name="app",
                    project_root=ROOT)
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    _drop_default_validation_errors(document)
     _apply_route_auth(document)
     return document
 
@@ -64,11 +65,36 @@ def operations_for(document: dict[str, Any], route: wiring.Route) -> list[dict[s
     ]
 
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+_KEY_REFUSALS = {
+    "401": {"description": "No x-api-key header", "content": _ERROR},
+    "403": {"description": "The x-api-key header names no valid key", "content": _ERROR},
+}
+_DEFAULT_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+
+
 def _apply_route_auth(document: dict[str, Any]) -> None:
-    """Mark each operation's auth as the wiring declares it (the API Gateway method's `ApiKeyRequired`)."""
+    """Mark each operation's auth as the wiring declares it (the API Gateway method's `ApiKeyRequired`), with the
+    gateway's refusals of a missing or wrong key (`ocp.api.responses.ErrorResponse`, as every error)."""
     for route in wiring.ROUTES:
         for operation in operations_for(document, route):
             operation["security"] = [{"apiKey": []}] if route.api_key_required else []
+            if route.api_key_required:
+                operation["responses"] = dict(sorted({**operation["responses"], **_KEY_REFUSALS}.items()))
+
+
+def _drop_default_validation_errors(document: dict[str, Any]) -> None:
+    """Powertools documents 422 `HTTPValidationError` on every validated route, but an invalid request is answered
+    400 `invalid_request` (`ocp.api.errors`, documented per route with `ocp.api.responses.errors`)."""
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            default = operation.get("responses", {}).get("422", {})
+            if default.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref") == (
+                    _DEFAULT_VALIDATION_ERROR):
+                del operation["responses"]["422"]
+    if _DEFAULT_VALIDATION_ERROR not in json.dumps(document["paths"]):
+        for name in ("HTTPValidationError", "ValidationError"):
+            document.get("components", {}).get("schemas", {}).pop(name, None)
 
 
 def render(document: dict[str, Any]) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "callback"]
+Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "callback", "redrive"]
 """`start` on a state machine: start and describe its executions; `callback`: resume its paused tasks
-(`SendTaskSuccess`/`SendTaskFailure`)."""
+(`SendTaskSuccess`/`SendTaskFailure`); `redrive` on a dead-letter queue: consume it and start a message move task
+out of it (`StartMessageMoveTask`)."""
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,19 @@ _COMMON_ENV: dict[str, str | Ref] = {
     "POWERTOOLS_METRICS_NAMESPACE": "OCP",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
+
+# ---- replay and redrive: archived deliveries through intake again, quarantined messages, dead letters ----------
+
+
+def queue_url_env(queue_id: str) -> str:
+    """Same rule as `ocp.settings.queue_url_env`: `orders-inbox` → `QUEUE_URL_ORDERS_INBOX`."""
+    return "QUEUE_URL_" + "".join(c if c.isalnum() else "_" for c in queue_id.upper())
+
+
+def dlq_url_env(queue_id: str) -> str:
+    """`orders-inbox` → `DLQ_URL_ORDERS_INBOX`: the URL of the queue's dead-letter queue."""
+    return "DLQ_" + queue_url_env(queue_id)[len("QUEUE_"):]
+
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -742,6 +756,34 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         timeout_s=30,
     ),
+    # ---- replay and redrive
+    Function(
+        id="replay_ops",
+        handler="functions.replay_ops.handler.lambda_handler",
+        description="Operators: replay archived deliveries, redrive quarantined messages and dead-letter queues",
+        env={
+            **_COMMON_ENV,
+            # A replay is a fresh webhook: verified with the channel's current secret, archived, enqueued.
+            "RAW_BUCKET": Ref(RAW_ARCHIVE.id),
+            "INBOX_QUEUE_URL": Ref(ORDERS_INBOX.id, "url"),
+            "AFTERSALES_QUEUE_URL": Ref(AFTERSALES_INBOX.id, "url"),
+            "QUARANTINE_TABLE": Ref(QUARANTINE.id),
+            "CHANNEL_SECRETS_ARN": Ref(CHANNEL_SECRETS.id, "arn"),
+            "REDRIVE_QUEUES": ",".join(q.id for q in QUEUES),
+            **{queue_url_env(q.id): Ref(q.id, "url") for q in QUEUES},
+            **{dlq_url_env(q.id): Ref(q.dlq_id, "url") for q in QUEUES},
+        },
+        grants=tuple(dict.fromkeys((
+            Grant(CHANNEL_SECRETS.id, "read"),
+            # Lists and reads archived deliveries; puts a replayed unverified/ one under raw/ (never deletes).
+            Grant(RAW_ARCHIVE.id, "read_write"),
+            Grant(ORDERS_INBOX.id, "send"),
+            Grant(AFTERSALES_INBOX.id, "send"),
+            Grant(QUARANTINE.id, "read_write"),
+            *(g for q in QUEUES for g in (Grant(q.id, "send"), Grant(q.dlq_id, "redrive"))),
+        ))),
+        timeout_s=60,
+    ),
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -788,6 +830,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/returns/{return_id}/reject", "returns_api"),
     Route("POST", "/returns/{return_id}/receipt", "returns_api"),
     Route("POST", "/refunds/{refund_id}/settled", "returns_api"),
+    # ---- replay and redrive. `/deliveries:replay` and `/dlq:redrive` are literal resources at the root (like
+    # `/orders:bulk`); a quarantine id (`<delivery id>#<message id>`) travels percent-encoded.
+    Route("POST", "/deliveries:replay", "replay_ops"),
+    Route("GET", "/quarantine", "replay_ops"),
+    Route("POST", "/quarantine/{quarantine_id}/redrive", "replay_ops"),
+    Route("POST", "/dlq:redrive", "replay_ops"),
 )
 
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (

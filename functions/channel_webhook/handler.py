@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
+from ocp.api.responses import documented
 from ocp.channels.base import Delivery
 from ocp.channels.registry import adapter_for
 from ocp.domain.clock import utc_now
@@ -20,10 +21,12 @@ from ocp.services.order.intake import accept_delivery
 
 logger, tracer, metrics = instruments("channel_webhook")
 app = APIGatewayRestResolver()
-register_error_handlers(app)
+register_error_handlers(app, json_bodies=False)
 
 
-@app.post("/webhooks/<channel>")
+@app.post("/webhooks/<channel>", responses=documented(400, 401, 404, 422, 503, descriptions={
+    200: "Accepted: the channel's own acknowledgement", 400: "Unreadable body (archived and quarantined)",
+    401: "Signature invalid", 404: "Unknown channel", 503: "The channel's secret is not configured (kept for replay)"}))
 @tracer.capture_method(capture_response=False)
 def receive(channel: str) -> Response[dict[str, Any]]:
     adapter = adapter_for(channel)

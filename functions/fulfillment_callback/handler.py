@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import CallbackAnswer, ParcelCallbackAnswer, ParcelOrderAnswer
+from ocp.api.responses import documented
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
 from ocp.observability import instruments
 from ocp.services.fulfillment.callbacks import CallbackResult
@@ -22,7 +23,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 
 
-@app.post("/fulfillment/events")
+@app.post("/fulfillment/events", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer | ParcelCallbackAnswer:
     logger.set_correlation_id(event.order_id)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import RedispatchAnswer, RedispatchBody, SkippedOrder
+from ocp.api.responses import documented, errors
 from ocp.domain.fulfillment.stuck import StuckReport
 from ocp.observability import instruments
 from ocp.services.fulfillment.stuck import DEFAULT_SAMPLE, redispatch, stuck_report
@@ -21,7 +22,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 
 
-@app.get("/orders/stuck")
+@app.get("/orders/stuck", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def get_stuck(sample: Annotated[int, Query(ge=0, le=200)] = DEFAULT_SAMPLE) -> StuckReport:
     report = stuck_report(composition.stuck_deps(), sample=sample)
@@ -29,7 +30,11 @@ def get_stuck(sample: Annotated[int, Query(ge=0, le=200)] = DEFAULT_SAMPLE) -> S
     return report
 
 
-@app.post("/orders:redispatch")
+@app.post("/orders:redispatch", responses={
+    202: {"description": "Accepted: the orders named `queued` are sent to their next hop again",
+          "content": {"application/json": {"model": RedispatchAnswer}}},
+    **errors(400),
+})
 @tracer.capture_method(capture_response=False)
 def post_redispatch(body: Annotated[RedispatchBody, Body()]) -> Response[RedispatchAnswer]:
     done = redispatch(composition.redispatch_deps(), order_ids=body.order_ids, hop=body.hop, actor=body.actor,

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.api.errors import register_error_handlers
+from ocp.api.responses import documented
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.stock import PushResult, StockNotFound, StockPush
 from ocp.observability import instruments
@@ -23,7 +24,7 @@ register_error_handlers(app)
 Sku = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-@app.put("/inventory/<warehouse>/<sku>")
+@app.put("/inventory/<warehouse>/<sku>", responses=documented(400, 503))
 @tracer.capture_method(capture_response=False)
 def put_stock(warehouse: Annotated[str, Path(min_length=1, max_length=64)], sku: Sku,
               push: Annotated[StockPush, Body()]) -> PushResult:
@@ -35,7 +36,7 @@ def put_stock(warehouse: Annotated[str, Path(min_length=1, max_length=64)], sku:
     return result
 
 
-@app.get("/inventory/<sku>")
+@app.get("/inventory/<sku>", responses=documented(400, 404))
 @tracer.capture_method(capture_response=False)
 def get_stock(sku: Sku) -> StockBoard:
     board = stock_board(sku, composition.inventory_deps())
@@ -44,7 +45,7 @@ def get_stock(sku: Sku) -> StockBoard:
     return board
 
 
-@app.get("/inventory-ledger/<sku>")
+@app.get("/inventory-ledger/<sku>", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def get_ledger(sku: Sku) -> LedgerView:
     return ledger_view(sku, composition.inventory_deps())
@@ -55,7 +56,7 @@ def get_policy() -> StockPolicy:
     return composition.inventory_deps().stock.policy()
 
 
-@app.put("/inventory-policy")
+@app.put("/inventory-policy", responses=documented(400, 409))
 @tracer.capture_method(capture_response=False)
 def set_policy(policy: Annotated[StockPolicy, Body()]) -> StockPolicy:
     stored = put_policy(policy, composition.inventory_deps())

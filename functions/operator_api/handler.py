@@ -14,6 +14,7 @@ from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.models import OrderList
 from ocp.api.published import openapi_document
+from ocp.api.responses import documented
 from ocp.domain.errors import InvalidQuery, OrderNotFound
 from ocp.domain.order.model import Order
 from ocp.domain.returns.model import timeline_entries
@@ -25,7 +26,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 
 
-@app.get("/orders/<order_id>")
+@app.get("/orders/<order_id>", responses=documented(400, 404))
 @tracer.capture_method(capture_response=False)
 def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> Order:
     logger.set_correlation_id(order_id)
@@ -46,7 +47,7 @@ def _with_aftersales(order: Order) -> Order:
     return order.model_copy(update={"timeline": tuple(timeline)})
 
 
-@app.get("/orders")
+@app.get("/orders", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def find_orders(
     channel: Annotated[str | None, Query(max_length=32)] = None,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of, revision_of
+from ocp.api.responses import documented, errors
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.observability import instruments
@@ -37,7 +38,7 @@ class ActionBody(BaseModel):
     note: str | None = Field(default=None, max_length=300)
 
 
-@app.patch("/orders/<order_id>")
+@app.patch("/orders/<order_id>", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def patch_order(order_id: OrderId, body: JsonObject) -> Order:
     logger.set_correlation_id(order_id)
@@ -45,7 +46,7 @@ def patch_order(order_id: OrderId, body: JsonObject) -> Order:
     return _done("edited", order)
 
 
-@app.post("/orders/<order_id>/release")
+@app.post("/orders/<order_id>/release", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def release_order(order_id: OrderId) -> Order:
     logger.set_correlation_id(order_id)
@@ -57,6 +58,7 @@ def release_order(order_id: OrderId) -> Order:
     200: {"description": "Cancelled", "content": {"application/json": {"model": Order}}},
     202: {"description": "The warehouse has the order and was asked to stop it: it ends when the warehouse "
                          "confirms", "content": {"application/json": {"model": Order}}},
+    **errors(400, 404, 409),
 })
 @tracer.capture_method(capture_response=False)
 def cancel_order(order_id: OrderId) -> Response[Order]:
@@ -67,7 +69,7 @@ def cancel_order(order_id: OrderId) -> Response[Order]:
     return Response(status_code=202, content_type="application/json", body=_done("stop_requested", order))
 
 
-@app.post("/orders:bulk")
+@app.post("/orders:bulk", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def bulk(body: JsonObject) -> BulkAnswer:
     answer = held_queue.bulk(composition.held_queue_deps(), body, _actor())

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of
+from ocp.api.responses import documented, errors
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.returns.model import AfterSale
 from ocp.observability import instruments
@@ -35,14 +36,18 @@ class ReturnPage(BaseModel):
     next_token: str | None = None
 
 
-class NoteBody(BaseModel):
+class DecisionBody(BaseModel):
+    """Optional body of approve and reject: a note for the steps; a marketplace refusal's `reason_code`."""
+
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(default=None, max_length=300)
+    reason_code: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 @app.post("/returns", responses={
     202: {"description": "Accepted: the after-sale's workflow started (or, for a repeated request_id, had started)",
           "content": {"application/json": {"model": AfterSale}}},
+    **errors(400, 404, 409, 422),
 })
 @tracer.capture_method(capture_response=False)
 def post_return(body: JsonObject) -> Response[AfterSale]:
@@ -53,36 +58,39 @@ def post_return(body: JsonObject) -> Response[AfterSale]:
     return Response(status_code=202, content_type="application/json", body=after_sale)
 
 
-@app.get("/returns")
+@app.get("/returns", responses=documented(400))
 @tracer.capture_method(capture_response=False)
-def list_returns(status: Annotated[str | None, Query(max_length=40)] = None,
-                 order_id: Annotated[str | None, Query(max_length=200)] = None,
-                 channel: Annotated[str | None, Query(max_length=40)] = None,
+def list_returns(status: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+                 order_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+                 channel: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
                  limit: Annotated[int, Query(ge=1, le=200)] = PAGE,
                  next_token: Annotated[str | None, Query(max_length=2000)] = None) -> ReturnPage:
     found, token = composition.returns_api_deps().returns.page(status, channel, order_id, limit, next_token)
     return ReturnPage(returns=found, next_token=token)
 
 
-@app.get("/returns/<return_id>")
+@app.get("/returns/<return_id>", responses=documented(400, 404))
 @tracer.capture_method(capture_response=False)
 def get_return(return_id: ReturnId) -> AfterSale:
     return requests.get_return(return_id, composition.returns_api_deps())
 
 
-@app.post("/returns/<return_id>/approve")
+@app.post("/returns/<return_id>/approve", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def approve(return_id: ReturnId) -> AfterSale:
-    return _decided(requests.decide_return(return_id, True, composition.returns_api_deps(), _actor(), _note()))
+    body = _decision_body()
+    return _decided(requests.decide_return(return_id, True, composition.returns_api_deps(), _actor(), body.note))
 
 
-@app.post("/returns/<return_id>/reject")
+@app.post("/returns/<return_id>/reject", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def reject(return_id: ReturnId) -> AfterSale:
-    return _decided(requests.decide_return(return_id, False, composition.returns_api_deps(), _actor(), _note()))
+    body = _decision_body()
+    return _decided(requests.decide_return(return_id, False, composition.returns_api_deps(), _actor(), body.note,
+                                           body.reason_code))
 
 
-@app.post("/returns/<return_id>/receipt")
+@app.post("/returns/<return_id>/receipt", responses=documented(400, 404, 409, 503))
 @tracer.capture_method(capture_response=False)
 def receipt(return_id: ReturnId, body: JsonObject) -> AfterSale:
     logger.set_correlation_id(return_id)
@@ -91,7 +99,7 @@ def receipt(return_id: ReturnId, body: JsonObject) -> AfterSale:
     return after_sale
 
 
-@app.post("/refunds/<refund_id>/settled")
+@app.post("/refunds/<refund_id>/settled", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def settled(refund_id: Annotated[str, Path(min_length=1, max_length=220)]) -> AfterSale:
     after_sale = requests.settle_refund(refund_id, composition.returns_api_deps(), _actor())
@@ -109,15 +117,15 @@ def _actor() -> str:
     return actor_of(app.current_event)
 
 
-def _note() -> str | None:
+def _decision_body() -> DecisionBody:
     raw = app.current_event.body
     if not raw or not raw.strip():
-        return None
+        return DecisionBody()
     try:
-        return NoteBody.model_validate(json.loads(raw)).note
+        return DecisionBody.model_validate(json.loads(raw))
     except (ValueError, ValidationError):
-        raise InvalidQuery('the body is optional: {"note": "..."} (up to 300 characters)',
-                           details={"field": "note"}) from None
+        raise InvalidQuery('the body is optional: {"note": "..." (up to 300 characters), "reason_code": "..."}',
+                           details={"field": "body"}) from None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import revision_of
+from ocp.api.responses import documented
 from ocp.domain.clock import utc_now
-from ocp.domain.decisions.rules import json_schema
+from ocp.domain.decisions.rules import RuleKind, json_schema
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.warehouses import Warehouse, WarehouseList, directory, routing_facts
 from ocp.observability import instruments
@@ -32,13 +33,13 @@ Sku = Annotated[str, Path(min_length=1, max_length=128)]
 JsonObject = Annotated[dict[str, Any], Body()]
 
 
-@app.get("/rules/<kind>")
+@app.get("/rules/<kind>", responses=documented(400, 404))
 @tracer.capture_method(capture_response=False)
 def get_rules(kind: Kind, version: Annotated[int | None, Query(ge=0)] = None) -> RulesView:
     return rules.current_rules(composition.rules_store(), kind, version)
 
 
-@app.put("/rules/<kind>")
+@app.put("/rules/<kind>", responses=documented(400, 404, 409))
 @tracer.capture_method(capture_response=False)
 def put_rules(kind: Kind, document: JsonObject) -> RulesView:
     """Validate and store as the next version; `If-Match: <version>` refuses (409) if another was stored since."""
@@ -49,31 +50,34 @@ def put_rules(kind: Kind, document: JsonObject) -> RulesView:
     return stored
 
 
-@app.get("/rules/<kind>/schema")
+@app.get("/rules/<kind>/schema", responses=documented(400, 404))
 def get_schema(kind: Kind) -> dict[str, Any]:
     return dict(json_schema(kind))
 
 
-@app.post("/rules/<kind>:simulate")
+@app.post("/rules/<kind>:simulate", responses=documented(400, 404, 405, descriptions={
+    405: "Not a rule kind: each kind's simulation is a resource of its own, the others are `/rules/{kind}`",
+}))
 @tracer.capture_method(capture_response=False)
-def simulate(kind: Kind, body: JsonObject) -> Simulation:
+def simulate(kind: Annotated[RuleKind, Path()], body: JsonObject) -> Simulation:
+    """A dry run: which rule fires for `order`, and why. Each kind is a resource of its own (no other `kind`)."""
     facts = routing_facts(directory(composition.warehouse_store().all(), composition.known_warehouses()))
     return rules.simulate(kind, body, store=composition.rules_store(), catalog=composition.catalog_store(),
                           now=utc_now(), warehouses=facts)
 
 
-@app.get("/catalog/<sku>")
+@app.get("/catalog/<sku>", responses=documented(400, 404))
 def get_catalog_item(sku: Sku) -> CatalogItem:
     return catalog.get_item(composition.catalog_store(), sku)
 
 
-@app.put("/catalog/<sku>")
+@app.put("/catalog/<sku>", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def put_catalog_item(sku: Sku, body: JsonObject) -> CatalogItem:
     return catalog.put_item(composition.catalog_store(), sku, body, utc_now())
 
 
-@app.post("/catalog:bulk")
+@app.post("/catalog:bulk", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def bulk_catalog(body: JsonObject) -> BulkResult:
     result = catalog.bulk_put(composition.catalog_store(), body.get("items"), utc_now())
@@ -81,7 +85,7 @@ def bulk_catalog(body: JsonObject) -> BulkResult:
     return result
 
 
-@app.put("/warehouses/<warehouse>")
+@app.put("/warehouses/<warehouse>", responses=documented(400))
 @tracer.capture_method(capture_response=False)
 def put_warehouse(warehouse: Annotated[str, Path(min_length=1, max_length=64)], body: JsonObject) -> Warehouse:
     """Register or replace a warehouse or supplier (kind, region, cut-off, active); routing sees it within 30 s."""

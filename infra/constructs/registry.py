@@ -137,6 +137,11 @@ class ResourceRegistry:
                 "read_write": resource.grant_read_write_data,
             }[access](grantee)
             return self._table_index_wildcards(grant.resource, resource)
+        if isinstance(resource, s3.Bucket) and access == "read_write":
+            # Read and put, never delete: the raw archive stays append-only (grant_read_write would add deletes).
+            read = self.grant(wiring.Grant(grant.resource, "read"), grantee)
+            put = self.grant(wiring.Grant(grant.resource, "write"), grantee)
+            return [*read, *(w for w in put if w not in read)]
         if isinstance(resource, s3.Bucket) and access in ("read", "write"):
             arn = f"<{_logical_id(resource)}.Arn>"
             objects = Wildcard(
@@ -170,6 +175,13 @@ class ResourceRegistry:
                 resource.grant_send_messages(grantee)
             else:
                 resource.grant_consume_messages(grantee)
+            return []
+        if isinstance(resource, sqs.Queue) and access == "redrive":
+            # A dead-letter queue: StartMessageMoveTask needs receive, delete and attributes on the source (the
+            # consume grant) beside the move-task actions; the destination's SendMessage is its own `send` grant.
+            resource.grant_consume_messages(grantee)
+            resource.grant(grantee, "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks",
+                           "sqs:CancelMessageMoveTask")
             return []
         if isinstance(resource, QueueNames) and access == "send":
             # Only SendMessage: the WMS owns its queue; OCP neither reads it nor needs its attributes.

@@ -102,6 +102,10 @@ class RouteTable:
     def __init__(self, routes: Iterable[wiring.Route]) -> None:
         self._routes = [_CompiledRoute(route) for route in routes]
 
+    def allowed_methods(self, raw_path: str) -> list[str]:
+        """The methods some route declares for the path (sorted); empty when no route has the path at all."""
+        return sorted({c.route.method for c in self._routes if c.match(raw_path) is not None})
+
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
         """The most specific route for the method and path (literal > `{param}` > `{param+}`), or None."""
         candidates = []
@@ -117,10 +121,34 @@ class RouteTable:
         return RouteMatch(route=route, path_parameters=params)
 
 
-def error_response(status: int, code: str, message: str) -> HttpResponse:
-    """API.md's error body: `{"error": {"code", "message"}}`."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    return HttpResponse(status=status, headers=[("Content-Type", "application/json")], body=body)
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""API Gateway refuses a larger request body with 413 before any integration runs."""
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
+    """API.md's error body: `{"error": {"code", "message", "details"?}}`."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    body = json.dumps({"error": error}).encode()
+    return HttpResponse(status=status, headers=[("Content-Type", "application/json"), *headers], body=body)
+
+
+def check_request(request: HttpRequest, routes: RouteTable) -> HttpResponse | RouteMatch:
+    """What API Gateway refuses before any integration: a body over 10 MB (413), a path no route has (404), a
+    method no route declares on a path that has routes (405, with `Allow`). Else the matched route."""
+    if len(request.body) > MAX_BODY_BYTES:
+        return error_response(413, "payload_too_large", f"request bodies are at most {MAX_BODY_BYTES} bytes",
+                              {"max_bytes": MAX_BODY_BYTES})
+    match = routes.match(request.method, request.path)
+    if match is not None:
+        return match
+    allowed = routes.allowed_methods(request.path)
+    if not allowed:
+        return error_response(404, "route_not_found", f"no route for {request.method} {request.path}")
+    return error_response(405, "method_not_allowed", f"{request.path} does not take {request.method}",
+                          {"allowed": allowed}, headers=[("Allow", ", ".join(allowed))])
 
 
 def check_api_key(route: wiring.Route, request: HttpRequest, expected_key: str) -> HttpResponse | None:

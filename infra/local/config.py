@@ -51,6 +51,12 @@ RETURNS_ENV: dict[str, str] = {
 }
 """Defaults of the returns workflow in the local runtime; the environment wins where it sets them."""
 
+REPLAY_ENV: dict[str, str] = {
+    # The embedded SQS (moto 5.2) has no message move tasks: `POST /dlq:redrive` moves the dead letters itself
+    # (receive, send, delete). A deployed stack uses SQS `StartMessageMoveTask`.
+    "DLQ_REDRIVE": "copy",
+}
+
 AWS_ENV_TO_CLEAR: tuple[str, ...] = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SECURITY_TOKEN")
 """Real credentials or profiles must never reach the embedded AWS (or leak the real one into it)."""
 

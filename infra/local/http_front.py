@@ -34,11 +34,9 @@ class ApiGateway:
         self._invoke = invoke
 
     def handle(self, request: apigw.HttpRequest) -> apigw.HttpResponse:
-        match = self._routes.match(request.method, request.path)
-        if match is None:
-            return apigw.error_response(
-                404, "route_not_found", f"no route for {request.method} {request.path}"
-            )
+        match = apigw.check_request(request, self._routes)
+        if isinstance(match, apigw.HttpResponse):
+            return match
         denied = apigw.check_api_key(match.route, request, self._api_key)
         if denied is not None:
             return denied
@@ -66,12 +64,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         started = time.monotonic()
         url = urlsplit(self.path)
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True  # the body's end is unknown: nothing more can be read on this connection
+            self._write(apigw.error_response(400, "invalid_content_length", "the request's body length is unreadable"))
+            return
         request = apigw.HttpRequest(
             method=self.command,
             path=url.path or "/",
             query=url.query,
             headers=list(self.headers.items()),
-            body=self._read_body(),
+            body=body,
             source_ip=self.client_address[0],
         )
         try:
@@ -85,21 +89,48 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND…) reaches the gateway too, which answers 405 or 404 as API
+        # Gateway would, instead of the stdlib's 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    _KEEP = apigw.MAX_BODY_BYTES + 1
+    """Bytes of a body kept: one more than API Gateway takes tells the gateway to answer 413; the rest is read
+    and dropped so the client gets that answer instead of a reset connection."""
+
     def _read_body(self) -> bytes:
+        """The body, at most `_KEEP` bytes of it. ValueError when its length cannot be read."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self._read_exactly(length)
+
+    def _read_exactly(self, length: int, kept: int = 0) -> bytes:
+        body = self.rfile.read(min(length, max(self._KEEP - kept, 0)))
+        remaining = length - len(body)
+        while remaining > 0:
+            dropped = self.rfile.read(min(remaining, 1 << 20))
+            if not dropped:
+                break
+            remaining -= len(dropped)
+        return body
 
     def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []
+        kept = 0
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
+            chunk = self._read_exactly(size, kept)
+            chunks.append(chunk)
+            kept += len(chunk)
             self.rfile.readline()
 
     def _write(self, response: apigw.HttpResponse) -> None:

@@ -166,6 +166,7 @@ class LocalPlatform:
         self.resources = provision(aws.endpoint_url, secrets, self._queue_overrides())
         self._env.set({**credentials, **config.OBSERVABILITY_ENV})
         self._env.set({name: os.environ.get(name, value) for name, value in config.RETURNS_ENV.items()})
+        self._env.set(config.REPLAY_ENV)
         self._env.set(function_env(wiring.FUNCTIONS, self.resources))
 
     def _queue_overrides(self) -> dict[str, wiring.Queue]:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ocp.services.order.intake import IntakeDeps
     from ocp.services.order.polling import PollingDeps
     from ocp.services.order.processing import ProcessingDeps
+    from ocp.services.order.replay import ReplayDeps
     from ocp.services.returns.deps import ReturnsDeps
     from ocp.services.returns.polling import AfterSalePollDeps
 from ocp.domain.clock import utc_now
@@ -59,6 +60,7 @@ from ocp.settings import (
     PollerSettings,
     ProcessorSettings,
     ReconciliationSettings,
+    ReplaySettings,
     ReturnsBooksSettings,
     ReturnsSettings,
     ReturnsWorkflowSettings,
@@ -99,6 +101,30 @@ def intake_deps() -> IntakeDeps:
         quarantine=DynamoQuarantine(_dynamodb().Table(settings.quarantine_table)),
         aftersales=SqsInbox(_client("sqs"), settings.aftersales_queue_url) if settings.aftersales_queue_url else None,
     )
+
+
+@cache
+def replay_deps() -> ReplayDeps:
+    """`replay_ops`: intake's ports (a replay is a fresh webhook), the archive listing, the quarantine's records and
+    the dead-letter queues."""
+    from ocp.adapters.aws.dead_letters import QueuePair, SqsCopyDeadLetters, SqsMoveTaskDeadLetters
+    from ocp.adapters.aws.intake import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
+    from ocp.services.order.intake import IntakeDeps
+    from ocp.services.order.replay import ReplayDeps
+    settings = load(ReplaySettings)
+    archive = S3RawArchive(_client("s3"), settings.raw_bucket)
+    quarantine = DynamoQuarantine(_dynamodb().Table(settings.quarantine_table))
+    intake = IntakeDeps(
+        credentials=ChannelCredentialsSource(settings.channel_secrets_arn, channel_overrides()),
+        archive=archive,
+        inbox=SqsInbox(_client("sqs"), settings.inbox_queue_url),
+        quarantine=quarantine,
+        aftersales=SqsInbox(_client("sqs"), settings.aftersales_queue_url) if settings.aftersales_queue_url else None,
+    )
+    pairs = {q: QueuePair(queue_url=urls[0], dlq_url=urls[1]) for q, urls in settings.redrive_pairs().items()}
+    dead_letters = (SqsCopyDeadLetters if settings.dlq_redrive == "copy" else SqsMoveTaskDeadLetters)(
+        _client("sqs"), pairs)
+    return ReplayDeps(intake=intake, listing=archive, quarantine=quarantine, now=utc_now, dead_letters=dead_letters)
 
 
 @cache
@@ -511,7 +537,7 @@ def aftersale_intake_deps() -> ReturnsDeps:
 
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
-    for cached in (_dynamodb, _client, intake_deps, processing_deps, order_store, polling_deps,
+    for cached in (_dynamodb, _client, intake_deps, replay_deps, processing_deps, order_store, polling_deps,
                    stock_store, stock_catalog, inventory_deps, signal_deps, sweeper_orders, sweeper_inventory,
                    rules_store, catalog_store,
                    order_queries, callback_deps, dispatch_deps, merge_run_deps, stuck_deps, redispatch_deps,

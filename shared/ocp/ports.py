@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
@@ -53,9 +53,17 @@ class QuarantineRecord(BaseModel):
     archive_key: str | None = None
     at: str
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def quarantine_id(self) -> str:
         return f"{self.delivery_id}#{self.message_id or self.stage}"
+
+
+class QuarantineEntry(QuarantineRecord):
+    """A stored quarantine record as operators list it: open until redriven (`redriven_at`); quarantined again, it
+    is open again with the new reason."""
+
+    redriven_at: str | None = None
 
 
 class OrderStore(Protocol):
@@ -83,6 +91,63 @@ class Inbox(Protocol):
 
 class Quarantine(Protocol):
     def put(self, record: QuarantineRecord) -> None: ...
+
+
+# ---- replay and redrive: the archive by prefix, the quarantine's records, the dead-letter queues -----------
+
+
+class ArchivedObject(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    stored_at: datetime
+    """When the object was last written (S3 `LastModified`): never before the delivery was received."""
+
+
+class ArchiveListing(Protocol):
+    def list_keys(self, prefix: str, start_after: str | None, limit: int) -> list[ArchivedObject]:
+        """The objects under `prefix` whose key sorts after `start_after` (None: from the first), in key order,
+        at most `limit`."""
+
+
+QuarantineState = Literal["open", "redriven", "all"]
+
+
+class QuarantineStore(Quarantine, Protocol):
+    def get(self, quarantine_id: str) -> QuarantineEntry | None: ...
+
+    def page(self, channel: str | None, state: QuarantineState, limit: int,
+             token: str | None) -> tuple[list[QuarantineEntry], str | None]:
+        """At most `limit` records (of `channel`, in `state`) from `token` (None: the first page); the token of the
+        next page, or None. A page may hold fewer than `limit` records with more to come."""
+
+    def mark_redriven(self, quarantine_id: str, seen_at: str, at: str) -> bool:
+        """Mark the record redriven at `at` if it is still open and still the one quarantined at `seen_at`; False
+        when it is gone, already redriven, or was quarantined again meanwhile."""
+
+
+class DeadLetterRedrive(BaseModel):
+    """What `POST /dlq:redrive` started or did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue: str
+    dlq: str
+    task: str | None = None
+    """The SQS message move task's handle (AWS: the move runs in the background)."""
+    moved: int | None = None
+    """Messages moved back now (the local runtime, whose embedded SQS has no move tasks)."""
+    waiting: int | None = None
+    """Messages in the dead-letter queue when the redrive started (approximate)."""
+
+
+class DeadLetters(Protocol):
+    def queues(self) -> list[str]:
+        """The queue ids (wiring) whose dead-letter queue may be redriven."""
+
+    def redrive(self, queue: str) -> DeadLetterRedrive:
+        """Move every message of `queue`'s dead-letter queue back to `queue`; `DlqRedriveRefused` when SQS refuses
+        (e.g. a move task is already running)."""
 
 
 class CredentialsProvider(Protocol):

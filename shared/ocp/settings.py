@@ -23,6 +23,33 @@ class IntakeSettings(_Settings):
     """The channels' after-sale pushes; unset: they go to the orders inbox like any message."""
 
 
+def queue_url_env(queue_id: str) -> str:
+    """`orders-inbox` → `QUEUE_URL_ORDERS_INBOX` (and `dlq_url_env`: `DLQ_URL_ORDERS_INBOX`), as wiring names them."""
+    return "QUEUE_URL_" + "".join(c if c.isalnum() else "_" for c in queue_id.upper())
+
+
+def dlq_url_env(queue_id: str) -> str:
+    return "DLQ_" + queue_url_env(queue_id)[len("QUEUE_"):]
+
+
+class ReplaySettings(IntakeSettings):
+    """`replay_ops`: intake's resources, and the queues whose dead letters may be redriven."""
+
+    redrive_queues: str = ""
+    """Comma-separated queue ids; each queue's URL in `queue_url_env(id)`, its DLQ's in `dlq_url_env(id)`."""
+    dlq_redrive: str = "move_task"
+    """`move_task`: SQS `StartMessageMoveTask`; `copy`: receive, send, delete (the local runtime's SQS has no move
+    tasks)."""
+
+    def redrive_pairs(self) -> dict[str, tuple[str, str]]:
+        """Queue id → (queue URL, DLQ URL)."""
+        ids = [q.strip() for q in self.redrive_queues.split(",") if q.strip()]
+        missing = [v for q in ids for v in (queue_url_env(q), dlq_url_env(q)) if v not in os.environ]
+        if missing:
+            raise KeyError(f"queue URL not set: {', '.join(missing)}")
+        return {q: (os.environ[queue_url_env(q)], os.environ[dlq_url_env(q)]) for q in ids}
+
+
 class ProcessorSettings(_Settings):
     orders_table: str
     quarantine_table: str

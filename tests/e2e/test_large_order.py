@@ -86,7 +86,8 @@ def _explained(platform: LocalPlatform, skus: list[str] = SKUS) -> bool:
 def test_a_60_line_order_is_reserved_whole_dispatched_and_shipped(platform: LocalPlatform) -> None:
     # Given 5 units of each of 60 SKUs at WH-GZ
     for sku in SKUS:
-        assert _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", {"on_hand": 5, "version": 1}).ok
+        pushed = _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", {"on_hand": 5, "version": 1})
+        assert (pushed.status_code, pushed.json()["applied"]) == (200, True), pushed.text
     # When a paid 60-line order arrives (121 items: more than one transaction takes)
     order_id = _deliver(platform, _sixty_lines(1))
     # Then it is reserved whole and handed to the warehouse as one instruction with every line

@@ -60,7 +60,8 @@ def _order(platform: LocalPlatform, order_id: str) -> dict[str, Any]:
 
 
 def _push(platform: LocalPlatform, sku: str, on_hand: int, warehouse: str = "WH-GZ") -> None:
-    assert _api(platform, "PUT", f"/inventory/{warehouse}/{sku}", {"on_hand": on_hand, "version": 1}).ok
+    pushed = _api(platform, "PUT", f"/inventory/{warehouse}/{sku}", {"on_hand": on_hand, "version": 1})
+    assert (pushed.status_code, pushed.json()["applied"]) == (200, True), pushed.text
 
 
 def _board(platform: LocalPlatform, sku: str) -> tuple[int, int]:

@@ -65,7 +65,8 @@ def _call(platform: LocalPlatform, method: str, path: str, body: Any = None) -> 
 def _order_in(platform: LocalPlatform, document: dict[str, Any]) -> str:
     body = json.dumps(document, ensure_ascii=False).encode()
     headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"])
-    assert requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=15).ok
+    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=15)
+    assert response.status_code == 200, response.text
     return f"shopify-{document['id']}"
 
 

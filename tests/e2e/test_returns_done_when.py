@@ -72,7 +72,8 @@ def platform(fake: tuple[FakeChannelApis, str]) -> Iterator[LocalPlatform]:
         env.setenv("OCP_CHANNEL_ACCESS_TOKEN_SHOPIFY", SHOPIFY_TOKEN)
         with LocalPlatform(port=0, visibility_timeout_s=2) as running:
             assert _api(running, "PUT", "/rules/return_policy", POLICY).status_code == 200
-            assert _api(running, "PUT", "/warehouses/WH-GZ", {"kind": "own", "return_address": RETURN_ADDRESS}).ok
+            registered = _api(running, "PUT", "/warehouses/WH-GZ", {"kind": "own", "return_address": RETURN_ADDRESS})
+            assert registered.status_code == 200, registered.text
             yield running
 
 
@@ -90,7 +91,8 @@ def _api(platform: LocalPlatform, method: str, path: str, body: Any = None) -> r
 
 
 def _push(platform: LocalPlatform, sku: str, on_hand: int, version: int = 1) -> None:
-    assert _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", {"on_hand": on_hand, "version": version}).ok
+    pushed = _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", {"on_hand": on_hand, "version": version})
+    assert pushed.status_code == 200 and pushed.json()["applied"], pushed.text
 
 
 def _board(platform: LocalPlatform, sku: str) -> tuple[int, int]:
@@ -176,7 +178,7 @@ def test_a_douyin_refund_before_shipment_stops_the_order_releases_its_stock_and_
     channels.put_order("douyin", shop_order("channels/douyin/order_detail.multi_line.json"))
     body = douyin_push({"tag": "101", "msg_id": "as-e2e-101", "data": {"p_id": int(DOUYIN_ORDER)}})
     assert requests.post(f"{platform.base_url}/webhooks/douyin", data=body, timeout=15,
-                         headers=douyin_headers(body, _credentials()["douyin"])).ok
+                         headers=douyin_headers(body, _credentials()["douyin"])).status_code == 200
     platform.wait_idle(timeout=30)
     order_id = f"douyin-{DOUYIN_ORDER}"
     assert _order(platform, order_id)["status"] == "dispatched"
@@ -215,7 +217,7 @@ def test_a_douyin_refund_before_shipment_stops_the_order_releases_its_stock_and_
     success = douyin_push({"tag": "206", "msg_id": "as-e2e-206", "data": {
         "aftersale_id": 7300000000123456710, "p_id": int(DOUYIN_ORDER)}})
     assert requests.post(f"{platform.base_url}/webhooks/douyin", data=success, timeout=15,
-                         headers=douyin_headers(success, _credentials()["douyin"])).ok
+                         headers=douyin_headers(success, _credentials()["douyin"])).status_code == 200
     platform.wait_idle(timeout=30)
     # Then the after-sale is refunded, and the order's timeline tells the story
     assert _until(platform, return_id, _status("refunded"))["refund"]["state"] == "settled"
@@ -235,7 +237,7 @@ def test_a_taobao_return_is_agreed_with_the_address_received_in_two_graded_recei
     channels.put_order("taobao", taobao_trade("channels/taobao/trade_fullinfo.multi_line.json"))
     relay = fixture_bytes("channels/taobao/tmc.trade_buyer_pay.json")
     assert requests.post(f"{platform.base_url}/webhooks/taobao", data=relay, timeout=15, params=spi_query(
-        "taobao", relay, at=datetime.now(UTC), credentials=_credentials()["taobao"])).ok
+        "taobao", relay, at=datetime.now(UTC), credentials=_credentials()["taobao"])).status_code == 200
     platform.wait_idle(timeout=30)
     order_id = f"taobao-{TAOBAO_ORDER}"
     assert _order(platform, order_id)["status"] == "dispatched"
@@ -464,7 +466,7 @@ def test_an_exchange_reserves_and_dispatches_its_replacement(
     _until(platform, return_id, _status("awaiting_receipt"))
     # When the broken one comes back
     assert _api(platform, "POST", f"/returns/{return_id}/receipt",
-                {"lines": [{"sku": "SET-SWAP", "quantity": 1, "grade": "unsellable"}]}).ok
+                {"lines": [{"sku": "SET-SWAP", "quantity": 1, "grade": "unsellable"}]}).status_code == 200
     # Then a free replacement order is reserved and handed to the warehouse, and the broken unit is in defective stock
     closed = _until(platform, return_id, _status("closed"))
     replacement_id = closed["replacement_order_id"]

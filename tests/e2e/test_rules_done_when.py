@@ -41,7 +41,8 @@ def _api(platform: LocalPlatform, method: str, path: str, body: Any = None, **pa
 def _order_in(platform: LocalPlatform, document: dict[str, Any]) -> str:
     body = json.dumps(document, ensure_ascii=False).encode()
     headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"])
-    assert requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30).ok
+    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
     return f"shopify-{document['id']}"
 
 
@@ -59,7 +60,8 @@ def test_rules_route_hold_and_release_through_the_local_platform(platform: Local
     assert _api(platform, "PUT", "/catalog/TEA-1", {"name": "明前龙井", "list_price": 19900,
                                                     "min_price": 15000}).status_code == 200
     for warehouse, units in (("WH-GZ", 1), ("WH-SH", 10), ("WH-BJ", 10)):
-        assert _api(platform, "PUT", f"/inventory/{warehouse}/TEA-1", {"on_hand": units, "version": 1}).ok
+        pushed = _api(platform, "PUT", f"/inventory/{warehouse}/TEA-1", {"on_hand": units, "version": 1})
+        assert (pushed.status_code, pushed.json()["applied"]) == (200, True), pushed.text
 
     # When buyers order: two from 广东 (one unit at WH-GZ), one from 北京, one big ticket from 广东
     first = _order_in(platform, shopify_document(1, "TEA-1", price="199.00"))

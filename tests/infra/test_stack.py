@@ -253,6 +253,7 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
     granted = {synth.logical_id(g.resource): g for g in spec.grants if g.resource not in prefixes}
     prefix_arns = [prefixes[g.resource] for g in spec.grants if g.resource in prefixes]
     forbidden = {"read": _WRITE_ACTIONS, "consume": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
+                 "redrive": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
                  "write": _READ_ACTIONS, "send": _READ_ACTIONS, "read_write": set(),
                  "publish": _READ_ACTIONS | _WRITE_ACTIONS}  # fmt: skip
     # State machines are granted by name (infra.constructs.workflows): statement resource → the actions allowed there

@@ -272,7 +272,10 @@ def test_jd_poller_enqueues_modified_orders_and_keeps_a_high_water_mark(
     assert result == {"batchItemFailures": []}
     assert "jd-300123456789" in _orders(aws)
     cursors = boto3.resource("dynamodb").Table(aws.resolve(wiring.Ref("channel-cursors"))).scan()["Items"]
-    assert {c["channel"] for c in cursors} == {"jd", "douyin", "taobao"}
+    # each channel's order mark, and its after-sale mark beside it (the poller reads both)
+    assert {c["channel"] for c in cursors} == {"jd", "douyin", "taobao", "jd#aftersales", "douyin#aftersales",
+                                               "taobao#aftersales"}
+    assert by_channel["jd"]["aftersales"]["windows"] == 1
 
 
 def test_poller_for_one_channel_reports_a_failing_channel_without_raising(

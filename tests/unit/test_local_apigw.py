@@ -261,6 +261,28 @@ def test_gateway_answers_404_route_not_found_without_invoking() -> None:
     assert invoker.calls == []
 
 
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("TRACE", "/orders/o-1", "GET"), ("OPTIONS", "/webhooks/shopify", "POST"), ("DELETE", "/orders", "GET"),
+    ("POST", "/orders/stuck", "GET"),
+])
+def test_gateway_answers_405_with_allow_for_a_method_no_route_declares(method: str, path: str, allow: str) -> None:
+    invoker = _Recorder()
+    response = _gateway(invoker).handle(apigw.HttpRequest(method, path, headers=[("x-api-key", "k")]))
+    assert response.status == 405 and ("Allow", allow) in response.headers
+    assert json.loads(response.body)["error"]["code"] == "method_not_allowed"
+    assert invoker.calls == []
+
+
+def test_gateway_answers_413_for_a_body_over_10_mb_before_anything_else() -> None:
+    invoker = _Recorder()
+    body = b"x" * (apigw.MAX_BODY_BYTES + 1)
+    response = _gateway(invoker).handle(apigw.HttpRequest("POST", "/webhooks/shopify", body=body))
+    assert response.status == 413 and json.loads(response.body)["error"]["code"] == "payload_too_large"
+    assert invoker.calls == []
+    _gateway(invoker).handle(apigw.HttpRequest("POST", "/webhooks/shopify", body=body[:-1]))
+    assert len(invoker.calls) == 1  # exactly 10 MB passes
+
+
 def test_gateway_refuses_a_missing_key_without_invoking() -> None:
     # Given
     invoker = _Recorder()

@@ -8,13 +8,18 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
+from ocp.api import bodies
 from ocp.domain import errors as domain
 from ocp.domain.decisions.rules import errors as rules
 from ocp.domain.fulfillment import parcels
 from ocp.domain.inventory import stock as inventory
 from ocp.domain.operations import catalog, held_queue, warehouses
+from ocp.domain.order import replay
 from ocp.domain.returns import checks as returns
 from ocp.domain.returns import errors as return_errors
 
@@ -52,6 +57,10 @@ STATUS: dict[type[domain.DomainError], HTTPStatus] = {
     return_errors.InvalidReturnRequest: HTTPStatus.BAD_REQUEST,
     return_errors.ReturnNotFound: HTTPStatus.NOT_FOUND,
     return_errors.ReturnConflict: HTTPStatus.CONFLICT,
+    # Replay and redrive: an unknown quarantine record or queue; SQS refusing a move (one is running).
+    replay.QuarantineRecordNotFound: HTTPStatus.NOT_FOUND,
+    replay.UnknownQueue: HTTPStatus.NOT_FOUND,
+    replay.DlqRedriveRefused: HTTPStatus.CONFLICT,
 }
 
 
@@ -65,7 +74,13 @@ def error_response(status: HTTPStatus, code: str, message: str, details: Any = N
     )
 
 
-def register_error_handlers(app: ApiGatewayResolver) -> None:
+def register_error_handlers(app: ApiGatewayResolver, json_bodies: bool = True) -> None:
+    """The contract's error bodies for every failure, and (`json_bodies`) the one body decoder
+    (`ocp.api.bodies`): a body that is not UTF-8, nested too deep or not JSON is refused before any route reads it.
+    The channel webhook passes `json_bodies=False`: its body is the channel's raw bytes, verified as sent."""
+    if json_bodies:
+        register_body_decoding(app)
+
     @app.exception_handler(domain.DomainError)
     def _domain(exc: domain.DomainError) -> Response:
         status = next((s for t, s in STATUS.items() if isinstance(exc, t)), HTTPStatus.BAD_REQUEST)
@@ -76,6 +91,25 @@ def register_error_handlers(app: ApiGatewayResolver) -> None:
         details = [{"field": ".".join(str(p) for p in e["loc"][1:]), "problem": e["msg"]} for e in exc.errors()]
         return error_response(HTTPStatus.BAD_REQUEST, "invalid_request", "the request is not valid", details)
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "request bodies are JSON: send Content-Type: application/json (UTF-8)")
+
     @app.not_found
     def _not_found(exc: Exception) -> Response:
         return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+
+
+def register_body_decoding(app: ApiGatewayResolver) -> None:
+    app.use(middlewares=[bodies.decode_request_body])
+    # Powertools runs its request validation, which parses the body, before every `app.use` middleware: the
+    # decoder goes in front of it too (it runs once per request; `tests/unit/test_request_bodies.py` checks the
+    # order still holds after a powertools upgrade).
+    validation = getattr(app, "_request_validation_middleware", None)
+    if validation is not None:
+        app._request_validation_middleware = bodies.decoding_first(validation)  # type: ignore[assignment]
+
+    @app.exception_handler(bodies.RefusedBody)
+    def _refused(exc: bodies.RefusedBody) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.details)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ocp.domain.fulfillment.callbacks import Outcome
@@ -36,7 +38,7 @@ class RedispatchBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order_ids: list[str] = Field(default=[], max_length=500)
+    order_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default=[], max_length=500)
     hop: str | None = Field(default=None, max_length=48)
     limit: int = Field(default=500, ge=1, le=500, description="At most this many orders are queued")
     actor: str | None = Field(default=None, max_length=128, description="Who asks: recorded on each order's timeline")

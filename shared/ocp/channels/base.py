@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from ocp.api.bodies import JsonTooDeep
+from ocp.api.bodies import loads as json_loads
 from ocp.domain.errors import MalformedDelivery
 from ocp.domain.order.model import Channel, Order
 
@@ -188,17 +190,18 @@ def body_digest(body: bytes) -> str:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedDelivery(f"body is not JSON: {exc}") from exc
+    document = parse_json(body)
     if not isinstance(document, dict):
         raise MalformedDelivery(f"body is JSON {type(document).__name__}, expected an object")
     return document
 
 
 def parse_json(body: bytes) -> Any:
+    """The delivery's JSON; `MalformedDelivery` (kept and quarantined with the reason) when the body is not UTF-8,
+    not JSON, or nested deeper than `ocp.api.bodies.MAX_DEPTH` (checked without recursion)."""
     try:
-        return json.loads(body)
+        return json_loads(body)
+    except JsonTooDeep as exc:
+        raise MalformedDelivery(f"body is {exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDelivery(f"body is not JSON: {exc}") from exc

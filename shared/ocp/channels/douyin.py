@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from ocp.api.bodies import loads as json_loads
 from ocp.channels.base import (
     Ack,
     ApiConfig,
@@ -192,8 +193,8 @@ def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
     data = raw.get("data")
     if isinstance(data, str):
         try:
-            data = json.loads(data)
-        except json.JSONDecodeError:
+            data = json_loads(data)
+        except ValueError:  # not JSON, or nested too deep
             return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="data is not JSON")
     if not isinstance(data, dict):
         return ChannelMessage(message_id=message_id, topic=TOPICS.get(tag), problem="data is not a JSON object")

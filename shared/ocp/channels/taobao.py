@@ -8,11 +8,11 @@ trade document. Money is yuan text, times are GMT+8 without an offset, ids excee
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from datetime import datetime
 from typing import Any
 
+from ocp.api.bodies import loads as json_loads
 from ocp.channels.base import (
     Ack,
     ApiConfig,
@@ -143,8 +143,8 @@ def _message(raw: Any, fallback_id: str) -> ChannelMessage | None:
         content = raw.get("content")
         if isinstance(content, str):
             try:
-                content = json.loads(content)
-            except json.JSONDecodeError:
+                content = json_loads(content)
+            except ValueError:  # not JSON, or nested too deep
                 return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not JSON")
         if not isinstance(content, dict):
             return ChannelMessage(message_id=message_id, topic=text(raw["topic"]), problem="content is not an object")

@@ -1,14 +1,21 @@
-"""boto3 adapters for the archive, the inbox queue, the quarantine table and channel secrets."""
+"""boto3 adapters for the archive (and its listing by prefix), the inbox queue, the quarantine table (its records
+for operators too) and channel secrets."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import reduce
 from typing import Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.errors import ChannelNotConfigured
-from ocp.ports import InboxMessage, QuarantineRecord
+from ocp.ports import ArchivedObject, InboxMessage, QuarantineEntry, QuarantineRecord, QuarantineState
+
+_MAX_SCANS = 10
+"""Scan calls per quarantine page at most: a page of filtered records may come back short, never slow."""
 
 
 class S3RawArchive:
@@ -23,8 +30,25 @@ class S3RawArchive:
         )
 
     def get(self, key: str) -> bytes:
-        body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        """`KeyError` when there is no such object."""
+        try:
+            body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except self._client.exceptions.NoSuchKey:
+            raise KeyError(key) from None
         return body
+
+    def list_keys(self, prefix: str, start_after: str | None, limit: int) -> list[ArchivedObject]:
+        found: list[ArchivedObject] = []
+        request: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
+        if start_after:
+            request["StartAfter"] = start_after
+        while len(found) < limit:
+            page = self._client.list_objects_v2(**request, MaxKeys=limit - len(found))
+            found += [ArchivedObject(key=o["Key"], stored_at=o["LastModified"]) for o in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                break
+            request["ContinuationToken"] = page["NextContinuationToken"]
+        return found[:limit]
 
 
 class SqsInbox:
@@ -48,8 +72,53 @@ class DynamoQuarantine:
         self._table = table
 
     def put(self, record: QuarantineRecord) -> None:
-        # Overwriting is fine: the same delivery quarantined twice carries the same reason.
+        # Overwriting is fine: the same delivery quarantined twice carries the same reason. A redriven record
+        # quarantined again is open again (the put drops `redriven_at`).
         self._table.put_item(Item={"quarantine_id": record.quarantine_id, **record.model_dump(mode="json")})
+
+    def get(self, quarantine_id: str) -> QuarantineEntry | None:
+        item = self._table.get_item(Key={"quarantine_id": quarantine_id}, ConsistentRead=True).get("Item")
+        return QuarantineEntry.model_validate(item) if item else None
+
+    def page(self, channel: str | None, state: QuarantineState, limit: int,
+             token: str | None) -> tuple[list[QuarantineEntry], str | None]:
+        """A scan with the filters: the table holds what awaits an operator, so it stays small. Each call reads at
+        most `limit` items in all (a page may come back short: the token says more may follow)."""
+        filters: list[ConditionBase] = []
+        if channel is not None:
+            filters.append(Attr("channel").eq(channel))
+        if state == "open":
+            filters.append(Attr("redriven_at").not_exists())
+        elif state == "redriven":
+            filters.append(Attr("redriven_at").exists())
+        found: list[QuarantineEntry] = []
+        start = {"quarantine_id": token} if token else None
+        for _ in range(_MAX_SCANS):
+            request: dict[str, Any] = {"Limit": limit - len(found)}
+            if filters:
+                request["FilterExpression"] = reduce(lambda a, b: a & b, filters)
+            if start:
+                request["ExclusiveStartKey"] = start
+            page = self._table.scan(**request)
+            found += [QuarantineEntry.model_validate(item) for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start or len(found) >= limit:
+                break
+        return found, (str(start["quarantine_id"]) if start else None)
+
+    def mark_redriven(self, quarantine_id: str, seen_at: str, at: str) -> bool:
+        try:
+            self._table.update_item(
+                Key={"quarantine_id": quarantine_id},
+                UpdateExpression="SET redriven_at = :at",
+                ConditionExpression="attribute_exists(quarantine_id) AND attribute_not_exists(redriven_at) "
+                                    "AND #at = :seen",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":at": at, ":seen": seen_at},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 class ChannelCredentialsSource:

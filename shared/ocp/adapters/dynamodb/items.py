@@ -33,3 +33,21 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def put_at_revision(table: Any, item: dict[str, Any], expected_revision: int, what: str) -> None:
+    """Put `item` (a boto3 Table resource's item, carrying `revision` = `expected_revision` + 1) only over the stored
+    `expected_revision`; `ConcurrentModification` naming `what` when someone wrote it meanwhile."""
+    from botocore.exceptions import ClientError
+
+    from ocp.domain.errors import ConcurrentModification
+    try:
+        table.put_item(Item=item, ConditionExpression="revision = :expected",
+                       ExpressionAttributeValues={":expected": expected_revision})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == CONDITION_FAILED:
+            raise ConcurrentModification(f"{what} changed since revision {expected_revision}") from exc
+        raise

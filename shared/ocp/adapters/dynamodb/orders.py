@@ -17,11 +17,11 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ocp.adapters.dynamodb.buckets import due_order_ids
-from ocp.adapters.dynamodb.items import plain, to_item
+from ocp.adapters.dynamodb.items import plain, put_at_revision, to_item
 from ocp.adapters.dynamodb.stock import StockTables, counter_update, guard_check, ledger_put, movement_update
 from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
-from ocp.domain.errors import ConcurrentModification, OrderExists
+from ocp.domain.errors import OrderExists
 from ocp.domain.fulfillment.merge import merge_bucket, merge_due, waiting_key
 from ocp.domain.inventory.chunks import intent_deadline
 from ocp.domain.inventory.commit import (
@@ -101,18 +101,7 @@ class DynamoOrderStore:
 
     def replace(self, order: Order, expected_revision: int) -> Order:
         stored = order.model_copy(update={"revision": expected_revision + 1})
-        try:
-            self._table.put_item(
-                Item=_to_item(stored),
-                ConditionExpression="revision = :expected",
-                ExpressionAttributeValues={":expected": expected_revision},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                raise ConcurrentModification(
-                    f"order {order.order_id} changed since revision {expected_revision}"
-                ) from exc
-            raise
+        put_at_revision(self._table, _to_item(stored), expected_revision, f"order {order.order_id}")
         return stored
 
 

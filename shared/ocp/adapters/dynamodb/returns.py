@@ -21,8 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ocp.adapters.dynamodb.items import plain
-from ocp.domain.errors import ConcurrentModification, InvalidQuery
+from ocp.adapters.dynamodb.items import plain, put_at_revision
+from ocp.domain.errors import InvalidQuery
 from ocp.domain.returns.model import AfterSale
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -113,18 +113,7 @@ class DynamoReturnStore:
 
     def replace(self, after_sale: AfterSale, expected_revision: int) -> AfterSale:
         stored = after_sale.model_copy(update={"revision": expected_revision + 1})
-        try:
-            self._table.put_item(
-                Item=_to_item(stored),
-                ConditionExpression="revision = :expected",
-                ExpressionAttributeValues={":expected": expected_revision},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == _CONDITION_FAILED:
-                raise ConcurrentModification(
-                    f"after-sale {after_sale.return_id} changed since revision {expected_revision}"
-                ) from exc
-            raise
+        put_at_revision(self._table, _to_item(stored), expected_revision, f"after-sale {after_sale.return_id}")
         return stored
 
     def of_order(self, order_id: str) -> list[AfterSale]:

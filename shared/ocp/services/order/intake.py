@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from ocp.channels.aftersales.registry import aftersale_adapter_for
-from ocp.channels.base import Ack, ChannelAdapter, Delivery
+from ocp.channels.base import Ack, ChannelAdapter, ChannelMessage, Delivery
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelNotConfigured, MalformedDelivery
 from ocp.ports import CredentialsProvider, Inbox, InboxMessage, Quarantine, QuarantineRecord, RawArchive
@@ -64,7 +64,6 @@ def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDep
             archive_key=key, at=iso(delivery.received_at),
         ))
         raise
-    inline = len(delivery.body) <= INLINE_LIMIT_BYTES
     usable = [m for m in messages if m.problem is None]
     for message in messages:
         if message.problem is not None:
@@ -73,8 +72,20 @@ def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDep
                 delivery_id=delivery_id, message_id=message.message_id, channel=channel, stage="intake",
                 reason=message.problem, archive_key=key, at=iso(delivery.received_at),
             ))
+    enqueue(delivery, delivery_id, key, usable, deps)
+    return Accepted(
+        delivery_id=delivery_id, archive_key=key, messages=len(usable), ack=adapter.ack(),
+        quarantined=len(messages) - len(usable),
+    )
+
+
+def enqueue(delivery: Delivery, delivery_id: str, key: str, messages: list[ChannelMessage], deps: IntakeDeps) -> None:
+    """Send usable messages of an archived delivery on: after-sale pushes to the after-sales inbox, the rest to the
+    orders inbox (a replay and a quarantine redrive send them exactly so)."""
+    channel = delivery.channel.value
+    inline = len(delivery.body) <= INLINE_LIMIT_BYTES
     aftersales = aftersale_adapter_for(channel) if deps.aftersales is not None else None
-    for message in usable:
+    for message in messages:
         signal = aftersales.aftersale_signal(message.topic, message.document) if aftersales else None
         inbox = deps.aftersales if signal is not None and deps.aftersales is not None else deps.inbox
         inbox.send(InboxMessage(
@@ -83,10 +94,6 @@ def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDep
             # An after-sale signal is a few ids: always inline, its reader needs no archive access.
             document=message.document if inline or signal is not None else None,
         ))
-    return Accepted(
-        delivery_id=delivery_id, archive_key=key, messages=len(usable), ack=adapter.ack(),
-        quarantined=len(messages) - len(usable),
-    )
 
 
 def envelope(delivery: Delivery, delivery_id: str) -> bytes:
