@@ -17,7 +17,7 @@ from ocp.api.published import openapi_document
 from ocp.api.responses import documented
 from ocp.domain.errors import InvalidQuery, OrderNotFound
 from ocp.domain.order.model import Order
-from ocp.domain.returns.model import timeline_entries
+from ocp.domain.returns.model import with_aftersale_steps
 from ocp.observability import instruments
 from ocp.services.operations.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
 
@@ -38,13 +38,8 @@ def get_order(order_id: Annotated[str, Path(min_length=1, max_length=128)]) -> O
 
 
 def _with_aftersales(order: Order) -> Order:
-    """The order's timeline with its after-sales' steps in time order (they are stored with the after-sales)."""
     returns = composition.returns_reader()
-    after_sales = returns.of_order(order.order_id) if returns is not None else []
-    if not after_sales:
-        return order
-    timeline = sorted((*order.timeline, *timeline_entries(after_sales)), key=lambda entry: entry.at)
-    return order.model_copy(update={"timeline": tuple(timeline)})
+    return with_aftersale_steps(order, returns.of_order(order.order_id)) if returns is not None else order
 
 
 @app.get("/orders", responses=documented(400))

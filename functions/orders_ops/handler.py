@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of, revision_of
+from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented, errors
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.order.model import Order, OrderStatus
@@ -108,7 +109,5 @@ def _note() -> str | None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A client may percent-encode the colon of `/orders:bulk`; the route is written with it plain.
-    if isinstance(event.get("path"), str) and "%3a" in event["path"].lower():
-        event = {**event, "path": event["path"].replace("%3A", ":").replace("%3a", ":")}
+    event = with_literal_colons(event)
     return app.resolve(event, context)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import actor_of
+from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.order.replay import MAX_PAGE
@@ -106,10 +107,6 @@ def _utc(moment: datetime) -> datetime:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A client may percent-encode the colon of `/deliveries:replay` and `/dlq:redrive`; the routes are written
-    # with it plain. A quarantine id's `#` arrives as `%23`, or decoded where the gateway decodes the path: encoded
-    # again, it matches the route (powertools takes no `#` in a path parameter) and the route decodes it.
-    path = event.get("path")
-    if isinstance(path, str) and ("%3a" in path.lower() or "#" in path):
-        event = {**event, "path": path.replace("%3A", ":").replace("%3a", ":").replace("#", "%23")}
+    # `/deliveries:replay`, `/dlq:redrive` and a quarantine id's `#`: as the routes are written.
+    event = with_literal_colons(event, encode_hash=True)
     return app.resolve(event, context)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import revision_of
+from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented
 from ocp.domain.clock import utc_now
 from ocp.domain.decisions.rules import RuleKind, json_schema
@@ -103,7 +104,5 @@ def get_warehouses() -> WarehouseList:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # A client may percent-encode the colon of `/rules/routing:simulate`; the routes are written with it plain.
-    if isinstance(event.get("path"), str) and "%3a" in event["path"].lower():
-        event = {**event, "path": event["path"].replace("%3A", ":").replace("%3a", ":")}
+    event = with_literal_colons(event)
     return app.resolve(event, context)

@@ -51,10 +51,9 @@ from ocp.domain.clock import iso, utc_now
 from ocp.domain.errors import ChannelApiUnavailable
 from ocp.domain.fulfillment.state import WritebackState
 from ocp.domain.order.model import Order, OrderStatus
-from tests.channel_support import CREDENTIALS
 from tests.fakes.channel_apis import FakeChannelApis
-from tests.integration.conftest import SHOPIFY_SECRET
-from tests.support import FakeContext, api_event, fixture_json, shopify_headers
+from tests.integration.conftest import SHOPIFY_SECRET, shopify_document
+from tests.support import FakeContext, api_event, shopify_headers
 
 ORDER_ID = "shopify-5840912375611902001"
 CHANNEL_ORDER_ID = "5840912375611902001"
@@ -247,12 +246,6 @@ def _processor_instance(event: dict[str, Any], context: Any) -> Any:
 # ---- the pipeline ------------------------------------------------------------------------------------------------
 
 
-def _document() -> dict[str, Any]:
-    document = fixture_json("channels/shopify/orders_create.cn_discounted.json")
-    document["shipping_address"] = document["shipping_address"] | {"address1": "天河区天河路385号"}
-    return document
-
-
 def _stock() -> None:
     for sku in ORDERED:
         response = inventory_api(api_event("PUT", "/inventory/{id}/{sku}", f"/inventory/{WAREHOUSE}/{sku}",
@@ -262,7 +255,7 @@ def _stock() -> None:
 
 
 def _post_webhook(delivery_id: str = "wh-1") -> None:
-    body = json.dumps(_document(), ensure_ascii=False).encode()
+    body = json.dumps(shopify_document(), ensure_ascii=False).encode()
     response = webhook(api_event("POST", "/webhooks/{channel}", "/webhooks/shopify", body=body.decode(),
                                  headers=shopify_headers(body, SHOPIFY_SECRET, webhook_id=delivery_id),
                                  path_params={"channel": "shopify"}), FakeContext())
@@ -422,7 +415,7 @@ def test_payment_committed_but_unacknowledged_confirms_the_reservation_once(aws:
     # Given an unpaid order pre-reserved, then its payment whose write (confirming the reservation) timed out after
     # committing
     _stock()
-    paid = _document()
+    paid = shopify_document()
     unpaid = paid | {"financial_status": "pending", "updated_at": "2026-11-11T20:05:13+08:00"}
     for document, delivery in ((unpaid, "wh-unpaid"), (paid, "wh-paid")):
         body = json.dumps(document, ensure_ascii=False).encode()
@@ -573,26 +566,10 @@ class Clock:
         self.at += timedelta(minutes=minutes)
 
 
-@pytest.fixture(scope="module")
-def shopify_api() -> Iterator[tuple[FakeChannelApis, str]]:
-    fake = FakeChannelApis(credentials=dict(CREDENTIALS))
-    with fake.serve() as root:
-        yield fake, root
-
-
 @pytest.fixture
-def shopify(aws: Resources, faults: Faults, shopify_api: tuple[FakeChannelApis, str],
-            monkeypatch: pytest.MonkeyPatch) -> FakeChannelApis:
-    fake, root = shopify_api
-    fake.orders.clear()
-    fake.calls.clear()
-    fake.shipped.clear()
-    fake.put_order("shopify", _document())
-    monkeypatch.setenv("OCP_CHANNEL_ACCESS_TOKEN_SHOPIFY", CREDENTIALS["shopify"].access_token or "")
-    monkeypatch.setenv("OCP_CHANNEL_API_URL_SHOPIFY", f"{root}/shopify")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    composition.reset()
-    return fake
+def shopify(faults: Faults, shopify: FakeChannelApis) -> FakeChannelApis:
+    """The conftest's fake Shopify, set up after the faults are armed."""
+    return shopify
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ when an operator cancels it (202, one cancel instruction through the dispatcher,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 
 from functions.channel_webhook.handler import lambda_handler as webhook
 from functions.channel_writeback.handler import lambda_handler as channel_writeback
@@ -23,51 +21,18 @@ from functions.reconciliation.handler import lambda_handler as reconciliation
 from infra import wiring
 from infra.local.provision import Resources
 from infra.local.scheduler import scheduled_event
-from ocp import composition
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.domain.clock import iso, utc_now
 from ocp.domain.fulfillment.state import WritebackState
 from ocp.domain.order.model import Order, OrderStatus
-from tests.channel_support import CREDENTIALS
 from tests.fakes.channel_apis import FakeChannelApis
-from tests.integration.conftest import SHOPIFY_SECRET
-from tests.support import FakeContext, api_event, fixture_json, shopify_headers, sqs_event
+from tests.integration.conftest import SHOPIFY_SECRET, shopify_document
+from tests.support import FakeContext, api_event, shopify_headers, sqs_event
 
 ORDER_ID = "shopify-5840912375611902001"
 CHANNEL_ORDER_ID = "5840912375611902001"
 KEY = {"x-api-key": "k", "Content-Type": "application/json"}
 DOCUMENT = "channels/shopify/orders_create.cn_discounted.json"
-
-
-def _document() -> dict[str, Any]:
-    """The sample order with its district written in the street, as Chinese buyers of a web store do (Shopify has
-    no district field; the address check wants one)."""
-    document = fixture_json(DOCUMENT)
-    document["shipping_address"] = document["shipping_address"] | {"address1": "天河区天河路385号"}
-    return document
-
-
-@pytest.fixture(scope="module")
-def shopify_api() -> Iterator[tuple[FakeChannelApis, str]]:
-    fake = FakeChannelApis(credentials=dict(CREDENTIALS))
-    with fake.serve() as root:
-        yield fake, root
-
-
-@pytest.fixture
-def shopify(aws: Resources, shopify_api: tuple[FakeChannelApis, str],
-            monkeypatch: pytest.MonkeyPatch) -> FakeChannelApis:
-    """The fake Shopify Admin API holding the order, and OCP configured to call it (token and base URL)."""
-    fake, root = shopify_api
-    fake.orders.clear()
-    fake.calls.clear()
-    fake.shipped.clear()
-    fake.put_order("shopify", _document())
-    monkeypatch.setenv("OCP_CHANNEL_ACCESS_TOKEN_SHOPIFY", CREDENTIALS["shopify"].access_token or "")
-    monkeypatch.setenv("OCP_CHANNEL_API_URL_SHOPIFY", f"{root}/shopify")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    composition.reset()
-    return fake
 
 
 def _stored(aws: Resources) -> Order:
@@ -100,7 +65,7 @@ def _dispatched_order(aws: Resources) -> Order:
         inventory_api(api_event("PUT", "/inventory/{id}/{sku}", f"/inventory/WH-GZ/{sku}", headers=KEY,
                                 path_params={"id": "WH-GZ", "sku": sku},
                                 body=json.dumps({"on_hand": 10, "version": 1})), FakeContext())
-    body = json.dumps(_document(), ensure_ascii=False).encode()
+    body = json.dumps(shopify_document(), ensure_ascii=False).encode()
     webhook(api_event("POST", "/webhooks/{channel}", "/webhooks/shopify", body=body.decode(),
                       headers=shopify_headers(body, SHOPIFY_SECRET), path_params={"channel": "shopify"}),
             FakeContext())

@@ -6,11 +6,9 @@ back to the (fake, HTTP) Shopify API with its own lines, and a re-dispatch per p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 
 from functions.channel_webhook.handler import lambda_handler as webhook
 from functions.channel_writeback.handler import lambda_handler as channel_writeback
@@ -22,14 +20,12 @@ from functions.order_processor.handler import lambda_handler as processor
 from functions.rules_api.handler import lambda_handler as rules_api
 from infra import wiring
 from infra.local.provision import Resources
-from ocp import composition
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.domain.clock import iso, utc_now
 from ocp.domain.order.model import Order, OrderStatus
-from tests.channel_support import CREDENTIALS
 from tests.fakes.channel_apis import FakeChannelApis
-from tests.integration.conftest import SHOPIFY_SECRET
-from tests.support import FakeContext, api_event, fixture_json, shopify_headers, sqs_event
+from tests.integration.conftest import SHOPIFY_SECRET, shopify_document
+from tests.support import FakeContext, api_event, shopify_headers, sqs_event
 
 ORDER_ID = "shopify-5840912375611902001"
 TEA, CUP = "TEA-LONGJING-250", "CUP-CELADON"
@@ -37,34 +33,6 @@ TEA_LINE, CUP_LINE = "13370001", "13370002"
 KEY = {"x-api-key": "k", "Content-Type": "application/json"}
 SPLIT = {"rules": [{"id": "split", "priority": 1, "when": {"always": True},
                     "then": {"warehouses": ["WH-GZ", "WH-SH"], "split": True}}]}
-
-
-@pytest.fixture(scope="module")
-def shopify_api() -> Iterator[tuple[FakeChannelApis, str]]:
-    fake = FakeChannelApis(credentials=dict(CREDENTIALS))
-    with fake.serve() as root:
-        yield fake, root
-
-
-@pytest.fixture
-def shopify(aws: Resources, shopify_api: tuple[FakeChannelApis, str],
-            monkeypatch: pytest.MonkeyPatch) -> FakeChannelApis:
-    fake, root = shopify_api
-    fake.orders.clear()
-    fake.calls.clear()
-    fake.shipped.clear()
-    fake.put_order("shopify", _document())
-    monkeypatch.setenv("OCP_CHANNEL_ACCESS_TOKEN_SHOPIFY", CREDENTIALS["shopify"].access_token or "")
-    monkeypatch.setenv("OCP_CHANNEL_API_URL_SHOPIFY", f"{root}/shopify")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    composition.reset()
-    return fake
-
-
-def _document() -> dict[str, Any]:
-    document = fixture_json("channels/shopify/orders_create.cn_discounted.json")
-    document["shipping_address"] = document["shipping_address"] | {"address1": "天河区天河路385号"}
-    return document
 
 
 def _stored(aws: Resources) -> Order:
@@ -126,7 +94,7 @@ def _split_order(aws: Resources) -> Order:
     _push("WH-GZ", TEA, 1)
     _push("WH-SH", TEA, 1)
     _push("WH-SH", CUP, 5)
-    body = json.dumps(_document(), ensure_ascii=False).encode()
+    body = json.dumps(shopify_document(), ensure_ascii=False).encode()
     webhook(api_event("POST", "/webhooks/{channel}", "/webhooks/shopify", body=body.decode(),
                       headers=shopify_headers(body, SHOPIFY_SECRET), path_params={"channel": "shopify"}),
             FakeContext())

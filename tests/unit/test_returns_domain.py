@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 
 from ocp.domain.decisions.rules.engine import compile_document, default_ruleset
 from ocp.domain.returns.checks import ReturnRefused, check, priced_lines
-from ocp.domain.returns.model import AfterSale, Grade, Policy, ReturnKind, ReturnLine, ReturnStatus
+from ocp.domain.returns.model import (
+    AfterSale,
+    Grade,
+    Policy,
+    ReturnKind,
+    ReturnLine,
+    ReturnStatus,
+    with_aftersale_steps,
+    with_step,
+)
 from ocp.domain.returns.money import grade_deductions, lines_amount, refund_total, units_worth
 from ocp.domain.returns.policy import needs_a_person, policy_for, return_facts
 from tests.rules_support import catalog_item, line, make_order
@@ -144,3 +153,17 @@ def test_a_rule_auto_approves_small_returns_and_sends_big_ones_to_a_person() -> 
         "auto", 3, 10, 30)
     assert needs_a_person(policy, lines_amount(small.lines)) is None
     assert "above the auto-approval limit" in str(needs_a_person(policy, lines_amount(big.lines)))
+
+
+def test_an_orders_timeline_shows_its_after_sales_steps_in_time_order() -> None:
+    # Given an order with a timeline, and an after-sale of it with steps before and after its last entry
+    order = make_order(status="delivered")
+    requested = with_step(_after_sale(()), "requested", "channel:douyin", NOW - timedelta(days=400))
+    refunded = with_step(requested, "refund", "ocp:returns-workflow", NOW, "refund 100 CNY")
+    # When / Then: merged by time, each entry naming the after-sale and its source
+    merged = with_aftersale_steps(order, [refunded])
+    steps = [(e.hop, e.event, e.source) for e in merged.timeline if e.hop == "aftersale"]
+    assert steps == [("aftersale", "requested", "douyin"), ("aftersale", "refund", "ocp")]
+    assert [e.at for e in merged.timeline] == sorted(e.at for e in merged.timeline)
+    assert merged.timeline[0].event == "requested" and "ret-1 (return_refund)" in str(merged.timeline[0].detail)
+    assert with_aftersale_steps(order, []) is order

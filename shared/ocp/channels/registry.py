@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from ocp.channels.base import ChannelAdapter
 from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.jd import JdAdapter
@@ -9,6 +12,8 @@ from ocp.channels.shopify import ShopifyAdapter
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import UnknownChannel
 from ocp.domain.order.model import Channel
+
+T = TypeVar("T")
 
 _ADAPTERS: dict[str, ChannelAdapter] = {
     Channel.shopify.value: ShopifyAdapter(),
@@ -19,12 +24,15 @@ _ADAPTERS: dict[str, ChannelAdapter] = {
 
 
 def adapter_for(channel: str) -> ChannelAdapter:
+    return lookup(_ADAPTERS, channel)
+
+
+def lookup(adapters: Mapping[str, T], channel: str) -> T:
+    """The channel's entry of a per-channel table; `UnknownChannel` (404) naming the known ones."""
     try:
-        return _ADAPTERS[channel]
+        return adapters[channel]
     except KeyError:
-        raise UnknownChannel(
-            f"unknown channel {channel!r}", details={"known": sorted(_ADAPTERS)}
-        ) from None
+        raise UnknownChannel(f"unknown channel {channel!r}", details={"known": sorted(adapters)}) from None
 
 
 def known_channels() -> list[str]:

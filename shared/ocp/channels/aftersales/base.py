@@ -8,6 +8,8 @@ Every write carries the record's version where the channel has one; a channel th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,11 +36,17 @@ class AfterSaleApi(Protocol):
         """Refuse the after-sale with the channel's reason code and a message for the buyer."""
 
 
-class AfterSaleAdapter(Protocol):
+@dataclass(frozen=True)
+class AfterSaleAdapter:
+    """A channel's after-sale side: which of its pushes are about an after-sale, and its after-sale API client."""
+
     channel: str
+    signal: Callable[[str | None, dict[str, Any]], AfterSaleSignal | None]
+    client: Callable[[ApiConfig], AfterSaleApi]
 
     def aftersale_signal(self, topic: str | None, document: dict[str, Any]) -> AfterSaleSignal | None:
         """The after-sale a pushed message is about; None for a message about an order."""
+        return self.signal(topic, document)
 
     def aftersale_api(self, config: ApiConfig) -> AfterSaleApi:
-        """The channel's after-sale API client."""
+        return self.client(config)

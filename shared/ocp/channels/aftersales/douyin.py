@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocp.channels.base import ApiConfig
 from ocp.channels.common import Unmappable, epoch_seconds, fen, id_text, int_value, required_time, text
 from ocp.channels.douyin import DouyinApi
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError
@@ -228,13 +227,3 @@ def _mapped(exc: DomainError, record: ChannelAfterSale) -> DomainError:
     if MANUAL_ONLY in seen:
         return AfterSaleRefused(f"Douyin will not take this decision through the API: {exc.message}", details=codes)
     return exc
-
-
-class DouyinAfterSaleAdapter:
-    channel = Channel.douyin.value
-
-    def aftersale_signal(self, topic: str | None, document: dict[str, Any]) -> AfterSaleSignal | None:
-        return signal(topic, document)
-
-    def aftersale_api(self, config: ApiConfig) -> DouyinAfterSaleApi:
-        return DouyinAfterSaleApi(config)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocp.channels.base import ApiConfig
 from ocp.channels.common import Unmappable, china_time, fen, id_text, int_value, text
 from ocp.channels.jd import JdAdapter, JdApi
 from ocp.channels.signing import china_time_text
@@ -290,13 +289,3 @@ class JdAfterSaleApi(JdApi):
     @staticmethod
     def _operator() -> dict[str, str]:
         return {"operatePin": OPERATOR, "operateNick": OPERATOR}
-
-
-class JdAfterSaleAdapter:
-    channel = Channel.jd.value
-
-    def aftersale_signal(self, topic: str | None, document: dict[str, Any]) -> AfterSaleSignal | None:
-        return signal(topic, document)
-
-    def aftersale_api(self, config: ApiConfig) -> JdAfterSaleApi:
-        return JdAfterSaleApi(config)

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
+from ocp.channels.aftersales import douyin, jd, shopify, taobao
 from ocp.channels.aftersales.base import AfterSaleAdapter
-from ocp.channels.aftersales.douyin import DouyinAfterSaleAdapter
-from ocp.channels.aftersales.jd import JdAfterSaleAdapter
-from ocp.channels.aftersales.shopify import ShopifyAfterSaleAdapter
-from ocp.channels.aftersales.taobao import TaobaoAfterSaleAdapter
-from ocp.domain.errors import UnknownChannel
+from ocp.channels.registry import lookup
 from ocp.domain.order.model import Channel
 
 _ADAPTERS: dict[str, AfterSaleAdapter] = {
-    Channel.shopify.value: ShopifyAfterSaleAdapter(),
-    Channel.douyin.value: DouyinAfterSaleAdapter(),
-    Channel.taobao.value: TaobaoAfterSaleAdapter(),
-    Channel.jd.value: JdAfterSaleAdapter(),
+    Channel.shopify.value: AfterSaleAdapter(Channel.shopify.value, shopify.signal, shopify.ShopifyAfterSaleApi),
+    Channel.douyin.value: AfterSaleAdapter(Channel.douyin.value, douyin.signal, douyin.DouyinAfterSaleApi),
+    Channel.taobao.value: AfterSaleAdapter(Channel.taobao.value, taobao.signal, taobao.TaobaoAfterSaleApi),
+    Channel.jd.value: AfterSaleAdapter(Channel.jd.value, jd.signal, jd.JdAfterSaleApi),
 }
 
 
 def aftersale_adapter_for(channel: str) -> AfterSaleAdapter:
-    try:
-        return _ADAPTERS[channel]
-    except KeyError:
-        raise UnknownChannel(
-            f"unknown channel {channel!r}", details={"known": sorted(_ADAPTERS)}
-        ) from None
+    return lookup(_ADAPTERS, channel)

@@ -22,7 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ocp.channels.base import ApiConfig
 from ocp.channels.common import text
 from ocp.channels.shopify import ShopifyApi
 from ocp.domain.clock import iso, parse_instant
@@ -273,13 +272,3 @@ def _transactions(suggested: list[Any], amount: int, currency: str) -> list[dict
     if left > 0:
         raise AfterSaleRefused(f"Shopify can refund at most {amount - left} of {amount} (minor units) on this order")
     return out
-
-
-class ShopifyAfterSaleAdapter:
-    channel = Channel.shopify.value
-
-    def aftersale_signal(self, topic: str | None, document: dict[str, Any]) -> AfterSaleSignal | None:
-        return signal(topic, document)
-
-    def aftersale_api(self, config: ApiConfig) -> ShopifyAfterSaleApi:
-        return ShopifyAfterSaleApi(config)

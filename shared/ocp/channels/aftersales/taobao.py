@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocp.channels.base import ApiConfig
 from ocp.channels.common import Unmappable, china_time, id_text, int_value, listed, required_time, text, yuan
 from ocp.channels.signing import china_time_text
 from ocp.channels.taobao import TaobaoApi
@@ -219,13 +218,3 @@ def _mapped(exc: DomainError, record: ChannelAfterSale) -> DomainError:
     if str(codes.get("sub_code", "")).startswith("isv."):  # a business refusal (state, amount, permission)
         return AfterSaleRefused(f"Taobao refused the write on {record.aftersale_id}: {exc.message}", details=codes)
     return exc
-
-
-class TaobaoAfterSaleAdapter:
-    channel = Channel.taobao.value
-
-    def aftersale_signal(self, topic: str | None, document: dict[str, Any]) -> AfterSaleSignal | None:
-        return signal(topic, document)
-
-    def aftersale_api(self, config: ApiConfig) -> TaobaoAfterSaleApi:
-        return TaobaoAfterSaleApi(config)

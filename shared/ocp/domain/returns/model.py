@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ocp.domain.order.model import Fen, TimelineEntry, UtcTime
+from ocp.domain.order.model import Fen, Order, TimelineEntry, UtcTime
 
 
 class _Model(BaseModel):
@@ -228,8 +228,9 @@ def with_step(after_sale: AfterSale, step: str, actor: str, at: datetime, detail
     return after_sale.model_copy(update=update)
 
 
-def timeline_entries(after_sales: list[AfterSale]) -> list[TimelineEntry]:
-    """The after-sales' steps as entries of their order's timeline (hop `aftersale`)."""
+def with_aftersale_steps(order: Order, after_sales: list[AfterSale]) -> Order:
+    """The order with its after-sales' steps on its timeline (hop `aftersale`), in time order. They are stored with
+    the after-sales, so the order's own item never grows with them."""
     entries = []
     for after_sale in after_sales:
         for step in after_sale.steps:
@@ -237,4 +238,6 @@ def timeline_entries(after_sales: list[AfterSale]) -> list[TimelineEntry]:
             detail = f"{after_sale.return_id} ({after_sale.kind.value})" + (f": {step.detail}" if step.detail else "")
             entries.append(TimelineEntry(at=step.at, hop="aftersale", event=step.step, source=source, detail=detail,
                                          actor=step.actor))
-    return entries
+    if not entries:
+        return order
+    return order.model_copy(update={"timeline": tuple(sorted((*order.timeline, *entries), key=lambda e: e.at))})
