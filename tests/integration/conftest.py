@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
@@ -59,3 +60,15 @@ def shopify(aws: Resources, shopify_api: tuple[FakeChannelApis, str],
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     composition.reset()
     return fake
+
+
+def drain(aws: Resources, queue_id: str) -> list[dict[str, Any]]:
+    """Every message on a declared queue (with its attributes), deleted as a consumer would."""
+    sqs, url = boto3.client("sqs"), aws.resolve(wiring.Ref(queue_id, "url"))
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
+            "Messages", []):
+        for message in batch:
+            messages.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return messages

@@ -24,6 +24,7 @@ from ocp.domain.fulfillment.dispatch import DispatchRequest, WmsRejected, WmsUna
 from ocp.domain.order.model import Order, OrderStatus
 from tests.fakes.wms_http import FakeHttpWms
 from tests.fulfillment_support import ORDER_ID, order_at
+from tests.integration.conftest import drain
 from tests.support import FakeContext, api_event, sqs_event
 
 HEADERS = {"x-api-key": "k", "Content-Type": "application/json"}
@@ -49,17 +50,6 @@ def _post_event(**body: Any) -> tuple[int, dict[str, Any]]:
     response = callbacks(api_event("POST", "/fulfillment/events", "/fulfillment/events", body=json.dumps(document),
                                    headers=HEADERS), FakeContext())
     return response["statusCode"], json.loads(response["body"])
-
-
-def _drain(aws: Resources, queue_id: str) -> list[dict[str, Any]]:
-    sqs, url = boto3.client("sqs"), aws.resolve(wiring.Ref(queue_id, "url"))
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", []):
-        for message in batch:
-            messages.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return messages
 
 
 # ---- callbacks ----------------------------------------------------------------------------------------
@@ -150,12 +140,12 @@ def test_dispatcher_hands_a_reserved_order_to_its_warehouse_queue_then_marks_it(
     again = dispatcher(_dispatch_event(DispatchRequest(order_id=ORDER_ID)), FakeContext())
     # Then WH-GZ's queue holds exactly one instruction, keyed for idempotency, and no other warehouse got one
     assert first == again == {"batchItemFailures": []}
-    [message] = _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    [message] = drain(aws, wiring.wms_queue_id("WH-GZ"))
     assert message["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{ORDER_ID}:1"
     instruction = json.loads(message["Body"])
     assert (instruction["warehouse"], instruction["version"], instruction["lines"][0]["sku"]) == (
         "WH-GZ", 1, "TEA-LONGJING-250")
-    assert _drain(aws, wiring.wms_queue_id("WH-SH")) == []
+    assert drain(aws, wiring.wms_queue_id("WH-SH")) == []
     # and the order is dispatched with the SQS message id on its timeline
     order = _stored(aws)
     assert (order.status, order.fulfillment.instruction_version) == (OrderStatus.dispatched, 1)
@@ -242,7 +232,7 @@ def test_dispatcher_pushes_to_an_http_wms_configured_for_the_warehouse(
     assert result == {"batchItemFailures": []}
     assert wms.keys() == [f"{ORDER_ID}:1", f"{ORDER_ID}:1"]
     assert all(r.verified for r in wms.received)
-    assert _drain(aws, wiring.wms_queue_id("WH-GZ")) == []
+    assert drain(aws, wiring.wms_queue_id("WH-GZ")) == []
     assert _stored(aws).status == OrderStatus.dispatched
 
 
@@ -289,10 +279,10 @@ def test_redispatch_of_a_stuck_hop_queues_the_next_instruction_version(aws: Reso
     # Then it is accepted for asynchronous dispatch
     assert (status, answer) == (202, {"queued": [ORDER_ID], "skipped": [], "not_found": []})
     # When the dispatcher takes the queued request
-    requests = _drain(aws, wiring.DISPATCH_QUEUE.id)
+    requests = drain(aws, wiring.DISPATCH_QUEUE.id)
     assert dispatcher(sqs_event([m["Body"] for m in requests]), FakeContext()) == {"batchItemFailures": []}
     # Then the warehouse got version 2, and the order is dispatched again since now, by the operator
-    [message] = _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    [message] = drain(aws, wiring.wms_queue_id("WH-GZ"))
     assert message["MessageAttributes"]["idempotency_key"]["StringValue"] == f"{ORDER_ID}:2"
     order = _stored(aws)
     assert (order.timeline[-1].event, order.timeline[-1].actor) == ("redispatched", "ops@example.com")

@@ -26,7 +26,7 @@ from ocp.domain.clock import iso, utc_now
 from ocp.domain.fulfillment.state import WritebackState
 from ocp.domain.order.model import Order, OrderStatus
 from tests.fakes.channel_apis import FakeChannelApis
-from tests.integration.conftest import SHOPIFY_SECRET, shopify_document
+from tests.integration.conftest import SHOPIFY_SECRET, drain, shopify_document
 from tests.support import FakeContext, api_event, shopify_headers, sqs_event
 
 ORDER_ID = "shopify-5840912375611902001"
@@ -39,17 +39,6 @@ def _stored(aws: Resources) -> Order:
     order = DynamoOrderStore(boto3.resource("dynamodb").Table(aws.resolve(wiring.Ref(wiring.ORDERS.id)))).get(ORDER_ID)
     assert order is not None
     return order
-
-
-def _drain(aws: Resources, queue_id: str) -> list[dict[str, Any]]:
-    sqs, url = boto3.client("sqs"), aws.resolve(wiring.Ref(queue_id, "url"))
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", []):
-        for message in batch:
-            messages.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return messages
 
 
 def _on_hand(sku: str) -> tuple[int, int]:
@@ -69,11 +58,11 @@ def _dispatched_order(aws: Resources) -> Order:
     webhook(api_event("POST", "/webhooks/{channel}", "/webhooks/shopify", body=body.decode(),
                       headers=shopify_headers(body, SHOPIFY_SECRET), path_params={"channel": "shopify"}),
             FakeContext())
-    inbox = _drain(aws, wiring.ORDERS_INBOX.id)
+    inbox = drain(aws, wiring.ORDERS_INBOX.id)
     assert processor(sqs_event([m["Body"] for m in inbox]), FakeContext()) == {"batchItemFailures": []}
     assert _stored(aws).status == OrderStatus.reserved, _stored(aws).holds
     dispatcher({"order_ids": [ORDER_ID]}, FakeContext())
-    _drain(aws, wiring.DISPATCH_QUEUE.id)  # whatever the processor queued for the dispatcher: handed over already
+    drain(aws, wiring.DISPATCH_QUEUE.id)  # whatever the processor queued for the dispatcher: handed over already
     order = _stored(aws)
     assert order.status == OrderStatus.dispatched
     return order
@@ -99,7 +88,7 @@ def test_a_shipped_callback_deducts_stock_queues_the_write_back_and_the_channel_
     # Then it is shipped, its stock left on_hand and reserved together, and a write-back is queued for it
     assert (answer["status"], answer["outcome"]) == ("shipped", "applied")
     assert (_on_hand("TEA-LONGJING-250"), _on_hand("CUP-CELADON")) == ((8, 0), (9, 0))
-    [queued] = _drain(aws, wiring.WRITEBACK_QUEUE.id)
+    [queued] = drain(aws, wiring.WRITEBACK_QUEUE.id)
     assert json.loads(queued["Body"]) == {"order_id": ORDER_ID}
     # When channel_writeback takes the message
     assert channel_writeback(sqs_event([queued["Body"]]), FakeContext()) == {"batchItemFailures": []}
@@ -119,7 +108,7 @@ def test_the_scheduled_sweep_retries_what_the_queue_missed_and_backs_off_from_a_
     # Given a shipped order whose write-back message was lost, and a Shopify that answers 503 once
     _dispatched_order(aws)
     _callback(event="shipped", event_id="wms-9", carrier="SF", tracking_no="SF1")
-    _drain(aws, wiring.WRITEBACK_QUEUE.id)
+    drain(aws, wiring.WRITEBACK_QUEUE.id)
     shopify.fail_next("shopify", 503)
     # When the retry schedule ticks
     tick = scheduled_event(next(s for s in wiring.SCHEDULES if s.function == "channel_writeback"))
@@ -139,7 +128,7 @@ def test_reconciliation_stops_the_warehouse_for_an_order_cancelled_on_its_channe
 ) -> None:
     # Given a dispatched order (its instruction on WH-GZ's queue), then cancelled by the buyer on Shopify
     _dispatched_order(aws)
-    _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    drain(aws, wiring.wms_queue_id("WH-GZ"))
     shopify.cancel("shopify", CHANNEL_ORDER_ID, utc_now())
     # When reconciliation runs twice
     schedule = next(s for s in wiring.SCHEDULES if s.function == "reconciliation")
@@ -148,7 +137,7 @@ def test_reconciliation_stops_the_warehouse_for_an_order_cancelled_on_its_channe
     # Then the first run found it, sent WH-GZ a cancel instruction (version 2) and alerted; the second did nothing
     assert (first["cancelled_on_channel"], first["stopped"], first["alerted"]) == ([ORDER_ID], [ORDER_ID], [ORDER_ID])
     assert (second["cancelled_on_channel"], second["stopped"], second["alerted"]) == ([], [], [])
-    [stop] = _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    [stop] = drain(aws, wiring.wms_queue_id("WH-GZ"))
     attributes = {k: v["StringValue"] for k, v in stop["MessageAttributes"].items()}
     assert (attributes["kind"], attributes["idempotency_key"]) == ("cancel", f"{ORDER_ID}:2")
     assert json.loads(stop["Body"])["kind"] == "cancel"
@@ -174,19 +163,19 @@ def test_an_operator_cancel_of_a_dispatched_order_stops_the_warehouse_and_its_co
 ) -> None:
     # Given a dispatched order (its v1 instruction on WH-GZ's queue) holding 2 teas and 1 cup of 10 each
     _dispatched_order(aws)
-    _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    drain(aws, wiring.wms_queue_id("WH-GZ"))
     # When an operator cancels it, twice
     headers = {**KEY, "x-ocp-actor": "ops@shop.cn"}
     (first, order), (again, _) = _cancel(headers), _cancel(headers)
     # Then 202: the order is still dispatched, with the stop recorded, and the dispatcher is asked for it
     assert (first, again, order["status"]) == (202, 202, "dispatched")
     assert (order["fulfillment"]["stop"]["requested_by"], order["fulfillment"]["stop"]["version"]) == ("operator", 2)
-    requests = [m["Body"] for m in _drain(aws, wiring.DISPATCH_QUEUE.id)]
+    requests = [m["Body"] for m in drain(aws, wiring.DISPATCH_QUEUE.id)]
     assert {json.loads(body)["purpose"] for body in requests} == {"stop"}
     # When the dispatcher takes the requests (the second is a repeat)
     assert dispatcher(sqs_event(requests), FakeContext()) == {"batchItemFailures": []}
     # Then WH-GZ got one cancel instruction, version 2
-    [stop] = _drain(aws, wiring.wms_queue_id("WH-GZ"))
+    [stop] = drain(aws, wiring.wms_queue_id("WH-GZ"))
     attributes = {k: v["StringValue"] for k, v in stop["MessageAttributes"].items()}
     assert (attributes["kind"], attributes["idempotency_key"]) == ("cancel", f"{ORDER_ID}:2")
     assert _stored(aws).status == OrderStatus.dispatched and _on_hand("TEA-LONGJING-250") == (10, 2)

@@ -24,7 +24,7 @@ from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.domain.clock import iso, utc_now
 from ocp.domain.order.model import Order, OrderStatus
 from tests.fakes.channel_apis import FakeChannelApis
-from tests.integration.conftest import SHOPIFY_SECRET, shopify_document
+from tests.integration.conftest import SHOPIFY_SECRET, drain, shopify_document
 from tests.support import FakeContext, api_event, shopify_headers, sqs_event
 
 ORDER_ID = "shopify-5840912375611902001"
@@ -39,17 +39,6 @@ def _stored(aws: Resources) -> Order:
     order = DynamoOrderStore(boto3.resource("dynamodb").Table(aws.resolve(wiring.Ref(wiring.ORDERS.id)))).get(ORDER_ID)
     assert order is not None
     return order
-
-
-def _drain(aws: Resources, queue_id: str) -> list[dict[str, Any]]:
-    sqs, url = boto3.client("sqs"), aws.resolve(wiring.Ref(queue_id, "url"))
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get(
-            "Messages", []):
-        for message in batch:
-            messages.append(message)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return messages
 
 
 def _push(warehouse: str, sku: str, on_hand: int) -> None:
@@ -82,7 +71,7 @@ def _instructions(aws: Resources, warehouse: str) -> list[tuple[str, list[tuple[
     """(idempotency key, [(line id, quantity)]) of each instruction on the warehouse's WMS queue."""
     return [(m["MessageAttributes"]["idempotency_key"]["StringValue"],
              [(line["line_id"], line["quantity"]) for line in json.loads(m["Body"])["lines"]])
-            for m in _drain(aws, wiring.wms_queue_id(warehouse))]
+            for m in drain(aws, wiring.wms_queue_id(warehouse))]
 
 
 def _split_order(aws: Resources) -> Order:
@@ -98,10 +87,10 @@ def _split_order(aws: Resources) -> Order:
     webhook(api_event("POST", "/webhooks/{channel}", "/webhooks/shopify", body=body.decode(),
                       headers=shopify_headers(body, SHOPIFY_SECRET), path_params={"channel": "shopify"}),
             FakeContext())
-    inbox = _drain(aws, wiring.ORDERS_INBOX.id)
+    inbox = drain(aws, wiring.ORDERS_INBOX.id)
     assert processor(sqs_event([m["Body"] for m in inbox]), FakeContext()) == {"batchItemFailures": []}
     assert _stored(aws).status == OrderStatus.reserved, _stored(aws).holds
-    requests = [m["Body"] for m in _drain(aws, wiring.DISPATCH_QUEUE.id)]
+    requests = [m["Body"] for m in drain(aws, wiring.DISPATCH_QUEUE.id)]
     assert dispatcher(sqs_event(requests), FakeContext()) == {"batchItemFailures": []}
     return _stored(aws)
 
@@ -133,7 +122,7 @@ def test_a_split_order_reaches_each_warehouse_ships_per_parcel_and_is_written_ba
     assert _board(TEA) == {"WH-GZ": (0, 0), "WH-SH": (0, 0)} and _board(CUP) == {"WH-SH": (4, 0)}
     assert _explained(TEA) and _explained(CUP)
     # When channel_writeback takes the two queued write-backs
-    queued = [m["Body"] for m in _drain(aws, wiring.WRITEBACK_QUEUE.id)]
+    queued = [m["Body"] for m in drain(aws, wiring.WRITEBACK_QUEUE.id)]
     assert channel_writeback(sqs_event(queued), FakeContext()) == {"batchItemFailures": []}
     # Then Shopify has one fulfillment per parcel, each with its tracking number and its own lines
     shipped = sorted(shopify.shipped_to("shopify"), key=lambda s: s.tracking_no)
@@ -152,7 +141,7 @@ def test_redispatch_sends_each_parcel_not_accepted_its_next_version(aws: Resourc
     response = fulfillment_ops(api_event("POST", "/orders:redispatch", "/orders:redispatch", headers=KEY,
                                          body=json.dumps({"order_ids": [ORDER_ID], "actor": "ops"})), FakeContext())
     assert (response["statusCode"], json.loads(response["body"])["queued"]) == (202, [ORDER_ID])
-    requests = [m["Body"] for m in _drain(aws, wiring.DISPATCH_QUEUE.id)]
+    requests = [m["Body"] for m in drain(aws, wiring.DISPATCH_QUEUE.id)]
     assert dispatcher(sqs_event(requests), FakeContext()) == {"batchItemFailures": []}
     # Then only WH-SH's parcel got version 2, under its own key
     assert [json.loads(body)["warehouse"] for body in requests] == ["WH-SH"]
