@@ -13,6 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run demo test test-unit test-integration test-infra test-e2e lint typecheck check build synth nag openapi compare-openapi clean
 .PHONY: java test-concurrency bench
+.PHONY: chromium test-browser
 
 # ---- setup: Python venv + packages, Node tooling (CDK CLI, DynamoDB Local) -------------------------
 $(BIN)/python:
@@ -38,6 +39,14 @@ java:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
 	@java -version 2>&1 | head -1
 
+# Debian's Chromium runs the console's browser tests (tests/browser, Playwright drives /usr/bin/chromium: no browser
+# is downloaded); a CJK font so Chinese addresses render in the screenshots.
+chromium:
+	@[ -x /usr/bin/chromium ] && fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "Chromium is needed for the console's browser tests; installing chromium and fonts-wqy-zenhei"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei; }
+	@/usr/bin/chromium --version
+
 # ---- run locally ------------------------------------------------------------------------------------
 run: setup
 	$(BIN)/ocp local --port $(PORT) --demo
@@ -46,7 +55,7 @@ demo: setup
 	$(BIN)/ocp demo --url http://127.0.0.1:$(PORT)
 
 # ---- tests ------------------------------------------------------------------------------------------
-test: setup java lint typecheck
+test: setup java chromium lint typecheck
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-unit: setup
@@ -61,13 +70,21 @@ test-infra: setup
 test-concurrency: setup java
 	$(BIN)/pytest -m concurrency tests/concurrency
 
-# Benchmarks (not timed tests): round trips per order, reservations/s on one SKU (1 and 8 shards), oversold units.
+# Benchmarks (not timed tests), each figure beside its baseline from the same run: requests and write units per
+# order (table and each index), engine throughput on one DynamoDB Local process, oversold units, decision time.
+# End-to-end orders/s through `ocp local`, beside the revision before its speed-ups (git archive of that commit).
+LOCAL_BENCH_BASELINE ?= c700c1b
 bench: setup java
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.bench_decisions
+	$(BIN)/python -m benchmarks.cold_start
+	$(BIN)/python -m benchmarks.local_runtime --baseline $(LOCAL_BENCH_BASELINE)
 
 test-e2e: setup
 	$(BIN)/pytest tests/e2e
+
+test-browser: setup chromium
+	$(BIN)/pytest -m browser tests/browser
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -22,3 +22,14 @@ def shards_needed(orders_per_s: float, utilisation: float = 0.7) -> int:
     """Shards one SKU needs so that each shard item stays under `utilisation` of its write limit; each order
     reserves on one shard (its preferred one) in the common case."""
     return max(1, math.ceil(orders_per_s / reservations_per_shard(utilisation)))
+
+
+STATUS_KEY_WCU_PER_ORDER = 3
+"""Status index units per order on one status key: it enters (2 when the write is the order's transaction, as the
+reservation and the shipment are) and leaves (1, a plain write) — `make bench` measures the index's units."""
+
+
+def hottest_status_key(orders_per_s: float, buckets: int) -> float:
+    """Write units per second on one key of the status index, every order passing through the status (reserved,
+    dispatched, shipped), spread over `buckets`."""
+    return STATUS_KEY_WCU_PER_ORDER * orders_per_s / buckets

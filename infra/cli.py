@@ -1,11 +1,13 @@
 """`ocp`: run the platform locally, replay demo traffic against it, normalise a channel document.
 
-    ocp local [--port 3000] [--demo]      the whole platform on embedded AWS, until Ctrl-C
+    ocp local [--port 3000] [--demo] [--verbose] [--log-file F]   the whole platform on embedded AWS, until Ctrl-C
     ocp demo [--url URL]                   signed sample Shopify orders → what became of them
     ocp normalize --channel C FILE         the unified order a raw channel document maps to
     ocp replay archive --channel C --since T --until T | --key K ...   archived deliveries through intake again
     ocp replay quarantine [--channel C] [--id ID ...]                  list, then redrive quarantined messages
     ocp replay dlq --queue Q                                           a dead-letter queue back to its queue
+    ocp drill [--url URL] [--duration S] [--peak N] ... | --simulate-sync   rehearse a live-stream peak
+    ocp keys create NAME --scope S ... | list | revoke NAME [--url URL]     principals and their API keys
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from infra.drill.command import add_parser as add_drill_parser
+from infra.keys import add_parser as add_keys_parser
 from infra.local import config
 
 if TYPE_CHECKING:
+    from infra.local.terminal import FunctionOutput
     from infra.replay import ReplayClient, Summary
 
 DEFAULT_PORT = 3000
@@ -42,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="run the whole platform locally on embedded AWS")
     local.add_argument("--port", type=int, default=DEFAULT_PORT, help="API port on 127.0.0.1 (0: any free)")
     local.add_argument("--demo", action="store_true", help="post the demo orders once it is up")
+    local.add_argument("--log-file", type=Path, default=None,
+                       help="where the functions' JSON logs and EMF metrics go (default: .ocp/local/functions.log)")
+    local.add_argument("--verbose", action="store_true",
+                       help="keep the functions' logs and metrics on the terminal instead of the log file")
     local.set_defaults(command=_local)
 
     demo = commands.add_parser("demo", help="post signed sample Shopify orders, then after-sales of two of them, "
@@ -61,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     normalize.set_defaults(command=_normalize)
     _replay_parser(commands)
+    add_drill_parser(commands)
+    add_keys_parser(commands)
     return parser
 
 
@@ -94,32 +105,53 @@ def _replay_parser(commands: Any) -> None:
 
 
 def _local(args: argparse.Namespace) -> int:
+    from infra.local.terminal import DEFAULT_LOG_PATH, FunctionOutput
+
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    log_path = None if args.verbose else (args.log_file or DEFAULT_LOG_PATH)
+    with FunctionOutput(sys.stdout, log_path) as output:
+        return _run_local(args, output)
+
+
+def _run_local(args: argparse.Namespace, output: FunctionOutput) -> int:
     from infra.local.aws import stop_shared_aws
     from infra.local.runtime import LocalPlatform
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
     platform = LocalPlatform(port=args.port)
     try:
         base_url = platform.start()
     except OSError as exc:
         print(f"ocp local: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        output.say("\nstopped while starting")  # the platform has undone its own start
+        stop_shared_aws()
+        return 130
     try:
-        print(_banner(base_url, platform.api_key), flush=True)
+        output.say(_banner(base_url, platform.api_key, output.log_path))
         if args.demo:
-            _print_demo(base_url, _shopify_secret(None), platform.api_key, wait_s=20)
+            with output.requests_hidden():
+                _print_demo(base_url, _shopify_secret(None), platform.api_key, wait_s=20, say=output.say)
+            if output.log_path is not None:
+                output.say(f"(the demo's own requests are in {output.log_path})")
+        output.say("\nrequests:")
         _serve_until_interrupted()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C while the demo still runs: stop as quietly as afterwards
     finally:
-        print("\nstopping…", flush=True)
+        output.say("\nstopping…")
         platform.stop()
         stop_shared_aws()
     return 0
 
 
-def _banner(base_url: str, api_key: str) -> str:
+def _banner(base_url: str, api_key: str, log_path: Path | None) -> str:
+    where_logs = (f"the functions' JSON logs and metrics: {log_path}  (tail -f it, or run with --verbose)"
+                  if log_path is not None else "the functions' JSON logs and metrics: on this terminal (--verbose)")
     return "\n".join([
         f"OCP is running at {base_url}  (API key: {api_key}; Ctrl-C stops it)",
+        f"  console:  {base_url}/console/   (sign in with the API key)",
+        f"  {where_logs}",
         "",
         "Try:",
         f"  curl -s {base_url}/openapi.json | head -c 300",
@@ -149,19 +181,22 @@ def _demo(args: argparse.Namespace) -> int:
     return _print_demo(args.url, _shopify_secret(args.secret), api_key, args.wait)
 
 
-def _print_demo(base_url: str, secret: str, api_key: str, wait_s: float) -> int:
+def _print_demo(base_url: str, secret: str, api_key: str, wait_s: float,
+                say: Callable[[str], None] | None = None) -> int:
+    """`say` prints for people (`ocp local` passes its terminal: stdout is the functions' log file there)."""
     from infra.local.demo import format_returns, format_table, run_demo, run_returns
 
-    print(f"posting the demo orders to {base_url}/webhooks/shopify …", flush=True)
+    say = say or _say
+    say(f"posting the demo orders to {base_url}/webhooks/shopify …")
     try:
         results = run_demo(base_url, secret, api_key, wait_s=wait_s)
-        print(format_table(results), flush=True)
-        print("\ndelivering two of them and asking for a return and a refund (POST /returns) …", flush=True)
+        say(format_table(results))
+        say("\ndelivering two of them and asking for a return and a refund (POST /returns) …")
         returns = run_returns(base_url, api_key, results, wait_s=wait_s)
     except OSError as exc:
         print(f"ocp demo: cannot reach {base_url}: {exc}", file=sys.stderr)
         return 1
-    print(format_returns(returns), flush=True)
+    say(format_returns(returns))
     return 0 if all(r.order_status for r in results) and all(r.return_status for r in returns) else 1
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra import wiring
-from infra.build import BUILD_DIR, function_asset_dir, layer_asset_dir
+from infra.build import BUILD_DIR, REPO_ROOT, function_asset_dir, layer_asset_dir
 from infra.constructs.api import Api
+from infra.constructs.console import Console
 from infra.constructs.functions import Functions
 from infra.constructs.layers import Layers
 from infra.constructs.messaging import Messaging
@@ -20,6 +21,9 @@ from infra.constructs.registry import ResourceRegistry
 from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
 from infra.constructs.workflows import Workflows
+
+CONSOLE_ORIGIN_ENV = "CONSOLE_ORIGIN"
+"""`ocp.settings.ConsoleSettings.console_origin`: the API functions answer the console's origin with CORS headers."""
 
 
 class OcpStack(Stack):
@@ -52,17 +56,30 @@ class OcpStack(Stack):
             layers=self.layers,
             assets={spec.id: function_asset_dir(spec.id, build_dir) for spec in wiring.FUNCTIONS},
         )
+        # The console's distribution first: the API functions' CORS answers name its origin (see Console).
+        self.console = Console(self, "Console", access_logs=self.storage.access_logs, source_dir=REPO_ROOT / "console")
+        for function_id in dict.fromkeys(route.function for route in wiring.ROUTES):
+            self.functions.by_id[function_id].function.add_environment(CONSOLE_ORIGIN_ENV, self.console.origin)
         self.api = Api(
             self,
             "Api",
             functions={fid: fn.function for fid, fn in self.functions.by_id.items()},
             stage_name=stage,
+            console_origin=self.console.origin,
         )
+        self.console.deploy(api_url=self.api.rest_api.url)
         self.schedules = Schedules(
             self, "Schedules", functions={fid: fn.function for fid, fn in self.functions.by_id.items()}
         )
         self.monitoring = Monitoring(
-            self, "Monitoring", functions=self.functions.by_id, queues=self.queues, api=self.api.rest_api
+            self, "Monitoring", functions=self.functions.by_id, queues=self.queues, api=self.api.rest_api,
+            access_logs=self.api.access_logs,
+        )
+        CfnOutput(
+            self,
+            "BootstrapKeySecretArn",
+            value=registry.resolve(wiring.Ref(wiring.BOOTSTRAP_KEY.id, "arn")),
+            description="The bootstrap admin key: aws secretsmanager get-secret-value --secret-id <this> (api_key)",
         )
         # After the functions (its definition names their ARNs); functions reach it by name (see Workflows).
         self.workflows = Workflows(

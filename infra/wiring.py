@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "callback", "redrive"]
+Access = Literal["read", "write", "read_write", "send", "consume", "publish", "start", "callback", "redrive",
+                 "manage_keys"]
 """`start` on a state machine: start and describe its executions; `callback`: resume its paused tasks
 (`SendTaskSuccess`/`SendTaskFailure`); `redrive` on a dead-letter queue: consume it and start a message move task
-out of it (`StartMessageMoveTask`)."""
+out of it (`StartMessageMoveTask`); `manage_keys` on a `UsagePlan`: create and delete API Gateway API keys and add
+them to that plan (`apigateway:POST /apikeys`, `/usageplans/{id}/keys`, `DELETE /apikeys/*`)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,18 @@ class Index:
     name: str
     partition_key: str
     sort_key: str | None = None
+    projection: tuple[str, ...] | None = None
+    """What the index copies besides its keys and the table's: None = every attribute (ALL), () = keys only
+    (KEYS_ONLY), names = those (INCLUDE). An index item is rewritten only when a key or a projected attribute
+    changes, so a narrow projection saves a write on most updates of the table item."""
+
+    def projection_spec(self) -> dict[str, object]:
+        """The index's `Projection`, as `CreateTable` and CloudFormation spell it."""
+        if self.projection is None:
+            return {"ProjectionType": "ALL"}
+        if not self.projection:
+            return {"ProjectionType": "KEYS_ONLY"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projection)}
 
 
 @dataclass(frozen=True)
@@ -104,13 +118,36 @@ class Function:
         return self.handler.rsplit(".", 1)[0]
 
 
+RouteScope = Literal["admin", "operator", "finance", "read", "wms"]
+"""What a route needs (any one of its scopes). `wms` is met by any `wms:<WAREHOUSE>` scope: the handler then binds
+the call to that warehouse. A principal's scopes are these plus `wms:<WAREHOUSE>` (`ocp.domain.access`)."""
+PUBLIC: tuple[RouteScope, ...] = ()
+"""A route without an API key: channels sign their webhooks, the OpenAPI document is public."""
+
+
 @dataclass(frozen=True)
 class Route:
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     """API Gateway resource path, e.g. `/orders/{order_id}`."""
     function: str
-    api_key_required: bool = True
+    scopes: tuple[RouteScope, ...]
+    """The scopes that reach it (any one); `PUBLIC` (empty) for a route that takes no API key."""
+
+    @property
+    def api_key_required(self) -> bool:
+        return bool(self.scopes)
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """The throttle of one kind of principal. A usage plan limits each API key in it separately, and every
+    principal has its own API Gateway API key (its throttle bucket, not its secret): each warehouse its own limit."""
+
+    id: str
+    """The principal kind: `operator`, `wms`, `finance`, `read` or `admin` (`ocp.domain.access.principal_kind`)."""
+    rate_per_s: int
+    burst: int
 
 
 @dataclass(frozen=True)
@@ -180,23 +217,30 @@ ORDERS = Table(
     id="orders",
     partition_key="order_id",
     indexes=(
-        # Look an order up by its channel's own id: `GET /orders?channel=&channel_order_id=`.
-        Index(name="by_channel_order", partition_key="channel_key"),
-        # Held queue and stuck orders: every order with a status, oldest first.
-        Index(name="by_status", partition_key="status", sort_key="status_since"),
+        # Every index is reviewed in docs/CAPACITY.md (who queries it, what it reads, key cardinality, projection).
+        # Look an order up by its channel's own id: `GET /orders?channel=&channel_order_id=`. Keys only: the key
+        # never changes, so the index is written once per order; the reader gets the order by id.
+        Index(name="by_channel_order", partition_key="channel_key", projection=()),
+        # Held queue, stuck orders, reconciliation: every order with a status, oldest first, spread over
+        # `<status>#<n>` buckets (a status alone is a handful of hot keys). Only what the summaries and the held
+        # queue's filter read; the held queue gets its page's orders by id.
+        Index(name="by_status_bucket", partition_key="status_bucket", sort_key="status_since",
+              projection=("status", "channel", "warehouse", "writeback_pending_since", "hold_reasons")),
         # Unpaid pre-reservations by expiry (sparse, spread over buckets): the reservation sweeper's worklist.
-        Index(name="by_reservation_expiry", partition_key="expiry_bucket", sort_key="reservation_expires_at"),
+        Index(name="by_reservation_expiry", partition_key="expiry_bucket", sort_key="reservation_expires_at",
+              projection=()),
         # Fulfillment, sparse: orders with a shipment the channel has not acknowledged, per channel,
         # oldest first: the write-back retries and the stuck report's `channel_writeback` hop.
-        Index(name="by_writeback_pending", partition_key="channel", sort_key="writeback_pending_since"),
+        Index(name="by_writeback_pending", partition_key="channel", sort_key="writeback_pending_since",
+              projection=("status", "status_since", "warehouse")),
         # Rules, sparse: held orders with a timed hold (pre-sale until its ship date), spread over
         # buckets, earliest first: the presale release's worklist.
-        Index(name="by_release_due", partition_key="release_bucket", sort_key="release_due_at"),
+        Index(name="by_release_due", partition_key="release_bucket", sort_key="release_due_at", projection=()),
         # Merged parcels, sparse: orders waiting to leave with others of the same buyer and address, spread over
         # buckets by when their window ends (and formed groups not yet handed over): the merge run's worklist;
         # and the waiting ones by merge key, to find an order's mates.
-        Index(name="by_merge_due", partition_key="merge_bucket", sort_key="merge_due_at"),
-        Index(name="by_merge_key", partition_key="merge_key", sort_key="merge_wait_until"),
+        Index(name="by_merge_due", partition_key="merge_bucket", sort_key="merge_due_at", projection=()),
+        Index(name="by_merge_key", partition_key="merge_key", sort_key="merge_wait_until", projection=()),
     ),
 )
 QUARANTINE = Table(id="quarantine", partition_key="quarantine_id")
@@ -349,14 +393,48 @@ _RETURNS_ENV: dict[str, str | Ref] = {
     "RETURNS_STATE_MACHINE_ARN": Ref(RETURNS_WORKFLOW.id, "arn"),
 }
 
+# ---- access: principals, their hashed keys, throttles per kind of principal ----------------------------------
+PRINCIPALS = Table(id="principals", partition_key="pk")
+"""Two items per principal, written and deleted together: `key#<sha256 of its API key>` (what the authorizer
+reads) and `name#<name>` (keeps names unique, lists and revokes by name). The key itself is never stored."""
+BOOTSTRAP_KEY = Secret(
+    id="bootstrap-api-key",
+    holds='{"api_key": "<the key>", "principal": "<its name>", "usage_key": "<its API Gateway API key value>"}',
+    not_rotated_because="The bootstrap key is the administrators' way in to create the other principals; it is "
+                        "rotated by putting a new value, announced to them, not on a schedule.",
+)
+"""The key with every scope (`admin operator finance read wms:*`): in AWS generated at deploy (principal `admin`),
+locally `OCP_API_KEY` (principal `local`, no usage key)."""
+USAGE_PLANS: tuple[UsagePlan, ...] = (
+    UsagePlan(id="operator", rate_per_s=50, burst=100),
+    UsagePlan(id="wms", rate_per_s=200, burst=400),
+    UsagePlan(id="finance", rate_per_s=20, burst=40),
+    UsagePlan(id="read", rate_per_s=100, burst=200),
+    UsagePlan(id="admin", rate_per_s=10, burst=20),
+)
+BOOTSTRAP_USAGE_PLAN = "operator"
+"""The plan the bootstrap principal's usage key (`usage_key` in its secret) belongs to."""
+STAGE_THROTTLE = UsagePlan(id="stage", rate_per_s=5000, burst=5000)
+"""The stage's default method throttle: the whole API's ceiling (docs/CAPACITY.md)."""
+WEBHOOK_THROTTLE = UsagePlan(id="webhooks", rate_per_s=2000, burst=4000)
+"""`POST /webhooks/{channel}`'s method throttle: the live-stream peak (docs/CAPACITY.md)."""
+AUTHORIZER_CACHE_S = 60
+"""API Gateway caches the authorizer's answer per key this long: a revoked key stops within it in AWS."""
+
+
+def usage_plan_env(kind: str) -> str:
+    """`operator` → `USAGE_PLAN_ID_OPERATOR`: where principals_api finds the plan a new principal's key joins."""
+    return f"USAGE_PLAN_ID_{kind.upper()}"
+
+
 TABLES: tuple[Table, ...] = (ORDERS, QUARANTINE, STOCK, STOCK_LEDGER, INVENTORY, WAREHOUSES, CHANNEL_CURSORS, RULES,
-                             CATALOG, WATCHDOG_STATE, ORDER_FINGERPRINTS, RETURNS)
+                             CATALOG, WATCHDOG_STATE, ORDER_FINGERPRINTS, RETURNS, PRINCIPALS)
 EVENT_BUSES: tuple[EventBus, ...] = (EVENTS_BUS,)
 TOPICS: tuple[Topic, ...] = (STOCK_ALERTS, FINANCE_ALERTS)
 STATE_MACHINES: tuple[StateMachine, ...] = (RETURNS_WORKFLOW,)
 BUCKETS: tuple[Bucket, ...] = (RAW_ARCHIVE,)
 QUEUES: tuple[Queue, ...] = (ORDERS_INBOX, DISPATCH_QUEUE, *WMS_QUEUES, WRITEBACK_QUEUE, AFTERSALES_INBOX)
-SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS, WMS_SECRETS)
+SECRETS: tuple[Secret, ...] = (CHANNEL_SECRETS, WMS_SECRETS, BOOTSTRAP_KEY)
 QUEUE_PREFIXES: tuple[QueuePrefix, ...] = (REGISTERED_WMS_QUEUES,)
 
 _COMMON_ENV: dict[str, str | Ref] = {
@@ -786,56 +864,110 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 
+# ---- access: who may call what. One map, read by the CDK stack, the authorizer (`ROUTE_SCOPES` below) and the local
+# runtime. Lookups and reports are open to `read` and `operator`; order actions, rules, catalog, policy, warehouses,
+# returns and redrives need `operator`; warehouse facts need a `wms:<W>` scope, bound to W in the handler. A stock
+# push is also open to `operator` (a stock take corrected by hand); a fulfillment event is not: only the warehouse
+# reports what happened to its parcels. A return's receipt is booked by the warehouse or by an operator.
+LOOKUP: tuple[RouteScope, ...] = ("read", "operator")
+OPERATOR: tuple[RouteScope, ...] = ("operator",)
+WAREHOUSE: tuple[RouteScope, ...] = ("wms",)
+STOCK_PUSH: tuple[RouteScope, ...] = ("wms", "operator")
+RECEIPT: tuple[RouteScope, ...] = ("wms", "operator")
+FINANCE: tuple[RouteScope, ...] = ("finance",)
+ADMIN: tuple[RouteScope, ...] = ("admin",)
+
 ROUTES: tuple[Route, ...] = (
     # Channels authenticate with their own signatures, not API keys.
-    Route("POST", "/webhooks/{channel}", "channel_webhook", api_key_required=False),
-    Route("GET", "/orders", "operator_api"),
-    Route("GET", "/orders/{order_id}", "operator_api"),
-    Route("GET", "/openapi.json", "operator_api", api_key_required=False),
+    Route("POST", "/webhooks/{channel}", "channel_webhook", PUBLIC),
+    Route("GET", "/orders", "operator_api", LOOKUP),
+    Route("GET", "/orders/{order_id}", "operator_api", LOOKUP),
+    Route("GET", "/openapi.json", "operator_api", PUBLIC),
     # ---- inventory. API Gateway allows one variable name per level, so `/inventory/{id}` is a SKU
     # for GET and a warehouse for PUT `/inventory/{id}/{sku}`; the handler names them properly.
-    Route("PUT", "/inventory/{id}/{sku}", "inventory_api"),
-    Route("GET", "/inventory/{id}", "inventory_api"),
-    Route("GET", "/inventory-ledger/{sku}", "inventory_api"),
-    Route("GET", "/inventory-policy", "inventory_api"),
-    Route("PUT", "/inventory-policy", "inventory_api"),
+    Route("PUT", "/inventory/{id}/{sku}", "inventory_api", STOCK_PUSH),
+    Route("GET", "/inventory/{id}", "inventory_api", LOOKUP),
+    Route("GET", "/inventory-ledger/{sku}", "inventory_api", LOOKUP),
+    Route("GET", "/inventory-policy", "inventory_api", LOOKUP),
+    Route("PUT", "/inventory-policy", "inventory_api", OPERATOR),
     # ---- rules and catalog. API Gateway path parts are literal or a whole `{variable}`, so the
     # public `/rules/{kind}:simulate` is one literal resource per kind (`routing:simulate`, …) beside
     # `/rules/{kind}`; `/catalog:bulk` is a literal resource beside `/catalog`.
-    Route("GET", "/rules/{kind}", "rules_api"),
-    Route("PUT", "/rules/{kind}", "rules_api"),
-    Route("GET", "/rules/{kind}/schema", "rules_api"),
-    *(Route("POST", f"/rules/{kind}:simulate", "rules_api") for kind in RULE_KINDS),
-    Route("GET", "/catalog/{sku}", "rules_api"),
-    Route("PUT", "/catalog/{sku}", "rules_api"),
-    Route("POST", "/catalog:bulk", "rules_api"),
-    Route("PUT", "/warehouses/{warehouse}", "rules_api"),
-    Route("GET", "/warehouses", "rules_api"),
+    Route("GET", "/rules/{kind}", "rules_api", LOOKUP),
+    Route("PUT", "/rules/{kind}", "rules_api", OPERATOR),
+    Route("GET", "/rules/{kind}/schema", "rules_api", LOOKUP),
+    *(Route("POST", f"/rules/{kind}:simulate", "rules_api", OPERATOR) for kind in RULE_KINDS),
+    Route("GET", "/catalog/{sku}", "rules_api", LOOKUP),
+    Route("PUT", "/catalog/{sku}", "rules_api", OPERATOR),
+    Route("POST", "/catalog:bulk", "rules_api", OPERATOR),
+    Route("PUT", "/warehouses/{warehouse}", "rules_api", OPERATOR),
+    Route("GET", "/warehouses", "rules_api", LOOKUP),
     # The held queue: `GET /orders?status=held&reason=` is operator_api's; the actions are orders_ops'.
     # `/orders:bulk` is a literal resource at the root (like `/orders:redispatch`).
-    Route("PATCH", "/orders/{order_id}", "orders_ops"),
-    Route("POST", "/orders/{order_id}/release", "orders_ops"),
-    Route("POST", "/orders/{order_id}/cancel", "orders_ops"),
-    Route("POST", "/orders:bulk", "orders_ops"),
+    Route("PATCH", "/orders/{order_id}", "orders_ops", OPERATOR),
+    Route("POST", "/orders/{order_id}/release", "orders_ops", OPERATOR),
+    Route("POST", "/orders/{order_id}/cancel", "orders_ops", OPERATOR),
+    Route("POST", "/orders:bulk", "orders_ops", OPERATOR),
     # ---- fulfillment. `/orders/stuck` is a literal resource beside `/orders/{order_id}` (literal wins
     # in API Gateway and in infra/local/apigw.py); `/orders:redispatch` is a literal resource at the root.
-    Route("POST", "/fulfillment/events", "fulfillment_callback"),
-    Route("GET", "/orders/stuck", "fulfillment_ops"),
-    Route("POST", "/orders:redispatch", "fulfillment_ops"),
+    Route("POST", "/fulfillment/events", "fulfillment_callback", WAREHOUSE),
+    Route("GET", "/orders/stuck", "fulfillment_ops", LOOKUP),
+    Route("POST", "/orders:redispatch", "fulfillment_ops", OPERATOR),
     # ---- returns
-    Route("POST", "/returns", "returns_api"),
-    Route("GET", "/returns", "returns_api"),
-    Route("GET", "/returns/{return_id}", "returns_api"),
-    Route("POST", "/returns/{return_id}/approve", "returns_api"),
-    Route("POST", "/returns/{return_id}/reject", "returns_api"),
-    Route("POST", "/returns/{return_id}/receipt", "returns_api"),
-    Route("POST", "/refunds/{refund_id}/settled", "returns_api"),
+    Route("POST", "/returns", "returns_api", OPERATOR),
+    Route("GET", "/returns", "returns_api", LOOKUP),
+    Route("GET", "/returns/{return_id}", "returns_api", LOOKUP),
+    Route("POST", "/returns/{return_id}/approve", "returns_api", OPERATOR),
+    Route("POST", "/returns/{return_id}/reject", "returns_api", OPERATOR),
+    Route("POST", "/returns/{return_id}/receipt", "returns_api", RECEIPT),
+    Route("POST", "/refunds/{refund_id}/settled", "returns_api", FINANCE),
     # ---- replay and redrive. `/deliveries:replay` and `/dlq:redrive` are literal resources at the root (like
     # `/orders:bulk`); a quarantine id (`<delivery id>#<message id>`) travels percent-encoded.
-    Route("POST", "/deliveries:replay", "replay_ops"),
-    Route("GET", "/quarantine", "replay_ops"),
-    Route("POST", "/quarantine/{quarantine_id}/redrive", "replay_ops"),
-    Route("POST", "/dlq:redrive", "replay_ops"),
+    Route("POST", "/deliveries:replay", "replay_ops", OPERATOR),
+    Route("GET", "/quarantine", "replay_ops", LOOKUP),
+    Route("POST", "/quarantine/{quarantine_id}/redrive", "replay_ops", OPERATOR),
+    Route("POST", "/dlq:redrive", "replay_ops", OPERATOR),
+    # ---- access: principals and their keys
+    Route("POST", "/principals", "principals_api", ADMIN),
+    Route("GET", "/principals", "principals_api", ADMIN),
+    Route("DELETE", "/principals/{name}", "principals_api", ADMIN),
+)
+
+
+def route_scopes_env(routes: tuple[Route, ...]) -> str:
+    """The route → scopes map as the authorizer reads it (`ocp.domain.access.RouteScopes.parse`):
+    `GET /orders=read,operator;PUT /rules/{kind}=operator;…`, keyed routes only."""
+    return ";".join(f"{r.method} {r.path}={','.join(r.scopes)}" for r in routes if r.scopes)
+
+
+FUNCTIONS = (
+    *FUNCTIONS,
+    # ---- access (declared after ROUTES: the authorizer carries the route → scopes map)
+    Function(
+        id="authorizer",
+        handler="functions.authorizer.handler.lambda_handler",
+        description="API Gateway REQUEST authorizer: the x-api-key's principal and the routes its scopes reach",
+        env={
+            **_COMMON_ENV,
+            "PRINCIPALS_TABLE": Ref(PRINCIPALS.id),
+            "BOOTSTRAP_SECRET_ARN": Ref(BOOTSTRAP_KEY.id, "arn"),
+            "ROUTE_SCOPES": route_scopes_env(ROUTES),
+        },
+        grants=(Grant(PRINCIPALS.id, "read"), Grant(BOOTSTRAP_KEY.id, "read")),
+        timeout_s=5,
+        memory_mb=256,
+    ),
+    Function(
+        id="principals_api",
+        handler="functions.principals_api.handler.lambda_handler",
+        description="Administrators: create, list and revoke principals and their API keys",
+        env={
+            **_COMMON_ENV,
+            "PRINCIPALS_TABLE": Ref(PRINCIPALS.id),
+            **{usage_plan_env(plan.id): Ref(plan.id) for plan in USAGE_PLANS},
+        },
+        grants=(Grant(PRINCIPALS.id, "read_write"), *(Grant(plan.id, "manage_keys") for plan in USAGE_PLANS)),
+    ),
 )
 
 QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (

@@ -38,8 +38,10 @@ def shopify_headers(
 
 def api_event(method: str, resource: str, path: str, *, body: str | None = None,
               headers: dict[str, str] | None = None, path_params: dict[str, str] | None = None,
-              query: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as API Gateway sends it."""
+              query: dict[str, str] | None = None, principal: str | None = "local",
+              scopes: str = "admin operator finance read wms:*") -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as API Gateway sends it: on a keyed route its authorizer's answer is
+    in `requestContext.authorizer` (default the bootstrap principal; `principal=None`: no authorizer ran)."""
     headers = headers or {}
     return {
         "resource": resource,
@@ -55,6 +57,8 @@ def api_event(method: str, resource: str, path: str, *, body: str | None = None,
             "resourcePath": resource, "httpMethod": method, "path": f"/local{path}", "stage": "local",
             "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"}, "requestTimeEpoch": 0,
             "accountId": "123456789012", "apiId": "local",
+            **({"authorizer": {"principal": principal, "scopes": scopes, "principalId": principal}}
+               if principal else {}),
         },
         "body": body,
         "isBase64Encoded": False,

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.responses import documented
 from ocp.channels.base import Delivery
@@ -20,7 +21,7 @@ from ocp.observability import instruments
 from ocp.services.order.intake import accept_delivery
 
 logger, tracer, metrics = instruments("channel_webhook")
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=console_cors())
 register_error_handlers(app, json_bodies=False)
 
 

@@ -1,6 +1,7 @@
 """POST /fulfillment/events: WMS and TMS callbacks onto the order state machine and its timeline."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -10,17 +11,22 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import CallbackAnswer, ParcelCallbackAnswer, ParcelOrderAnswer
+from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented
-from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
-from ocp.observability import instruments
+from ocp.domain.access.binding import callback_binding
+from ocp.domain.fulfillment.callbacks import FulfillmentEvent, FulfillmentEventName, Outcome
+from ocp.domain.order.model import Order
+from ocp.observability import callback_stage, instruments
 from ocp.services.fulfillment.callbacks import CallbackResult
 from ocp.services.fulfillment.merge import record_parcel_callback
 
 logger, tracer, metrics = instruments("fulfillment_callback")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
+app.use(middlewares=[attribute_writes])
 
 
 @app.post("/fulfillment/events", responses=documented(400, 404, 409))
@@ -28,7 +34,7 @@ register_error_handlers(app)
 def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer | ParcelCallbackAnswer:
     logger.set_correlation_id(event.order_id)
     # One order, or every order of a merged parcel the event names (each recorded in its own transaction).
-    parcel = record_parcel_callback(event, composition.callback_deps())
+    parcel = record_parcel_callback(event, composition.callback_deps(), _binding(event))
     for result in parcel.results:
         _observe(event, result)
     answer = parcel.answer
@@ -41,8 +47,19 @@ def post_event(event: Annotated[FulfillmentEvent, Body()]) -> CallbackAnswer | P
                 for r in parcel.results])
 
 
+def _binding(event: FulfillmentEvent) -> Callable[[Order], None] | None:
+    """A warehouse's principal reports only on orders (parcels) dispatched to it: every order the event moves."""
+    caller = caller_of(app.current_event)
+    # Only a `delivered` finds its parcel by tracking number (as the state machine does).
+    tracking = event.tracking_no if event.event == FulfillmentEventName.delivered else None
+    return callback_binding(caller.principal, caller.scopes, event.warehouse, tracking)
+
+
 def _observe(event: FulfillmentEvent, result: CallbackResult) -> None:
     metrics.add_metric(name=f"Callbacks_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    stage = callback_stage(event.event.value, result.status.value, result.applied)
+    if stage:
+        metrics.add_metric(name=stage, unit=MetricUnit.Count, value=1)
     facts = {"order_id": result.order_id, "event": event.event.value, "event_id": event.event_id,
              "outcome": result.outcome.value, "status": result.status.value}
     if result.books_refused:

@@ -10,16 +10,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.fulfillment_models import RedispatchAnswer, RedispatchBody, SkippedOrder
+from ocp.api.operators import attribute_writes
 from ocp.api.responses import documented, errors
 from ocp.domain.fulfillment.stuck import StuckReport
 from ocp.observability import instruments
 from ocp.services.fulfillment.stuck import DEFAULT_SAMPLE, redispatch, stuck_report
 
 logger, tracer, metrics = instruments("fulfillment_ops")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
+app.use(middlewares=[attribute_writes])
 
 
 @app.get("/orders/stuck", responses=documented(400))

@@ -10,7 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
+from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.stock import PushResult, StockNotFound, StockPush
@@ -18,8 +20,9 @@ from ocp.observability import instruments
 from ocp.services.inventory.stock import LedgerView, StockBoard, ledger_view, push_stock, put_policy, stock_board
 
 logger, tracer, metrics = instruments("inventory_api")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
+app.use(middlewares=[attribute_writes])
 
 Sku = Annotated[str, Path(min_length=1, max_length=128)]
 
@@ -28,6 +31,8 @@ Sku = Annotated[str, Path(min_length=1, max_length=128)]
 @tracer.capture_method(capture_response=False)
 def put_stock(warehouse: Annotated[str, Path(min_length=1, max_length=64)], sku: Sku,
               push: Annotated[StockPush, Body()]) -> PushResult:
+    # A warehouse's principal pushes only its own stock.
+    caller_of(app.current_event).require_warehouse(warehouse, f"it may not push {warehouse}'s stock", sku=sku)
     result = push_stock(warehouse, sku, push, composition.inventory_deps())
     metrics.add_metric(name="StockPushesApplied" if result.applied else "StockPushesIgnored",
                        unit=MetricUnit.Count, value=1)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.models import OrderList
 from ocp.api.published import openapi_document
@@ -22,7 +23,7 @@ from ocp.observability import instruments
 from ocp.services.operations.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
 
 logger, tracer, metrics = instruments("operator_api")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
 
 

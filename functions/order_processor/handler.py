@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
@@ -13,11 +13,13 @@ from pydantic import Json
 
 from ocp import composition
 from ocp.channels.registry import adapter_for
-from ocp.observability import instruments
+from ocp.domain.order.model import Order
+from ocp.observability import NAMESPACE, ORDERS_HELD, instruments, new_order_stages
 from ocp.ports import InboxMessage
-from ocp.services.order.processing import process_message
+from ocp.services.order.processing import Outcome, process_message
 
-logger, tracer, metrics = instruments("order_processor")
+SERVICE = "order_processor"
+logger, tracer, metrics = instruments(SERVICE)
 
 
 class InboxRecord(SqsRecordModel):
@@ -35,7 +37,19 @@ def handle_record(record: InboxRecord) -> None:
     if result.order_id:
         logger.set_correlation_id(result.order_id)
     metrics.add_metric(name=f"Orders_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    if result.outcome == Outcome.created and result.order is not None:
+        _count_decision(result.order)
     logger.info("message processed", extra={"outcome": result.outcome.value, "order_id": result.order_id})
+
+
+def _count_decision(order: Order) -> None:
+    """The order funnel's counts for a new order (`ocp.observability.FUNNEL`), and its holds by reason."""
+    for stage in new_order_stages(order.status.value):
+        metrics.add_metric(name=stage, unit=MetricUnit.Count, value=1)
+    for reason in dict.fromkeys(hold.reason.value for hold in order.holds):
+        with single_metric(name=ORDERS_HELD, unit=MetricUnit.Count, value=1, namespace=NAMESPACE,
+                           default_dimensions={"service": SERVICE}) as metric:
+            metric.add_dimension(name="reason", value=reason)
 
 
 @logger.inject_lambda_context(clear_state=True)

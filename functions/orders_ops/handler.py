@@ -1,5 +1,6 @@
 """Operators on held orders: `PATCH /orders/{id}`, `POST /orders/{id}/release` · `/cancel`, and
-`POST /orders:bulk`. Every action is on the order's timeline with its actor (`x-ocp-actor`, else the API key).
+`POST /orders:bulk`. Every action is on the order's timeline with its principal and its actor (`x-ocp-actor`,
+else the principal).
 A cancel of an order the warehouse has is 202: its warehouse was asked to stop, the order ends when it confirms."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
@@ -14,8 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.operators import actor_of, revision_of
+from ocp.api.operators import attribute_writes, caller_of, revision_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented, errors
 from ocp.domain.errors import InvalidQuery
@@ -25,8 +27,9 @@ from ocp.services.operations import held_queue
 from ocp.services.operations.held_queue import BulkAnswer
 
 logger, tracer, metrics = instruments("orders_ops")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
+app.use(middlewares=[attribute_writes])
 
 OrderId = Annotated[str, Path(min_length=1, max_length=128)]
 JsonObject = Annotated[dict[str, Any], Body()]
@@ -87,7 +90,7 @@ def _done(action: str, order: Order) -> Order:
 
 
 def _actor() -> str:
-    return actor_of(app.current_event)
+    return caller_of(app.current_event).actor
 
 
 def _revision() -> int | None:

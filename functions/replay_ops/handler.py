@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.operators import actor_of
+from ocp.api.operators import caller_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented
 from ocp.domain.errors import InvalidQuery
@@ -27,7 +28,7 @@ from ocp.services.order import replay
 from ocp.services.order.replay import QuarantinePage, RedriveAnswer, ReplayAnswer
 
 logger, tracer, metrics = instruments("replay_ops")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
 
 
@@ -61,7 +62,7 @@ def replay_deliveries(body: Annotated[ReplayBody, Body()]) -> ReplayAnswer:
     else:
         raise InvalidQuery('give "keys", or "channel" with "since" and "until"', details={"field": "channel"})
     metrics.add_metric(name="DeliveriesReplayed", unit=MetricUnit.Count, value=answer.replayed)
-    logger.info("deliveries replayed", extra={"actor": actor_of(app.current_event), "replayed": answer.replayed,
+    logger.info("deliveries replayed", extra={**_who(), "replayed": answer.replayed,
                                               "failed": len(answer.failed), "examined": answer.examined})
     return answer
 
@@ -83,7 +84,7 @@ def redrive_quarantined(quarantine_id: Annotated[str, Path(min_length=1, max_len
     # The id is `<delivery id>#<message id>`: clients percent-encode it, and the path arrives as sent.
     answer = replay.redrive_quarantined(composition.replay_deps(), unquote(quarantine_id))
     metrics.add_metric(name=f"QuarantineRedrive_{answer.outcome}", unit=MetricUnit.Count, value=1)
-    logger.info("quarantine redrive", extra={"actor": actor_of(app.current_event),
+    logger.info("quarantine redrive", extra={**_who(),
                                              "quarantine_id": answer.quarantine_id, "outcome": answer.outcome})
     return answer
 
@@ -92,7 +93,7 @@ def redrive_quarantined(quarantine_id: Annotated[str, Path(min_length=1, max_len
 @tracer.capture_method(capture_response=False)
 def redrive_dlq(body: Annotated[DlqRedriveBody, Body()]) -> DeadLetterRedrive:
     answer = replay.redrive_dlq(composition.replay_deps(), body.queue)
-    logger.info("dlq redrive", extra={"actor": actor_of(app.current_event), "queue": answer.queue,
+    logger.info("dlq redrive", extra={**_who(), "queue": answer.queue,
                                       "task": answer.task, "moved": answer.moved, "waiting": answer.waiting})
     return answer
 
@@ -101,6 +102,11 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise InvalidQuery("since and until need a UTC offset (e.g. 2026-11-11T00:00:00Z)", details={"field": "since"})
     return moment
+
+
+def _who() -> dict[str, str | None]:
+    caller = caller_of(app.current_event)
+    return {"actor": caller.actor, "principal": caller.principal}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

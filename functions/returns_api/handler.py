@@ -1,6 +1,6 @@
 """After-sales through the API: `POST /returns` (checked against the order now, then its workflow starts),
 `GET /returns` and `/returns/{id}`, approve/reject, warehouse receipts, and `POST /refunds/{id}/settled`.
-Every action is a step on the after-sale with its actor (`x-ocp-actor`, else the API key)."""
+Every action is a step on the after-sale with its actor (`x-ocp-actor`, else the principal)."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
 import json
@@ -14,17 +14,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.operators import actor_of
+from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented, errors
+from ocp.domain.access.binding import receipt_binding
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.returns.model import AfterSale
 from ocp.observability import instruments
 from ocp.services.returns import requests
 
 logger, tracer, metrics = instruments("returns_api")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
+app.use(middlewares=[attribute_writes])
 
 ReturnId = Annotated[str, Path(min_length=1, max_length=200)]
 JsonObject = Annotated[dict[str, Any], Body()]
@@ -94,7 +97,9 @@ def reject(return_id: ReturnId) -> AfterSale:
 @tracer.capture_method(capture_response=False)
 def receipt(return_id: ReturnId, body: JsonObject) -> AfterSale:
     logger.set_correlation_id(return_id)
-    after_sale = requests.record_receipt(return_id, body, composition.returns_api_deps(), _actor())
+    caller = caller_of(app.current_event)
+    after_sale = requests.record_receipt(return_id, body, composition.returns_api_deps(), caller.actor,
+                                         receipt_binding(caller.principal, caller.scopes, return_id))
     metrics.add_metric(name="ReturnReceipts", unit=MetricUnit.Count, value=1)
     return after_sale
 
@@ -114,7 +119,7 @@ def _decided(after_sale: AfterSale) -> AfterSale:
 
 
 def _actor() -> str:
-    return actor_of(app.current_event)
+    return caller_of(app.current_event).actor
 
 
 def _decision_body() -> DecisionBody:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
+from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import revision_of
 from ocp.api.paths import with_literal_colons
@@ -26,7 +27,7 @@ from ocp.services.operations import catalog, warehouses
 from ocp.services.operations.catalog import BulkResult
 
 logger, tracer, metrics = instruments("rules_api")
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
 
 Kind = Annotated[str, Path(min_length=1, max_length=32)]

@@ -32,6 +32,24 @@ WiredResource = (
 )
 
 _STATE_MACHINE_IDS = frozenset(spec.id for spec in wiring.STATE_MACHINES)
+_USAGE_PLAN_IDS = frozenset(plan.id for plan in wiring.USAGE_PLANS)
+
+
+def usage_plan_name(plan_id: str) -> str:
+    """A usage plan's fixed name, `<stack name>-<kind>`. Functions get the name, not the id: principals_api is an
+    integration of the API, so a reference to a plan (which references the API's stage) would be a cycle. The
+    principals_api adapter finds the plan's id by this name."""
+    return f"{Aws.STACK_NAME}-{plan_id}"
+
+
+def _apigateway_arn(path: str) -> str:
+    """An API Gateway management-API resource (`/apikeys`, `/usageplans/*/keys`) in the stack's region."""
+    return f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::{path}"
+
+
+USAGE_KEY_PATHS = ("/apikeys", "/apikeys/*", "/usageplans", "/usageplans/*/keys", "/usageplans/*/keys/*")
+"""What `manage_keys` reaches: create, read and delete API keys; list the plans (to find one by name); add a key to
+a plan and take it out."""
 
 
 def state_machine_name(resource_id: str) -> str:
@@ -106,6 +124,10 @@ class ResourceRegistry:
             if ref.attribute not in names:
                 raise ValueError(f"{ref.resource!r} has no {ref.attribute!r} to reference")
             return names[ref.attribute]
+        if ref.resource in _USAGE_PLAN_IDS:
+            if ref.attribute != "name":
+                raise ValueError(f"usage plan {ref.resource!r} is referenced by name only")
+            return usage_plan_name(ref.resource)
         resource = self.get(ref.resource)
         values: dict[str, str] = {}
         if isinstance(resource, dynamodb.Table):
@@ -129,6 +151,8 @@ class ResourceRegistry:
         access = grant.access
         if grant.resource in _STATE_MACHINE_IDS and access in ("start", "callback"):
             return self._grant_state_machine(grant.resource, access, grantee)
+        if grant.resource in _USAGE_PLAN_IDS and access == "manage_keys":
+            return self._grant_usage_keys(grantee)
         resource = self.get(grant.resource)
         if isinstance(resource, dynamodb.Table) and access in ("read", "write", "read_write"):
             {
@@ -228,6 +252,28 @@ class ResourceRegistry:
                 f"Executions of state machine {resource_id!r} are named when they start, so DescribeExecution is "
                 "granted on that one machine's executions (execution:<machine name>:*) and on nothing else.",
             )
+        ]
+
+    @staticmethod
+    def _grant_usage_keys(grantee: iam.IGrantable) -> list[Wildcard]:
+        """API keys are created per principal at runtime and a plan's id cannot be referenced (see usage_plan_name):
+        the management API's key and plan-key paths, in this region only. The same for every plan, so granting it
+        for several plans adds one statement."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["apigateway:GET", "apigateway:POST", "apigateway:DELETE"],
+            resource_arns=[_apigateway_arn(path) for path in USAGE_KEY_PATHS],
+        )
+        return [
+            Wildcard(
+                f"Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{path}",
+                "Each principal's API Gateway API key (its throttle bucket, not its secret) is created and deleted "
+                "at runtime by principals_api, so key ids are unknown at deploy time, and the plans' ids cannot be "
+                "referenced from the function that is itself an integration of the API (a dependency cycle): "
+                "API keys and plan keys only, in this region.",
+            )
+            for path in USAGE_KEY_PATHS
+            if "*" in path
         ]
 
     @staticmethod

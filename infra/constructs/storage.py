@@ -9,6 +9,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import wiring
+from infra.constructs.access import generated_secret
 from infra.constructs.nag import acknowledge
 from infra.constructs.registry import ResourceRegistry, WiredResource, pascal
 
@@ -17,6 +18,10 @@ ACCESS_LOG_RETENTION = Duration.days(365)
 
 def _key(name: str) -> dynamodb.Attribute:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+def _projection_type(index: wiring.Index) -> dynamodb.ProjectionType:
+    return dynamodb.ProjectionType(index.projection_spec()["ProjectionType"])
 
 
 class Storage(Construct):
@@ -49,7 +54,8 @@ class Storage(Construct):
                 index_name=index.name,
                 partition_key=_key(index.partition_key),
                 sort_key=_key(index.sort_key) if index.sort_key else None,
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=_projection_type(index),
+                non_key_attributes=list(index.projection) if index.projection else None,
             )
         return table
 
@@ -81,13 +87,16 @@ class Storage(Construct):
         )
 
     def _secret(self, spec: wiring.Secret) -> secretsmanager.Secret:
+        generated = generated_secret(spec)
         secret = secretsmanager.Secret(
             self,
             f"{pascal(spec.id)}Secret",
             description=f"OCP {spec.id}: JSON object, {spec.holds}; set with put-secret-value",
             # An empty JSON object, not a random string: the readers parse JSON. Values are set out of band
-            # and CloudFormation does not touch them again while this template value stays the same.
-            secret_object_value={},
+            # and CloudFormation does not touch them again while this template value stays the same. The
+            # bootstrap key is generated instead (infra.constructs.access).
+            secret_object_value={} if generated is None else None,
+            generate_secret_string=generated,
         )
         acknowledge(secret, "SMG4", spec.not_rotated_because)
         return secret

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote
 
 from infra import wiring
 from infra.local import config
+from ocp.domain.access.routes import policy_allows
 
 
 @dataclass(frozen=True)
@@ -151,16 +152,48 @@ def check_request(request: HttpRequest, routes: RouteTable) -> HttpResponse | Ro
                           {"allowed": allowed}, headers=[("Allow", ", ".join(allowed))])
 
 
-def check_api_key(route: wiring.Route, request: HttpRequest, expected_key: str) -> HttpResponse | None:
-    """None when the request may pass; else the 401 (missing key) or 403 (wrong key) response."""
-    if not route.api_key_required:
+AUTHORIZER_FUNCTION = "authorizer"
+"""The REQUEST authorizer every keyed route has in AWS (`infra/wiring.py`); called in-process here."""
+
+
+def method_arn(request: HttpRequest) -> str:
+    """The ARN API Gateway evaluates the authorizer's policy against: `<api>/<stage>/<METHOD>/<path>`."""
+    return (f"arn:aws:execute-api:{config.REGION}:{config.ACCOUNT_ID}:local/{config.STAGE}/"
+            f"{request.method.upper()}{request.path}")
+
+
+def authorizer_event(request: HttpRequest, match: RouteMatch) -> dict[str, Any] | None:
+    """The REQUEST authorizer event for a keyed route, None for a public one. Without an `x-api-key` API Gateway
+    answers 401 itself (the identity source is missing) and never calls the authorizer: see `authorize`."""
+    if not match.route.api_key_required:
         return None
-    supplied = request.header("x-api-key")
-    if not supplied:
+    event = build_event(request, match)
+    return {"type": "REQUEST", "methodArn": method_arn(request),
+            **{k: event[k] for k in ("resource", "path", "httpMethod", "headers", "multiValueHeaders",
+                                     "queryStringParameters", "multiValueQueryStringParameters",
+                                     "pathParameters", "stageVariables", "requestContext")}}
+
+
+def missing_key(route: wiring.Route, request: HttpRequest) -> HttpResponse | None:
+    if route.api_key_required and not request.header("x-api-key"):
         return error_response(401, "missing_api_key", "this route needs an x-api-key header")
-    if supplied != expected_key:
-        return error_response(403, "invalid_api_key", "the x-api-key header does not name a valid key")
     return None
+
+
+def enforce(route: wiring.Route, request: HttpRequest, answer: dict[str, Any]) -> HttpResponse | dict[str, Any]:
+    """Evaluate the authorizer's policy as API Gateway does: the 403 when it does not allow this request, else
+    the `requestContext.authorizer` the integration receives (its context plus `principalId`)."""
+    context = dict(answer.get("context") or {})
+    if policy_allows(answer["policyDocument"]["Statement"], method_arn(request)):
+        return {**context, "principalId": answer["principalId"]}
+    if context.get("error_code") != "forbidden":
+        return error_response(403, "invalid_api_key", "the x-api-key header does not name a valid key")
+    principal = context.get("principal", "")
+    return error_response(
+        403, "forbidden",
+        f"principal {principal!r} may not call {route.method} {route.path}: it needs one of {', '.join(route.scopes)}",
+        {"principal": principal, "scopes": str(context.get("scopes", "")).split(), "needs": list(route.scopes)},
+    )
 
 
 def build_event(request: HttpRequest, match: RouteMatch, now: float | None = None) -> dict[str, Any]:

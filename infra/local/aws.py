@@ -20,6 +20,8 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from infra.local import moto_patches
+
 _HOST = "127.0.0.1"
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -39,6 +41,7 @@ class EmbeddedAws:
     def start(self) -> str:
         # werkzeug logs every request moto serves at INFO: far too chatty for a developer's console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto_patches.install()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._endpoint = f"http://{host}:{port}"

@@ -92,6 +92,15 @@ def channel_secret_document(credentials: Mapping[str, str]) -> dict[str, dict[st
     }
 
 
+BOOTSTRAP_PRINCIPAL = "local"
+
+
+def bootstrap_secret_document(credentials: Mapping[str, str]) -> dict[str, str]:
+    """The `bootstrap-api-key` JSON value: `OCP_API_KEY` is the principal `local`, with every scope (no usage key:
+    nothing throttles locally)."""
+    return {"api_key": credentials["OCP_API_KEY"], "principal": BOOTSTRAP_PRINCIPAL}
+
+
 def api_key(environ: Mapping[str, str] | None = None) -> str:
     source = os.environ if environ is None else environ
     return source.get("OCP_API_KEY") or DEFAULT_API_KEY

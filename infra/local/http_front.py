@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from infra import wiring
 from infra.local import apigw, lambdas
+from infra.local.console import ConsoleFiles
 
 log = logging.getLogger("ocp.local.api")
 
@@ -19,28 +20,49 @@ Invoker = Callable[[wiring.Function, dict[str, Any]], Any]
 
 
 class ApiGateway:
-    """Route → API key check → proxy event → handler → proxy response. No sockets: testable directly."""
+    """Route → authorizer (its policy and context) → proxy event → handler → proxy response. No sockets: testable
+    directly."""
 
     def __init__(
         self,
         routes: Iterable[wiring.Route],
         functions: Iterable[wiring.Function],
-        api_key: str,
         invoke: Invoker = lambdas.invoke,
     ) -> None:
         self._routes = apigw.RouteTable(routes)
         self._functions = {f.id: f for f in functions}
-        self._api_key = api_key
         self._invoke = invoke
 
     def handle(self, request: apigw.HttpRequest) -> apigw.HttpResponse:
         match = apigw.check_request(request, self._routes)
         if isinstance(match, apigw.HttpResponse):
             return match
-        denied = apigw.check_api_key(match.route, request, self._api_key)
-        if denied is not None:
-            return denied
-        return self._call(self._functions[match.route.function], apigw.build_event(request, match))
+        event = apigw.build_event(request, match)
+        if match.route.api_key_required:
+            allowed = self._authorize(request, match)
+            if isinstance(allowed, apigw.HttpResponse):
+                return allowed
+            context, usage_key = allowed
+            event["requestContext"]["authorizer"] = context
+            # As with `apiKeySource=AUTHORIZER`: the integration sees the throttle key, never the caller's secret.
+            event["requestContext"]["identity"]["apiKey"] = usage_key
+        return self._call(self._functions[match.route.function], event)
+
+    def _authorize(self, request: apigw.HttpRequest,
+                   match: apigw.RouteMatch) -> apigw.HttpResponse | tuple[dict[str, Any], str | None]:
+        """What API Gateway does before the integration: 401 without a key, else the authorizer's policy decides
+        (no cache here: a revoked key stops at once)."""
+        missing = apigw.missing_key(match.route, request)
+        if missing is not None:
+            return missing
+        event = apigw.authorizer_event(request, match)
+        try:
+            answer = self._invoke(self._functions[apigw.AUTHORIZER_FUNCTION], event or {})
+        except Exception:
+            log.exception("the authorizer raised on %s %s", request.method, request.path)
+            return apigw.error_response(500, "authorizer_failure", "the authorizer failed (see the server log)")
+        context = apigw.enforce(match.route, request, answer)
+        return context if isinstance(context, apigw.HttpResponse) else (context, answer.get("usageIdentifierKey"))
 
     def _call(self, function: wiring.Function, event: dict[str, Any]) -> apigw.HttpResponse:
         try:
@@ -79,7 +101,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
         )
         try:
-            response = self.server.gateway.handle(request)
+            # The console's static files first (only `/console…`), then the API as API Gateway would answer.
+            response = self.server.console.serve(request) or self.server.gateway.handle(request)
         except Exception:
             log.exception("the local gateway failed on %s %s", self.command, self.path)
             response = apigw.error_response(502, "gateway_error", "the local gateway failed (see the server log)")
@@ -152,6 +175,7 @@ class _FrontServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], gateway: ApiGateway) -> None:
         super().__init__(address, _RequestHandler)
         self.gateway = gateway
+        self.console = ConsoleFiles()
 
 
 class HttpFront:

@@ -75,6 +75,7 @@ def provision(
     _create_buses(aws_client("events", endpoint_url), wiring.EVENT_BUSES, resources)
     _create_topics(aws_client("sns", endpoint_url), wiring.TOPICS, resources)
     _create_state_machines(aws_client("stepfunctions", endpoint_url), wiring.STATE_MACHINES, resources)
+    _create_usage_plans(aws_client("apigateway", endpoint_url), wiring.USAGE_PLANS, resources)
     return resources
 
 
@@ -84,7 +85,7 @@ def stream_id(table_id: str) -> str:
 
 
 def table_definition(table: wiring.Table) -> dict[str, Any]:
-    """`CreateTable` arguments: on-demand, string keys, every index projecting ALL attributes."""
+    """`CreateTable` arguments: on-demand, string keys, every index projecting what its declaration says."""
     keys = [(table.partition_key, table.sort_key), *((i.partition_key, i.sort_key) for i in table.indexes)]
     definition: dict[str, Any] = {
         "TableName": local_name(table.id),
@@ -99,7 +100,7 @@ def table_definition(table: wiring.Table) -> dict[str, Any]:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection_spec(),
             }
             for index in table.indexes
         ]
@@ -160,6 +161,16 @@ def _create_secrets(
         value = values.get(secret.id, {})
         arn = client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
         resources.add(secret.id, LocalResource(name=name, arn=arn))
+
+
+def _create_usage_plans(client: Any, plans: Iterable[wiring.UsagePlan], resources: Resources) -> None:
+    """The usage plans principals' throttle keys join (nothing throttles locally, but the keys are real)."""
+    for plan in plans:
+        name = local_name(f"usage-{plan.id}")
+        created = client.create_usage_plan(name=name, throttle={"rateLimit": plan.rate_per_s,
+                                                                 "burstLimit": plan.burst})
+        resources.add(plan.id, LocalResource(name=created["id"], arn=f"arn:aws:apigateway:{config.REGION}::"
+                                                                     f"/usageplans/{created['id']}"))
 
 
 def _create_buses(client: Any, buses: Iterable[wiring.EventBus], resources: Resources) -> None:

@@ -162,7 +162,8 @@ class LocalPlatform:
         self._env.set({**config.FAKE_AWS_ENV, "AWS_ENDPOINT_URL": aws.endpoint_url, **_no_proxy_env()})
         self.credentials = credentials = config.credentials_env()
         self.api_key = credentials["OCP_API_KEY"]
-        secrets = {wiring.CHANNEL_SECRETS.id: config.channel_secret_document(credentials)}
+        secrets = {wiring.CHANNEL_SECRETS.id: config.channel_secret_document(credentials),
+                   wiring.BOOTSTRAP_KEY.id: config.bootstrap_secret_document(credentials)}
         self.resources = provision(aws.endpoint_url, secrets, self._queue_overrides())
         self._env.set({**credentials, **config.OBSERVABILITY_ENV})
         self._env.set({name: os.environ.get(name, value) for name, value in config.RETURNS_ENV.items()})
@@ -175,7 +176,7 @@ class LocalPlatform:
         return {q.id: dataclasses.replace(q, visibility_timeout_s=self._visibility_timeout_s) for q in wiring.QUEUES}
 
     def _gateway(self) -> ApiGateway:
-        return ApiGateway(wiring.ROUTES, wiring.FUNCTIONS, self.api_key, invoke=lambdas.invoke)
+        return ApiGateway(wiring.ROUTES, wiring.FUNCTIONS, invoke=lambdas.invoke)
 
     def _start_pollers(self) -> None:
         for trigger in wiring.QUEUE_TRIGGERS:

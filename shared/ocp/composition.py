@@ -7,6 +7,7 @@ start then loads only what that function uses, not every domain's adapters.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     )
     from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
     from ocp.adapters.wms import WmsRouter
+    from ocp.ports import WmsAdapter
+    from ocp.services.access.principals import AccessDeps, BootstrapKey
     from ocp.services.decisions.order_path import RulesDeps
     from ocp.services.decisions.rules import RulesCache
     from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, WritebackSweepDeps
@@ -46,8 +49,8 @@ if TYPE_CHECKING:
     from ocp.services.returns.deps import ReturnsDeps
     from ocp.services.returns.polling import AfterSalePollDeps
 from ocp.domain.clock import utc_now
-from ocp.ports import WmsAdapter
 from ocp.settings import (
+    AuthorizerSettings,
     CallbackSettings,
     DecisionSettings,
     DispatcherSettings,
@@ -58,6 +61,7 @@ from ocp.settings import (
     InventoryApiSettings,
     OperatorSettings,
     PollerSettings,
+    PrincipalsApiSettings,
     ProcessorSettings,
     ReconciliationSettings,
     ReplaySettings,
@@ -535,6 +539,51 @@ def aftersale_intake_deps() -> ReturnsDeps:
                        channels=_channel_apis(settings.channel_secrets_arn))
 
 
+# ---- access ----------------------------------------------------------------------------------------------------
+
+
+def _bootstrap_key(secret_arn: str | None) -> Callable[[], BootstrapKey | None]:
+    """The bootstrap key from its secret, re-read every 5 minutes (powertools' cache) so a rotation takes."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from ocp.services.access.principals import BootstrapKey
+
+    # A provider on this module's client (reset with the environment), not powertools' process-wide default, whose
+    # client keeps the endpoint of whoever read a secret first in the process.
+    provider = SecretsProvider(boto3_client=_client("secretsmanager")) if secret_arn else None
+
+    def read() -> BootstrapKey | None:
+        if provider is None or not secret_arn:
+            return None
+        value = provider.get(secret_arn, max_age=300, transform="json")
+        if not isinstance(value, dict) or not value.get("api_key"):
+            return None
+        return BootstrapKey(api_key=str(value["api_key"]), principal=str(value.get("principal") or "admin"),
+                            usage_key=value.get("usage_key") or None)
+    return read
+
+
+@cache
+def authorizer_deps() -> AccessDeps:
+    from ocp.adapters.dynamodb.principals import DynamoPrincipalStore
+    from ocp.services.access.principals import AccessDeps
+    settings = load(AuthorizerSettings)
+    return AccessDeps(principals=DynamoPrincipalStore(_dynamodb().Table(settings.principals_table)),
+                      bootstrap=_bootstrap_key(settings.bootstrap_secret_arn))
+
+
+@cache
+def principals_deps() -> AccessDeps:
+    from ocp.adapters.aws.usage_keys import ApiGatewayUsageKeys
+    from ocp.adapters.dynamodb.principals import DynamoPrincipalStore
+    from ocp.services.access.principals import AccessDeps
+    settings = load(PrincipalsApiSettings)
+    plans = settings.usage_plan_ids()
+    return AccessDeps(principals=DynamoPrincipalStore(_dynamodb().Table(settings.principals_table)),
+                      bootstrap=_bootstrap_key(settings.bootstrap_secret_arn),
+                      usage_keys=ApiGatewayUsageKeys(_client("apigateway"), plans) if plans else None)
+
+
 def reset() -> None:
     """Forget every cached client and adapter (tests switch environments between cases)."""
     for cached in (_dynamodb, _client, intake_deps, replay_deps, processing_deps, order_store, polling_deps,
@@ -545,5 +594,6 @@ def reset() -> None:
                    writeback_queue, writeback_deps, writeback_sweep_deps, reconcile_deps,
                    rules_cache, cached_catalog, warehouse_store, cached_warehouses, rules_deps, dispatch_queue,
                    held_queue_queries, held_queue_deps, restock_deps, returns_reader, returns_api_deps,
-                   returns_workflow_deps, aftersale_intake_deps, aftersale_poll_deps):
+                   returns_workflow_deps, aftersale_intake_deps, aftersale_poll_deps, authorizer_deps,
+                   principals_deps):
         cached.cache_clear()

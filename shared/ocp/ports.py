@@ -12,6 +12,7 @@ from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
     from ocp.channels.base import ChannelApi, ChannelCredentials
+    from ocp.domain.access.principals import Principal
     from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction
     from ocp.domain.fulfillment.stuck import OrderSummary, SlaPolicy
     from ocp.domain.fulfillment.wms import WmsEndpoint
@@ -472,3 +473,38 @@ class Carriers(Protocol):
                     parcels: int) -> CarrierBooking:
         """Book a pickup of the buyer's parcel back to the warehouse; `reference` is the idempotency key (a repeat
         answers the first booking)."""
+
+
+# ---- access: principals and their throttle keys ----------------------------------------------------------------
+
+
+class PrincipalStore(Protocol):
+    """Principals by name and by the hash of their key; the key itself is never given to the store."""
+
+    def create(self, principal: Principal, key_hash: str) -> None:
+        """Store both ways in, or neither; `PrincipalExists` when the name (or hash) is taken."""
+
+    def get(self, name: str) -> Principal | None: ...
+
+    def by_key_hash(self, key_hash: str) -> Principal | None: ...
+
+    def delete(self, name: str) -> Principal | None:
+        """Remove the principal and its key at once; the removed principal, None when there was none."""
+
+    def list(self) -> list[Principal]: ...
+
+
+class UsageKey(BaseModel):
+    """A principal's API Gateway API key: its throttle bucket in the usage plan of its kind (not a credential)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    value: str
+
+
+class UsageKeys(Protocol):
+    def create(self, principal: str, kind: str) -> UsageKey: ...
+
+    def delete(self, key_id: str) -> None:
+        """Idempotent: a key already gone is fine."""

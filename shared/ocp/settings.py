@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Each function loads one of these models: the validators are built on that first `load`, not for every model
+    # at import (which cost every cold start a few milliseconds per model).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class IntakeSettings(_Settings):
@@ -254,3 +256,37 @@ class ReturnsBooksSettings(ReturnsSettings, StockSettings, DecisionSettings):
 class ReturnsWorkflowSettings(ReturnsBooksSettings, DispatchSenderSettings):
     event_bus_name: str
     finance_topic_arn: str
+
+
+# ---- the operator console -----------------------------------------------------------------------
+
+
+class ConsoleSettings(_Settings):
+    """Where the operator console is served from, for the API functions' CORS headers."""
+
+    console_origin: str | None = None
+    """`https://<the console's CloudFront domain>`; unset (locally the console shares the API's origin): no
+    cross-origin caller is answered with CORS headers."""
+
+
+# ---- access -------------------------------------------------------------------------------------------------
+
+
+class AuthorizerSettings(_Settings):
+    principals_table: str
+    bootstrap_secret_arn: str | None = None
+    """`{"api_key", "principal", "usage_key"}`: the key with every scope (locally `OCP_API_KEY`, principal `local`)."""
+    route_scopes: str
+    """The route → scopes map (`infra.wiring.route_scopes_env`)."""
+
+
+class PrincipalsApiSettings(_Settings):
+    principals_table: str
+    bootstrap_secret_arn: str | None = None
+
+    def usage_plan_ids(self) -> dict[str, str]:
+        """Principal kind → usage plan id, from `USAGE_PLAN_ID_<KIND>` (`infra.wiring.usage_plan_env`); empty
+        where no plan is wired, and then principals get no throttle key."""
+        prefix = "USAGE_PLAN_ID_"
+        return {name[len(prefix):].lower(): value for name, value in os.environ.items()
+                if name.startswith(prefix) and value}

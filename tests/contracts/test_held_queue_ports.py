@@ -27,6 +27,8 @@ from ocp.domain.fulfillment.wms import HttpWmsEndpoint, SqsWmsEndpoint
 from ocp.domain.inventory.commit import FingerprintHit, OrderCommit
 from ocp.domain.operations.warehouses import Warehouse
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
+from ocp.domain.order.status_buckets import status_bucket
+from tests.engine_order import EngineOrderTable
 from tests.rules_support import make_order
 
 AT = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
@@ -54,7 +56,7 @@ def ports(request: pytest.FixtureRequest) -> Iterator[Ports]:
         orders_table = resource.Table(local_name(wiring.ORDERS.id))
         orders = DynamoOrderStore(orders_table, client=client, fingerprints=local_name(wiring.ORDER_FINGERPRINTS.id))
         yield Ports(DynamoWarehouseStore(resource.Table(local_name(wiring.WAREHOUSES.id))), orders,
-                    DynamoHeldQueueQueries(orders_table, read_size=2))
+                    DynamoHeldQueueQueries(EngineOrderTable(orders_table), read_size=2))
 
 
 def _held(n: int, *holds: tuple[HoldReason, datetime | None], since: datetime = AT) -> Order:
@@ -120,6 +122,82 @@ def test_the_queue_pages_by_reason_in_status_order_and_every_order_comes_once(po
     everything = ports.queue.page(OrderStatus.held, None, 50)
     assert ([o.order_id for o in everything.orders], everything.last_key) == ([f"taobao-{n}" for n in range(1, 8)],
                                                                               None)
+
+
+def test_pages_merge_every_status_bucket_oldest_first_and_resume_after_the_last_one(ports: Ports) -> None:
+    # Given 40 held orders spread over the status index's buckets, ten pairs held in the same second, every third
+    # for its address (and a few in another status)
+    for n in range(1, 41):
+        reason = HoldReason.address_unresolved if n % 3 == 0 else HoldReason.buyer_note
+        order = _held(n, (reason, None), since=AT - timedelta(minutes=n // 2 * 2 - n))
+        ports.orders.create(order)
+    for n in range(41, 45):
+        ports.orders.create(make_order(order_id=f"taobao-{n}", channel_order_id=str(n)))
+    expected = sorted((f"taobao-{n}" for n in range(1, 41)),
+                      key=lambda i: (ports.orders.get(i).status_since, i))
+    # When the whole status and the address holds are read in pages of three
+    def read_all(reason: HoldReason | None) -> list[str]:
+        seen: list[str] = []
+        start = None
+        for _ in range(60):
+            page = ports.queue.page(OrderStatus.held, reason, 3, start)
+            assert len(page.orders) <= 3
+            seen += [o.order_id for o in page.orders]
+            start = page.last_key
+            if start is None:
+                return seen
+        raise AssertionError("the pages never ended")
+
+    # Then every order comes once, in (status_since, order_id) order, across buckets
+    assert read_all(None) == expected
+    wanted = {f"taobao-{n}" for n in range(3, 41, 3)}
+    assert read_all(HoldReason.address_unresolved) == [i for i in expected if i in wanted]
+
+
+def test_orders_held_in_the_same_second_in_one_bucket_each_come_once_in_id_order(ports: Ports) -> None:
+    # Given six orders held in the same second in one status bucket, written highest id first (the engine gives
+    # them in no set order), four more in that second elsewhere, one a minute before and one a minute after
+    bucket = status_bucket(OrderStatus.held, "taobao-1")
+    same = [n for n in range(1, 5000) if status_bucket(OrderStatus.held, f"taobao-{n}") == bucket][:6]
+    others = [n for n in range(1, 5000) if status_bucket(OrderStatus.held, f"taobao-{n}") != bucket][:4]
+    for n in sorted(same + others, reverse=True):
+        reason = HoldReason.address_unresolved if n % 2 else HoldReason.buyer_note
+        ports.orders.create(_held(n, (reason, None), since=AT - timedelta(minutes=n)))
+    ports.orders.create(_held(9001, (HoldReason.address_unresolved, None), since=AT - timedelta(minutes=9002)))
+    ports.orders.create(_held(9002, (HoldReason.buyer_note, None), since=AT - timedelta(minutes=9001)))
+
+    def read_all(reason: HoldReason | None, limit: int) -> list[str]:
+        seen: list[str] = []
+        start = None
+        for _ in range(40):
+            page = ports.queue.page(OrderStatus.held, reason, limit, start)
+            seen += [o.order_id for o in page.orders]
+            start = page.last_key
+            if start is None:
+                return seen
+        raise AssertionError("the pages never ended")
+
+    # When the queue is read in pages of one, two and three, all of it and the address holds
+    everything = ["taobao-9001"] + sorted(f"taobao-{n}" for n in same + others) + ["taobao-9002"]
+    odd = [i for i in everything if int(i.split("-")[1]) % 2]
+    # Then every order comes once, by (time held, order id)
+    for limit in (1, 2, 3):
+        assert read_all(None, limit) == everything
+        assert read_all(HoldReason.address_unresolved, limit) == odd
+
+
+def test_an_order_that_left_the_status_between_pages_is_not_listed(ports: Ports) -> None:
+    # Given four held orders and the first page of two
+    for n in range(1, 5):
+        ports.orders.create(_held(n, (HoldReason.buyer_note, None)))
+    first = ports.queue.page(OrderStatus.held, None, 2)
+    # When the third is released before the next page
+    third = ports.orders.get("taobao-3")
+    ports.orders.replace(third.model_copy(update={"status": OrderStatus.reserved, "holds": ()}), third.revision)
+    rest = ports.queue.page(OrderStatus.held, None, 2, first.last_key)
+    # Then the next page goes on after the first without it
+    assert [o.order_id for o in first.orders] == ["taobao-1", "taobao-2"]
+    assert [o.order_id for o in rest.orders] == ["taobao-4"]
 
 
 def test_release_due_lists_held_orders_whose_timed_hold_ended(ports: Ports) -> None:

@@ -16,7 +16,7 @@ from infra.local.provision import local_name, table_definition
 from ocp.adapters.dynamodb.returns import DynamoReturnStore
 from ocp.adapters.memory.returns import MemoryReturnStore
 from ocp.domain.errors import ConcurrentModification, InvalidQuery
-from ocp.domain.returns.model import AfterSale, ReturnKind, ReturnLine, ReturnStatus
+from ocp.domain.returns.model import AfterSale, Policy, ReturnKind, ReturnLine, ReturnStatus
 from ocp.ports import ReturnStore
 
 AT = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
@@ -63,6 +63,16 @@ def test_a_created_after_sale_reads_back_equal_and_a_second_create_is_refused(st
     assert store.get("r-01") == after_sale
     assert store.get("r-99") is None
     assert store.create(after_sale.model_copy(update={"reason": "changed"})) is False
+    assert store.get("r-01") == after_sale
+
+
+def test_a_policy_with_no_rule_window_or_limit_reads_back(store: ReturnStore) -> None:
+    # The built-in default policy: no rule fired, no window, no auto-approval limit.
+    policy = Policy(rule=None, version=0, auto_approve=True, window_days=None, refund_shipping=False,
+                    require_receipt=True, max_auto_amount=None, refund_overdue_after_minutes=60,
+                    minor_wear_deduction_percent=0, unsellable_deduction_percent=100)
+    after_sale = _after_sale(1).model_copy(update={"policy": policy})
+    store.create(after_sale)
     assert store.get("r-01") == after_sale
 
 

@@ -25,8 +25,11 @@ from cfnlint.api import ManualArgs, lint
 from infra import wiring
 from infra.app import build, cdk_json_context
 from infra.build import LAYER_DISTRIBUTIONS, REPO_ROOT, StagedAssets, handler_package, stage
+from infra.constructs.console import DEPLOYMENT_HANDLER_PREFIX
 from infra.constructs.layers import POWERTOOLS_ACCOUNT, POWERTOOLS_LAYER_NAME
-from infra.stack import OcpStack
+from infra.constructs.registry import USAGE_KEY_PATHS
+from infra.stack import CONSOLE_ORIGIN_ENV, OcpStack
+from ocp.api import cors
 from ocp.domain.fulfillment.wms import WMS_QUEUE_PREFIX
 
 pytestmark = pytest.mark.infra
@@ -45,6 +48,10 @@ ACKNOWLEDGED_RULES = {
     "AwsSolutions-APIG3",
     "AwsSolutions-APIG4",
     "AwsSolutions-COG4",
+    "AwsSolutions-CFR1",
+    "AwsSolutions-CFR2",
+    "AwsSolutions-CFR3",
+    "AwsSolutions-CFR4",
 }
 
 
@@ -130,11 +137,13 @@ def test_the_stack_has_no_function_that_wiring_does_not_declare(synth: Synth) ->
     # Given the handlers wiring declares
     declared = sorted(spec.handler for spec in wiring.FUNCTIONS)
 
-    # When every Lambda function in the template is listed
-    deployed = sorted(r["Properties"]["Handler"] for r in synth.of_type("AWS::Lambda::Function").values())
+    # When every Lambda function in the template is listed, but the console's BucketDeployment handler
+    deployed = sorted(r["Properties"]["Handler"] for lid, r in synth.of_type("AWS::Lambda::Function").items()
+                      if lid not in _console_deployment_handlers(synth))
 
-    # Then they are the same set: no custom-resource or helper function sneaked in
+    # Then they are the same set: no other custom-resource or helper function sneaked in
     assert deployed == declared
+    assert len(_console_deployment_handlers(synth)) == 1
 
 
 _EXPECTED_REF = {
@@ -161,9 +170,13 @@ def test_function_env_is_wiring_env_with_refs_resolved_to_the_right_resource(
     # Given the function's environment in the template
     variables = synth.resources[synth.function_logical_id(spec.id)]["Properties"]["Environment"]["Variables"]
 
-    # Then it has exactly wiring's variables
-    assert set(variables) == set(spec.env)
+    # Then it has exactly wiring's variables, and the console's origin where the function serves API routes
+    assert set(variables) == set(spec.env) | ({CONSOLE_ORIGIN_ENV} if spec.id in _API_FUNCTIONS else set())
     for name, value in spec.env.items():
+        if isinstance(value, wiring.Ref) and value.resource in _USAGE_PLAN_IDS:
+            # a usage plan by its fixed name (a reference would be a cycle through the API: infra.constructs.registry)
+            assert variables[name] == _usage_plan_name(value.resource), name
+            continue
         if isinstance(value, wiring.Ref):
             # and each Ref points at the declared resource, in the declared form (name, url or arn)
             lid = synth.logical_id(value.resource)
@@ -184,7 +197,8 @@ def test_function_has_the_powertools_layer_for_its_runtime_and_the_ocp_layer(
     # Given the function's layers
     layers = synth.resources[synth.function_logical_id(spec.id)]["Properties"]["Layers"]
     rendered = json.dumps(layers)
-    ocp_layers = synth.of_type("AWS::Lambda::LayerVersion")
+    ocp_layers = {lid: layer for lid, layer in synth.of_type("AWS::Lambda::LayerVersion").items()
+                  if lid not in _console_deployment_layers(synth)}  # the console upload's AWS CLI layer aside
 
     # Then one is AWS's public Powertools v3 layer for python3.12/arm64 in the stack's own region
     assert f":{POWERTOOLS_ACCOUNT}:layer:{POWERTOOLS_LAYER_NAME}:" in rendered
@@ -206,6 +220,25 @@ _READ_ACTIONS = {
     "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem",
     "s3:GetObject*", "s3:GetObject", "s3:List*", "sqs:ReceiveMessage", "secretsmanager:GetSecretValue",
 }  # fmt: skip
+
+
+_USAGE_PLAN_IDS = frozenset(plan.id for plan in wiring.USAGE_PLANS)
+_KEY_MANAGERS = frozenset(spec.id for spec in wiring.FUNCTIONS
+                          if any(g.access == "manage_keys" for g in spec.grants))
+
+
+def _usage_plan_name(plan_id: str) -> dict[str, Any]:
+    """`<stack name>-<kind>` as the template writes it."""
+    return {"Fn::Join": ["", [{"Ref": "AWS::StackName"}, f"-{plan_id}"]]}
+
+
+def _apigateway_path_arn(path: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":apigateway:", {"Ref": "AWS::Region"}, f"::{path}"]]}
+
+
+def _is_usage_key_statement(statement: dict[str, Any]) -> bool:
+    expected = [_apigateway_path_arn(path) for path in USAGE_KEY_PATHS]
+    return _resources(statement) == expected
 
 
 def _queue_prefix_arn(prefix: str) -> dict[str, Any]:
@@ -250,7 +283,8 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
     role = synth.stack.get_logical_id(cast(CfnElement, function.role.node.default_child))
     log_group = synth.stack.get_logical_id(cast(CfnElement, function.log_group.node.default_child))
     prefixes = {p.id: _queue_prefix_arn(p.prefix) for p in wiring.QUEUE_PREFIXES}
-    granted = {synth.logical_id(g.resource): g for g in spec.grants if g.resource not in prefixes}
+    granted = {synth.logical_id(g.resource): g for g in spec.grants
+               if g.resource not in prefixes and g.access != "manage_keys"}
     prefix_arns = [prefixes[g.resource] for g in spec.grants if g.resource in prefixes]
     forbidden = {"read": _WRITE_ACTIONS, "consume": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
                  "redrive": _WRITE_ACTIONS - {"sqs:DeleteMessage"},
@@ -288,6 +322,10 @@ def test_function_role_reaches_only_what_wiring_grants_at_the_granted_level(
         if statement["Resource"] in prefix_arns:
             # queues others create, by name prefix in this account and region: sending only
             assert actions == {"sqs:SendMessage"}
+            continue
+        if spec.id in _KEY_MANAGERS and _is_usage_key_statement(statement):
+            # API keys and plan keys by path in this region (principals are created at runtime): nothing else
+            assert actions == {"apigateway:GET", "apigateway:POST", "apigateway:DELETE"}, statement
             continue
         if json.dumps(statement["Resource"], sort_keys=True) in machine_actions:
             assert actions <= machine_actions[json.dumps(statement["Resource"], sort_keys=True)], statement
@@ -357,7 +395,7 @@ def test_table_keys_indexes_billing_recovery_and_encryption_follow_wiring(synth:
     # When the table is read from the template
     props = synth.resources[synth.logical_id(spec.id)]["Properties"]
 
-    # Then keys, GSIs (ALL projection), string attributes, on-demand, PITR and encryption are as declared
+    # Then keys, GSIs (declared projections), string attributes, on-demand, PITR and encryption are as declared
     assert props["KeySchema"] == schema(spec.partition_key, spec.sort_key)
     assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": name, "AttributeType": "S"} for name in sorted(a for a in attributes if a)
@@ -366,7 +404,7 @@ def test_table_keys_indexes_billing_recovery_and_encryption_follow_wiring(synth:
         {
             "IndexName": index.name,
             "KeySchema": schema(index.partition_key, index.sort_key),
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": index.projection_spec(),
         }
         for index in spec.indexes
     ]
@@ -529,8 +567,8 @@ def _method_paths(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_api_has_exactly_the_wiring_routes(synth: Synth) -> None:
-    # Given / When
-    methods = _method_paths(synth)
+    # Given / When: every method but the console's CORS preflights (mock OPTIONS, see test_cors_preflight_...)
+    methods = {key: m for key, m in _method_paths(synth).items() if m["Integration"]["Type"] != "MOCK"}
 
     # Then every route is a method and no method exists that wiring does not declare
     assert sorted(methods) == sorted((r.method, r.path) for r in wiring.ROUTES)
@@ -767,3 +805,478 @@ def test_no_two_routes_name_one_path_level_differently() -> None:
             if part.startswith("{"):
                 parent = "/".join(parts[:depth])
                 assert seen.setdefault(parent, part) == part, f"{route.path}: {part} beside {seen[parent]}"
+
+
+# ---- the operator console -----------------------------------------------------------------------------
+
+_API_FUNCTIONS = frozenset(route.function for route in wiring.ROUTES)
+
+
+def _console_deployment_handlers(synth: Synth) -> set[str]:
+    return {synth.stack.get_logical_id(cast(CfnElement, child.node.default_child))
+            for child in synth.stack.node.children if child.node.id.startswith(DEPLOYMENT_HANDLER_PREFIX)}
+
+
+def _console_deployment_layers(synth: Synth) -> set[str]:
+    return {synth.stack.get_logical_id(node) for node in synth.stack.console.node.find_all()
+            if isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::Lambda::LayerVersion"}
+
+
+def _console_bucket(synth: Synth) -> str:
+    return synth.stack.get_logical_id(cast(CfnElement, synth.stack.console.bucket.node.default_child))
+
+
+def _distribution(synth: Synth) -> dict[str, Any]:
+    (distribution,) = synth.of_type("AWS::CloudFront::Distribution").values()
+    config: dict[str, Any] = distribution["Properties"]["DistributionConfig"]
+    return config
+
+
+def test_console_bucket_is_private_encrypted_logged_and_tls_only(synth: Synth) -> None:
+    # Given the console's bucket
+    bucket = _console_bucket(synth)
+    props = synth.resources[bucket]["Properties"]
+
+    # Then no public access of any kind, SSE, server access logs to the stack's log bucket, no ACLs
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"}
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": synth.stack.get_logical_id(
+        cast(CfnElement, synth.stack.storage.access_logs.node.default_child))}
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert "WebsiteConfiguration" not in props
+
+
+def test_console_bucket_policy_lets_only_cloudfront_read_and_denies_plain_http(synth: Synth) -> None:
+    # Given the console bucket's policy
+    (policy,) = [p["Properties"] for p in synth.of_type("AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": _console_bucket(synth)}]
+    statements = policy["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    distribution = next(iter(synth.of_type("AWS::CloudFront::Distribution")))
+
+    # Then every Allow is CloudFront's service principal reading objects, for this distribution only (OAC)
+    assert allows
+    for statement in allows:
+        assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert statement["Action"] == "s3:GetObject"
+        source = statement["Condition"]["StringEquals"]["AWS:SourceArn"]
+        assert distribution in _refs(source)
+    assert not any(s.get("Principal") in ("*", {"AWS": "*"}) for s in allows)
+    # and any request without TLS is refused
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in statements)
+
+
+def test_console_distribution_serves_the_bucket_through_oac_over_https_only(synth: Synth) -> None:
+    # Given the console's distribution
+    config = _distribution(synth)
+    behavior = config["DefaultCacheBehavior"]
+    (origin,) = config["Origins"]
+    (oac,) = synth.of_type("AWS::CloudFront::OriginAccessControl").values()
+
+    # Then index.html at the root, HTTP redirected to HTTPS, GET/HEAD only, the bucket reached with signed requests
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["Enabled"] is True
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["AllowedMethods"] == ["GET", "HEAD"]
+    assert _console_bucket(synth) in _refs(origin["DomainName"])
+    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+    assert next(iter(_refs(origin["OriginAccessControlId"]))) in synth.of_type("AWS::CloudFront::OriginAccessControl")
+    assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+
+
+def test_console_responses_carry_the_security_headers(synth: Synth) -> None:
+    # Given the response headers policy on the console's default behaviour
+    (lid, policy) = next(iter(synth.of_type("AWS::CloudFront::ResponseHeadersPolicy").items()))
+    assert _distribution(synth)["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": lid}
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+
+    # Then HSTS, no framing, no sniffing, no referrer, and a CSP that keeps scripts to the console's own files
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    csp = json.dumps(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "execute-api" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+
+
+def test_console_is_deployed_with_a_config_naming_the_api_and_invalidated(synth: Synth) -> None:
+    # Given the console's BucketDeployment custom resource
+    (deployment,) = synth.template.find_resources("Custom::CDKBucketDeployment").values()
+    props = deployment["Properties"]
+    api = synth.stack.get_logical_id(cast(CfnElement, synth.stack.api.rest_api.node.default_child))
+
+    # Then it copies into the console bucket, prunes old files and invalidates every cached path
+    assert props["DestinationBucketName"] == {"Ref": _console_bucket(synth)}
+    assert props["Prune"] is True
+    assert props["DistributionPaths"] == ["/*"]
+    assert next(iter(synth.of_type("AWS::CloudFront::Distribution"))) in _refs(props["DistributionId"])
+    # and one of its sources is the generated config.json, whose `api` is the deployed API's URL
+    (config_marker,) = [m for m in props["SourceMarkers"] if m]
+    assert api in _refs(config_marker)
+    assert len(props["SourceObjectKeys"]) == 2
+
+
+def test_console_url_is_a_stack_output(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    url = json.dumps(outputs["ConsoleUrl"]["Value"])
+    distribution = next(iter(synth.of_type("AWS::CloudFront::Distribution")))
+    assert "https://" in url and distribution in url and "DomainName" in url
+
+
+def test_api_functions_know_the_consoles_origin_and_the_distribution_does_not_depend_on_the_api(
+    synth: Synth,
+) -> None:
+    # Given the distribution's logical id and what the console's distribution refers to
+    distribution = next(iter(synth.of_type("AWS::CloudFront::Distribution")))
+    refers_to = _refs(synth.resources[distribution])
+    api = synth.stack.get_logical_id(cast(CfnElement, synth.stack.api.rest_api.node.default_child))
+
+    # Then every function behind a route gets https://<the distribution's domain> as CONSOLE_ORIGIN
+    for function_id in _API_FUNCTIONS:
+        variables = synth.resources[synth.function_logical_id(function_id)]["Properties"]["Environment"]["Variables"]
+        origin = variables[CONSOLE_ORIGIN_ENV]
+        assert origin == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    # and no function outside the API has it
+    for spec in wiring.FUNCTIONS:
+        if spec.id not in _API_FUNCTIONS:
+            variables = synth.resources[synth.function_logical_id(spec.id)]["Properties"]["Environment"]["Variables"]
+            assert CONSOLE_ORIGIN_ENV not in variables
+    # and the distribution refers to nothing of the API (the functions depend on it, not the other way round)
+    assert api not in refers_to
+    assert not refers_to & {synth.function_logical_id(f) for f in _API_FUNCTIONS}
+
+
+# ---- access and operations as deployed: authorizer, gateway responses, throttles, alarms, dashboard, queries ----
+
+_GATEWAY_ANSWERS = {
+    # API Gateway response type → (status, the contract's code); None keeps API Gateway's status
+    "UNAUTHORIZED": ("401", "missing_api_key"),
+    "ACCESS_DENIED": ("403", "$context.authorizer.error_code"),
+    "INVALID_API_KEY": ("403", "invalid_api_key"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "route_not_found"),
+    "THROTTLED": ("429", "throttled"),
+    "QUOTA_EXCEEDED": ("429", "throttled"),
+    "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
+    "DEFAULT_4XX": (None, "bad_request"),
+    "DEFAULT_5XX": (None, "internal"),
+}
+
+
+def _gateway_responses(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {r["Properties"]["ResponseType"]: r["Properties"]
+            for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()}
+
+
+def _body(template: str) -> dict[str, Any]:
+    """A gateway response template as the caller receives it (API Gateway substitutes the quoted message)."""
+    parsed: dict[str, Any] = json.loads(template.replace("$context.error.messageString", '"what API Gateway says"'))
+    return parsed
+
+
+@pytest.mark.parametrize("response_type", sorted(_GATEWAY_ANSWERS))
+def test_gateway_response_answers_the_contracts_error_body_and_status(synth: Synth, response_type: str) -> None:
+    # Given API Gateway's own answer of this type
+    props = _gateway_responses(synth)[response_type]
+    status, code = _GATEWAY_ANSWERS[response_type]
+
+    # Then it has the contract's status, a JSON {"error": {"code", "message"}} body and the console's CORS origin
+    assert props.get("StatusCode") == status
+    body = _body(props["ResponseTemplates"]["application/json"])
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert props["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+    origin = json.dumps(props["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"])
+    assert "https://" in origin and next(iter(synth.of_type("AWS::CloudFront::Distribution"))) in origin
+
+
+def test_gateway_answers_use_the_local_runtimes_codes_for_the_same_refusals(synth: Synth) -> None:
+    # Given what the local runtime answers before any handler: an unknown path and a body over 10 MB
+    from infra.local.apigw import MAX_BODY_BYTES, HttpRequest, HttpResponse, RouteTable, check_request
+
+    routes = RouteTable(wiring.ROUTES)
+    local = {
+        "MISSING_AUTHENTICATION_TOKEN": check_request(HttpRequest("GET", "/no-such-route"), routes),
+        "REQUEST_TOO_LARGE": check_request(HttpRequest("POST", "/orders:bulk", body=b"x" * (MAX_BODY_BYTES + 1)),
+                                           routes),
+    }
+    answers = _gateway_responses(synth)
+    for response_type, response in local.items():
+        assert isinstance(response, HttpResponse)
+        # Then AWS answers the same status and code
+        cloud = answers[response_type]
+        assert cloud["StatusCode"] == str(response.status)
+        assert _body(cloud["ResponseTemplates"]["application/json"])["error"]["code"] == json.loads(
+            response.body)["error"]["code"]
+
+
+def test_denials_take_their_code_and_message_from_the_authorizers_context(synth: Synth) -> None:
+    # Given the ACCESS_DENIED answer (an unknown key and a key without the route's scope are both a deny)
+    template = _gateway_responses(synth)["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]
+
+    # Then the code (forbidden / invalid_api_key) is the authorizer's, and the message names the route and the key's
+    # principal and scopes, all from variables the authorizer's answer and the request define
+    error = json.loads(template)["error"]
+    assert error["code"] == "$context.authorizer.error_code"
+    for variable in ("$context.httpMethod", "$context.resourcePath", "$context.authorizer.principal",
+                     "$context.authorizer.scopes"):
+        assert variable in error["message"]
+    # and the authorizer's deny of an unknown key defines them (code invalid_api_key, empty principal and scopes)
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerRequestEvent,
+    )
+
+    from functions.authorizer.handler import policy_for
+
+    event = APIGatewayAuthorizerRequestEvent({
+        "type": "REQUEST", "httpMethod": "GET", "resource": "/orders", "path": "/orders", "headers": {},
+        "methodArn": "arn:aws:execute-api:ap-southeast-1:123456789012:abcdef1234/test/GET/orders"})
+    answer = policy_for(event, None)
+    assert answer["context"] == {"principal": "", "scopes": "", "error_code": "invalid_api_key"}
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+
+def _authorizer(synth: Synth) -> tuple[str, dict[str, Any]]:
+    ((lid, authorizer),) = synth.of_type("AWS::ApiGateway::Authorizer").items()
+    return lid, authorizer["Properties"]
+
+
+def test_the_authorizer_function_checks_the_x_api_key_and_is_cached_per_key(synth: Synth) -> None:
+    # Given the API's one authorizer
+    _, props = _authorizer(synth)
+
+    # Then it is a REQUEST authorizer on the x-api-key header, cached AUTHORIZER_CACHE_S, backed by `authorizer`
+    assert props["Type"] == "REQUEST"
+    assert props["IdentitySource"] == "method.request.header.x-api-key"
+    assert props["AuthorizerResultTtlInSeconds"] == wiring.AUTHORIZER_CACHE_S == 60
+    assert synth.function_logical_id("authorizer") in _refs(props["AuthorizerUri"])
+    # and API Gateway may invoke it
+    assert any(p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+               and synth.function_logical_id("authorizer") in _refs(p["Properties"]["FunctionName"])
+               for p in synth.of_type("AWS::Lambda::Permission").values())
+    # and usage plans count the key the authorizer names, not a header the caller sends
+    (api,) = synth.of_type("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
+
+
+@pytest.mark.parametrize("route", wiring.ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_keyed_routes_pass_the_authorizer_and_public_ones_do_not(synth: Synth, route: wiring.Route) -> None:
+    # Given the route's method and the authorizer
+    method = _method_paths(synth)[(route.method, route.path)]
+    authorizer, _ = _authorizer(synth)
+
+    # Then a route with scopes needs the authorizer and an API key (its usage plan); a public one neither
+    if route.scopes:
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert method["AuthorizerId"] == {"Ref": authorizer}
+        assert method["ApiKeyRequired"] is True
+    else:
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
+        assert method["ApiKeyRequired"] is False
+
+
+@pytest.mark.parametrize("plan", wiring.USAGE_PLANS, ids=lambda p: p.id)
+def test_each_kind_of_principal_has_a_usage_plan_with_wirings_throttle_on_the_stage(
+    synth: Synth, plan: wiring.UsagePlan
+) -> None:
+    # Given the plan named for the kind
+    (props,) = [p["Properties"] for p in synth.of_type("AWS::ApiGateway::UsagePlan").values()
+                if p["Properties"]["UsagePlanName"] == _usage_plan_name(plan.id)]
+    stage = next(iter(synth.of_type("AWS::ApiGateway::Stage")))
+
+    # Then its per-key throttle is wiring's and it covers the API's stage
+    assert props["Throttle"] == {"RateLimit": plan.rate_per_s, "BurstLimit": plan.burst}
+    assert [s["Stage"] for s in props["ApiStages"]] == [{"Ref": stage}]
+    # and principals_api finds it by that name
+    variables = synth.resources[synth.function_logical_id("principals_api")]["Properties"]["Environment"]["Variables"]
+    assert variables[wiring.usage_plan_env(plan.id)] == _usage_plan_name(plan.id)
+
+
+def test_usage_plans_are_exactly_the_declared_kinds_and_the_old_shared_key_is_gone(synth: Synth) -> None:
+    names = [p["Properties"]["UsagePlanName"] for p in synth.of_type("AWS::ApiGateway::UsagePlan").values()]
+    assert sorted(json.dumps(n) for n in names) == sorted(json.dumps(_usage_plan_name(p.id))
+                                                          for p in wiring.USAGE_PLANS)
+    # one API key only: the bootstrap principal's throttle bucket (principals get theirs at runtime)
+    assert len(synth.of_type("AWS::ApiGateway::ApiKey")) == 1
+
+
+def test_the_bootstrap_key_is_generated_and_its_throttle_bucket_is_in_the_declared_plan(synth: Synth) -> None:
+    # Given the bootstrap secret, the one API key and the plan keys
+    secret = synth.resources[synth.logical_id(wiring.BOOTSTRAP_KEY.id)]["Properties"]
+    ((key_lid, key),) = synth.of_type("AWS::ApiGateway::ApiKey").items()
+    generated = secret["GenerateSecretString"]
+
+    # Then CloudFormation generates the key (letters and digits) beside the admin principal and its usage key
+    assert generated["GenerateStringKey"] == "api_key"
+    assert generated["ExcludePunctuation"] is True and generated["PasswordLength"] >= 32
+    template = "".join(p if isinstance(p, str) else "<stack>" for p in generated["SecretStringTemplate"]["Fn::Join"][1])
+    value = "".join(p if isinstance(p, str) else "<stack>" for p in key["Properties"]["Value"]["Fn::Join"][1])
+    assert json.loads(template) == {"principal": "admin", "usage_key": value}
+    # and that API key is in the plan wiring names for the bootstrap principal
+    (plan_key,) = [k["Properties"] for k in synth.of_type("AWS::ApiGateway::UsagePlanKey").values()
+                   if k["Properties"]["KeyId"] == {"Ref": key_lid}]
+    plan = synth.resources[plan_key["UsagePlanId"]["Ref"]]["Properties"]
+    assert plan["UsagePlanName"] == _usage_plan_name(wiring.BOOTSTRAP_USAGE_PLAN)
+
+
+def test_stage_and_webhook_throttles_are_wirings_live_stream_sizes(synth: Synth) -> None:
+    # Given the stage's method settings
+    (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+
+    # Then every method has the stage ceiling, and the channels' webhook route its own, logged like the rest
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == wiring.STAGE_THROTTLE.rate_per_s
+    assert settings[("/*", "*")]["ThrottlingBurstLimit"] == wiring.STAGE_THROTTLE.burst
+    webhook = settings[("/~1webhooks~1{channel}", "POST")]
+    assert webhook["ThrottlingRateLimit"] == wiring.WEBHOOK_THROTTLE.rate_per_s
+    assert webhook["ThrottlingBurstLimit"] == wiring.WEBHOOK_THROTTLE.burst
+    assert webhook["LoggingLevel"] == "INFO" and webhook["DataTraceEnabled"] is False
+    # and the per-principal plans fit under the stage ceiling
+    assert all(plan.rate_per_s <= wiring.STAGE_THROTTLE.rate_per_s for plan in wiring.USAGE_PLANS)
+
+
+def test_cors_preflight_answers_the_consoles_origin_and_headers(synth: Synth) -> None:
+    # Given the preflight (OPTIONS) methods the console's origin adds
+    preflights = {path: m for (verb, path), m in _method_paths(synth).items() if verb == "OPTIONS"}
+    keyed_paths = {r.path for r in wiring.ROUTES if r.scopes}
+
+    # Then every keyed path has one, answered by API Gateway itself with the console's origin and headers
+    assert keyed_paths <= set(preflights)
+    for method in preflights.values():
+        assert method["Integration"]["Type"] == "MOCK"
+        assert method["AuthorizationType"] == "NONE"
+        params = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
+        headers = params["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
+        assert {"x-api-key", "x-ocp-actor", "If-Match", "content-type"} <= set(headers)
+        assert "https://" in json.dumps(params["method.response.header.Access-Control-Allow-Origin"])
+        # and the same headers and max age as the functions' own CORS answers (one source: ocp.api.cors)
+        assert headers == cors.ALLOWED_HEADERS
+        assert params["method.response.header.Access-Control-Max-Age"] == f"'{cors.MAX_AGE_S}'"
+
+
+def _alarms(synth: Synth) -> list[dict[str, Any]]:
+    return [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def _alarm_topic(synth: Synth) -> dict[str, Any]:
+    return {"Ref": synth.stack.get_logical_id(cast(CfnElement, synth.stack.monitoring.topic.node.default_child))}
+
+
+@pytest.mark.parametrize("spec", wiring.QUEUES, ids=lambda q: q.id)
+def test_every_queue_alarms_on_the_age_of_its_oldest_message_before_it_dead_letters(
+    synth: Synth, spec: wiring.Queue
+) -> None:
+    from infra.constructs.monitoring import max_message_age_s
+
+    # Given the queue's age alarm
+    queue = synth.stack.get_logical_id(cast(CfnElement, synth.stack.queues.queues[spec.id].node.default_child))
+    (alarm,) = [a for a in _alarms(synth) if a.get("MetricName") == "ApproximateAgeOfOldestMessage"
+                and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]]
+
+    # Then it fires on the queue's documented threshold, sustained, to the on-call topic
+    assert alarm["Threshold"] == max_message_age_s(spec)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Statistic"] == "Maximum" and alarm["EvaluationPeriods"] >= 2
+    assert alarm["AlarmActions"] == [_alarm_topic(synth)]
+    # and it sees a stalled consumer before the message would reach the DLQ (and the DLQ alarm)
+    assert alarm["Threshold"] < spec.visibility_timeout_s * spec.max_receive_count
+
+
+def test_a_failed_returns_workflow_execution_raises_an_alarm_to_the_on_call_topic(synth: Synth) -> None:
+    machine = synth.logical_id(wiring.RETURNS_WORKFLOW.id)
+    (alarm,) = [a for a in _alarms(synth) if a.get("MetricName") == "ExecutionsFailed"
+                and a["Namespace"] == "AWS/States" and machine in _refs(a["Dimensions"])]
+    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] == [_alarm_topic(synth)]
+
+
+def test_orders_stuck_at_any_hop_and_overdue_refunds_raise_alarms(synth: Synth) -> None:
+    from infra.constructs.monitoring import stuck_hops
+
+    # Given the watchdog's per-hop alarms
+    by_hop = {d["Value"]: a for a in _alarms(synth) if a.get("MetricName") == "StuckOrders"
+              for d in a["Dimensions"] if d["Name"] == "hop"}
+
+    # Then every hop of the built-in SLA, the refund hop included, has one to the on-call topic
+    assert set(by_hop) == {*stuck_hops(), "refund_overdue"}
+    assert {"processing", "dispatch", "wms_acceptance", "carrier_pickup", "channel_writeback"} <= set(by_hop)
+    for alarm in by_hop.values():
+        assert {"Name": "service", "Value": "watchdog"} in alarm["Dimensions"]
+        assert alarm["Namespace"] == "OCP" and alarm["Threshold"] == 1
+        assert alarm["AlarmActions"] == [_alarm_topic(synth)]
+
+
+def _dashboard(synth: Synth) -> list[dict[str, Any]]:
+    """The dashboard's widgets, tokens (region, names) replaced by a placeholder."""
+    ((_, dashboard),) = synth.of_type("AWS::CloudWatch::Dashboard").items()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    widgets: list[dict[str, Any]] = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))["widgets"]
+    return widgets
+
+
+def _widget(synth: Synth, title_start: str) -> dict[str, Any]:
+    (widget,) = [w for w in _dashboard(synth) if w["properties"].get("title", "").startswith(title_start)]
+    return widget
+
+
+def test_the_dashboard_draws_the_order_funnel_from_the_metrics_the_code_emits(synth: Synth) -> None:
+    from ocp.observability import FUNNEL
+
+    # Given the funnel graph
+    metrics = _widget(synth, "Order funnel: received")["properties"]["metrics"]
+
+    # Then it has one line per stage, in funnel order, each the emitting service's metric in the OCP namespace
+    assert [(m[0], m[1], m[2], m[3], m[4]["label"]) for m in metrics] == [
+        ("OCP", name, "service", service, stage) for stage, name, service in FUNNEL
+    ]
+    # and held orders by reason (every reason the processor emits, found by SEARCH)
+    held = json.dumps(_widget(synth, "New orders held, by reason")["properties"]["metrics"])
+    assert "SEARCH" in held and "OrdersHeld" in held and "reason" in held
+
+
+def test_the_dashboard_shows_inventory_signals_and_the_returns_pipeline(synth: Synth) -> None:
+    inventory = json.dumps(_widget(synth, "Inventory signals")["properties"]["metrics"])
+    assert all(f"Signals_{s}" in inventory for s in ("stock_low", "coupon_suspend", "coupon_resume", "listing_update"))
+    returns = json.dumps(_widget(synth, "Returns pipeline")["properties"]["metrics"])
+    assert all(name in returns for name in ("ReturnsRequested", "ReturnReceipts", "RefundsSettled", "refund_overdue"))
+
+
+def test_saved_queries_find_one_order_everywhere_errors_by_function_and_the_slowest_webhooks(synth: Synth) -> None:
+    # Given the saved Logs Insights queries, by the end of their names
+    queries = {}
+    for q in synth.of_type("AWS::Logs::QueryDefinition").values():
+        name = q["Properties"]["Name"]["Fn::Join"][1][-1]
+        queries[name.rsplit("/", 1)[-1]] = q["Properties"]
+    function_logs = {synth.stack.get_logical_id(cast(CfnElement, fn.log_group.node.default_child))
+                     for fn in synth.stack.functions.by_id.values()}
+    access_logs = synth.stack.get_logical_id(cast(CfnElement, synth.stack.api.access_logs.node.default_child))
+
+    # Then there are the three, over the right log groups
+    assert set(queries) == {"one order across every function", "errors by function", "slowest webhooks"}
+    one_order = queries["one order across every function"]
+    assert _refs(one_order["LogGroupNames"]) == function_logs
+    assert 'correlation_id = "ORDER_ID"' in one_order["QueryString"] and "sort @timestamp asc" in one_order[
+        "QueryString"]
+    errors = queries["errors by function"]
+    assert _refs(errors["LogGroupNames"]) == function_logs
+    assert '"ERROR"' in errors["QueryString"] and "by service" in errors["QueryString"]
+    slowest = queries["slowest webhooks"]
+    assert _refs(slowest["LogGroupNames"]) == {access_logs}
+    assert '/webhooks/{channel}' in slowest["QueryString"] and "sort latencyMs desc" in slowest["QueryString"]
+    # and the access log writes latencyMs as a number, so the sort is numeric
+    (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
+    assert '"latencyMs":$context.responseLatency' in stage["Properties"]["AccessLogSetting"]["Format"]
+
+
+def test_the_dashboard_alarms_and_bootstrap_secret_are_stack_outputs(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    names = " ".join(outputs)
+    for wanted in ("DashboardUrl", "AlarmsUrl", "AlarmTopicArn", "BootstrapKeySecretArn", "Url"):
+        assert wanted in names, wanted

@@ -140,6 +140,11 @@ def test_an_operator_finds_fixes_and_releases_a_held_order_every_step_audited(aw
     audit = [(e["event"], e["actor"]) for e in released[1]["timeline"] if e["hop"] == "operator"]
     assert audit == [("edited", "li.na@shop.cn"), ("released", "li.na@shop.cn")]
     assert [r["order_id"] for r in _dispatch_requests(aws)] == [_id(1)]
+    # and every timeline entry the release wrote carries the principal, as answered and as stored
+    for answered in (released[1], _order(aws, 1)):
+        start = next(i for i, e in enumerate(answered["timeline"]) if e["event"] == "released")
+        added = answered["timeline"][start:]
+        assert len(added) > 1 and {e["principal"] for e in added} == {"local"}, added
     # and the queue, the actions' errors and a key-only caller behave as the contract says
     assert _order_action("POST", "/orders/{order_id}/release", _id(1))[1]["error"]["code"] == "order_action_refused"
     assert _order_action("POST", "/orders/{order_id}/release", "shopify-404")[0] == 404
@@ -147,8 +152,9 @@ def test_an_operator_finds_fixes_and_releases_a_held_order_every_step_audited(aw
     assert _order_action("POST", "/orders/{order_id}/cancel", _id(2), headers={**KEY, "If-Match": "99"})[0] == 409
     cancelled = _order_action("POST", "/orders/{order_id}/cancel", _id(2), {"note": "买家要求取消"}, headers=KEY)
     assert (cancelled[0], cancelled[1]["status"]) == (200, "cancelled")
-    # no x-ocp-actor: the key (its id in AWS); the note's order kept its unit while held, and the cancel frees it
-    assert [e["actor"] for e in cancelled[1]["timeline"] if e["event"] == "cancelled"] == ["api-key"]
+    # no x-ocp-actor: the principal is the actor; the note's order kept its unit while held, and the cancel frees it
+    assert [(e["actor"], e["principal"]) for e in cancelled[1]["timeline"] if e["event"] == "cancelled"] == [
+        ("local", "local")]
     assert cancelled[1]["timeline"][-1]["event"] == "released"
     bad_token = _call(operator_api, "GET", "/orders", "/orders", query={"status": "held", "next_token": "x"})
     assert bad_token[0] == 400

@@ -193,7 +193,7 @@ def test_operator_api_reads_orders_by_id_and_channel_id(aws: Resources) -> None:
     order = json.loads(by_id["body"])
     assert order["amounts"] == {"items": 65800, "discount": 6000, "shipping": 1000, "paid": 60800, "tax": 0}
     assert order["timeline"][0] == {"at": order["timeline"][0]["at"], "hop": "ingest", "event": "received",
-                                    "source": "shopify", "detail": None, "actor": None}
+                                    "source": "shopify", "detail": None, "actor": None, "principal": None}
 
     found = _get("/orders", "/orders", query={"channel": "shopify", "channel_order_id": "5840912375611902001"})
     assert [o["order_id"] for o in json.loads(found["body"])["orders"]] == ["shopify-5840912375611902001"]

@@ -60,10 +60,11 @@ def _explained(sku: str) -> bool:
     return all(w["explains_board"] for w in json.loads(response["body"])["warehouses"])
 
 
-def _callback(**body: Any) -> tuple[int, dict[str, Any]]:
+def _callback(principal: str = "local", scopes: str = "admin operator finance read wms:*",
+              **body: Any) -> tuple[int, dict[str, Any]]:
     document = {"order_id": ORDER_ID, "at": iso(utc_now()), **body}
     response = callbacks(api_event("POST", "/fulfillment/events", "/fulfillment/events", body=json.dumps(document),
-                                   headers=KEY), FakeContext())
+                                   headers=KEY, principal=principal, scopes=scopes), FakeContext())
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -147,3 +148,23 @@ def test_redispatch_sends_each_parcel_not_accepted_its_next_version(aws: Resourc
     assert [json.loads(body)["warehouse"] for body in requests] == ["WH-SH"]
     assert _instructions(aws, "WH-GZ") == []
     assert [key for key, _ in _instructions(aws, "WH-SH")] == [f"{ORDER_ID}@WH-SH:2"]
+
+
+def test_a_warehouse_principal_reports_its_parcels_delivery_by_tracking_number_alone(
+    aws: Resources, shopify: FakeChannelApis
+) -> None:
+    # Given the split order with both parcels shipped
+    _split_order(aws)
+    assert _callback(event="shipped", event_id="gz-1", carrier="SF", tracking_no="SF1", warehouse="WH-GZ")[0] == 200
+    assert _callback(event="shipped", event_id="sh-1", carrier="SF", tracking_no="SF2", warehouse="WH-SH")[0] == 200
+    gz = {"principal": "wms-gz", "scopes": "wms:WH-GZ"}
+    # When WH-GZ's principal reports WH-GZ's parcel delivered by its tracking number alone / Then it is recorded
+    status, answer = _callback(**gz, event="delivered", event_id="gz-d", tracking_no="SF1")
+    assert (status, answer["outcome"]) == (200, "applied"), answer
+    # When it reports WH-SH's parcel the same way / Then 403 naming WH-SH, and nothing is recorded
+    revision = _stored(aws).revision
+    status, refused = _callback(**gz, event="delivered", event_id="sh-d", tracking_no="SF2")
+    assert (status, refused["error"]["code"]) == (403, "forbidden")
+    assert {k: refused["error"]["details"][k] for k in ("warehouse", "may_act_for", "order_id")} == {
+        "warehouse": "WH-SH", "may_act_for": ["WH-GZ"], "order_id": ORDER_ID}
+    assert _stored(aws).revision == revision

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "shared" / "ocp"
 AWS_SDKS = ("boto3", "botocore", "aws_lambda_powertools", "moto")
-CAPABILITIES = ("order", "inventory", "decisions", "operations", "fulfillment", "returns")
+CAPABILITIES = ("order", "inventory", "decisions", "operations", "fulfillment", "returns", "access")
 DOMAIN_PRIMITIVES = {"__init__.py", "clock.py", "errors.py", "problems.py"}
 
 

@@ -13,3 +13,5 @@ def test_the_benchmark_runs_and_reports_a_markdown_table() -> None:
     assert "| **total, wall clock** |" in report
     assert "Automation rate: **" in report
     assert "0 documents refused by an adapter" in report
+    # and the baseline from the same run: the rules compiled for the order instead of the warm cache
+    assert "| baseline, same run: evaluate with the rules compiled for the order (1 orders) |" in report

@@ -12,6 +12,7 @@ from ocp.domain.decisions.routing import WarehouseKind
 from ocp.domain.errors import ConcurrentModification, InvalidQuery
 from ocp.domain.operations.held_queue import InvalidBulkOrderRequest, InvalidOrderEdit, OrderActionRefused
 from ocp.domain.order.model import HoldReason, OrderStatus
+from ocp.services.access.attribution import acting_as
 from ocp.services.operations.held_queue import (
     bulk,
     cancel_order,
@@ -98,6 +99,25 @@ def test_a_released_order_is_checked_again_but_what_a_person_cleared_is_not_flag
     again = release_order(world.held, "taobao-2", "ops")
     # Then the address is not flagged again, but stock is checked again: held for it now
     assert (again.status, [h.reason for h in again.holds]) == (OrderStatus.held, [HoldReason.insufficient_stock])
+
+
+def test_every_entry_a_release_writes_names_the_principal_of_the_call() -> None:
+    # Given an order held for stock, and the stock arrived since
+    world = RulesWorld()
+    world.store(paid_order(lines=[line("TEA-1", 1, 19900)]))
+    assert [h.reason for h in world.order().holds] == [HoldReason.insufficient_stock]
+    world.push("TEA-1", 3)
+    known = world.order().timeline
+    # When an operator's API call releases it
+    with acting_as("ops-console"):
+        released = release_order(world.held, "taobao-1001", "li.na")
+    # Then it is reserved, and each timeline and ledger entry the release wrote names the principal
+    assert released.status == OrderStatus.reserved
+    for order in (released, world.order()):
+        added = [e for e in order.timeline if e not in known]
+        assert len(added) > 1 and {e.principal for e in added} == {"ops-console"}, added
+    reserved = [e for e in world.inventory.ledger("TEA-1") if e.order_id == "taobao-1001"]
+    assert reserved and {e.principal for e in reserved} == {"ops-console"}
 
 
 def test_edits_are_validated_the_lines_must_still_add_up_to_what_the_buyer_paid() -> None:

@@ -12,18 +12,22 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from infra import wiring
 from infra.local import apigw
 from infra.local.http_front import ApiGateway
+from ocp.domain.access.principals import Principal
 
 ROUTES = (
-    wiring.Route("POST", "/webhooks/{channel}", "hook", api_key_required=False),
-    wiring.Route("GET", "/orders", "api"),
-    wiring.Route("GET", "/orders/{order_id}", "api"),
-    wiring.Route("GET", "/orders/stuck", "api"),
-    wiring.Route("GET", "/files/{path+}", "api"),
+    wiring.Route("POST", "/webhooks/{channel}", "hook", wiring.PUBLIC),
+    wiring.Route("GET", "/orders", "api", wiring.LOOKUP),
+    wiring.Route("GET", "/orders/{order_id}", "api", wiring.LOOKUP),
+    wiring.Route("GET", "/orders/stuck", "api", wiring.LOOKUP),
+    wiring.Route("GET", "/files/{path+}", "api", wiring.LOOKUP),
+    wiring.Route("PUT", "/rules/{kind}", "api", wiring.OPERATOR),
 )
 FUNCTIONS = (
     wiring.Function(id="hook", handler="x.hook.handler.lambda_handler", description=""),
     wiring.Function(id="api", handler="x.api.handler.lambda_handler", description=""),
+    wiring.Function(id="authorizer", handler="functions.authorizer.handler.lambda_handler", description=""),
 )
+PRINCIPALS = {"k": Principal(name="reader", scopes=("read",), created_at="2026-01-01T00:00:00Z")}
 
 
 def _match(method: str, path: str) -> apigw.RouteMatch | None:
@@ -168,29 +172,41 @@ def test_a_body_that_is_not_utf8_travels_base64() -> None:
 
 # ---- API key -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("headers", "status", "code"), [
-    ([], 401, "missing_api_key"),
-    ([("x-api-key", "nope")], 403, "invalid_api_key"),
+@pytest.mark.parametrize(("method", "path", "headers", "status", "code"), [
+    ("GET", "/orders", [], 401, "missing_api_key"),
+    ("GET", "/orders", [("x-api-key", "nope")], 403, "invalid_api_key"),
+    ("PUT", "/rules/routing", [("X-API-Key", "k")], 403, "forbidden"),
 ])
-def test_a_keyed_route_refuses_a_missing_or_wrong_key(
-    headers: list[tuple[str, str]], status: int, code: str
+def test_a_keyed_route_refuses_a_missing_or_unknown_key_and_a_scope_it_lacks(
+    method: str, path: str, headers: list[tuple[str, str]], status: int, code: str
 ) -> None:
-    # Given a keyed route
-    route = ROUTES[1]
+    # Given a `read` principal behind key "k"
+    invoker = _Recorder()
     # When
-    denied = apigw.check_api_key(route, apigw.HttpRequest("GET", "/orders", headers=headers), "k")
-    # Then the answer has API.md's error shape
-    assert denied is not None and denied.status == status
+    denied = _gateway(invoker).handle(apigw.HttpRequest(method, path, headers=headers))
+    # Then the answer has API.md's error shape and the route's function never ran
+    assert denied.status == status
     error = json.loads(denied.body)["error"]
     assert error["code"] == code and error["message"]
+    assert [f for f, _ in invoker.calls if f != "authorizer"] == []
+    if code == "forbidden":
+        assert error["details"] == {"principal": "reader", "scopes": ["read"], "needs": ["operator"]}
 
 
-def test_the_key_header_name_is_case_insensitive_and_keyless_routes_pass() -> None:
+def test_the_key_header_name_is_case_insensitive_and_the_integration_gets_the_authorizer_context() -> None:
     # Given a key sent as `X-API-Key`
-    request = apigw.HttpRequest("GET", "/orders", headers=[("X-API-Key", "k")])
-    # When / Then
-    assert apigw.check_api_key(ROUTES[1], request, "k") is None
-    assert apigw.check_api_key(ROUTES[0], apigw.HttpRequest("POST", "/webhooks/x"), "k") is None
+    invoker = _Recorder({"statusCode": 200, "body": "{}"})
+    # When
+    response = _gateway(invoker).handle(apigw.HttpRequest("GET", "/orders/o-1", headers=[("X-API-Key", "k")]))
+    public = _gateway(invoker).handle(apigw.HttpRequest("POST", "/webhooks/x"))
+    # Then
+    assert (response.status, public.status) == (200, 200)
+    [authorizer, (_, event), (_, webhook)] = invoker.calls
+    assert authorizer[0] == "authorizer" and authorizer[1]["methodArn"].endswith("/local/GET/orders/o-1")
+    assert event["requestContext"]["authorizer"] == {"principal": "reader", "scopes": "read",
+                                                     "error_code": "forbidden", "principalId": "reader"}
+    assert "authorizer" not in webhook["requestContext"]
+    assert event["requestContext"]["identity"]["apiKey"] is None  # the throttle key (none here), never the secret
 
 
 # ---- proxy result → HTTP -----------------------------------------------------------------------------
@@ -224,19 +240,44 @@ def test_a_malformed_result_is_rejected(result: Any) -> None:
 # ---- the gateway as a whole, with a fake invoker -----------------------------------------------------
 
 class _Recorder:
+    """The routed functions answer `result` (or raise `error`); the authorizer is the real policy builder over
+    `PRINCIPALS` (its key store is the only part left out)."""
+
     def __init__(self, result: Any = None, error: Exception | None = None) -> None:
         self.result, self.error = result, error
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def __call__(self, function: wiring.Function, event: dict[str, Any]) -> Any:
         self.calls.append((function.id, event))
+        if function.id == "authorizer":
+            return _authorize(event)
         if self.error:
             raise self.error
         return self.result
 
 
+def _authorize(event: dict[str, Any]) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerRequestEvent,
+    )
+
+    from functions.authorizer.handler import policy_for
+    request = APIGatewayAuthorizerRequestEvent(event)
+    return policy_for(request, PRINCIPALS.get(request.headers.get("x-api-key") or ""))
+
+
+@pytest.fixture(autouse=True)
+def _route_scopes(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from functions.authorizer import handler
+    monkeypatch.setenv("ROUTE_SCOPES", wiring.route_scopes_env(ROUTES))
+    monkeypatch.setenv("PRINCIPALS_TABLE", "unused")
+    handler._route_rules.cache_clear()
+    yield
+    handler._route_rules.cache_clear()
+
+
 def _gateway(invoker: _Recorder) -> ApiGateway:
-    return ApiGateway(ROUTES, FUNCTIONS, api_key="k", invoke=invoker)
+    return ApiGateway(ROUTES, FUNCTIONS, invoke=invoker)
 
 
 def test_gateway_invokes_the_routed_function_and_relays_its_answer() -> None:
@@ -246,7 +287,7 @@ def test_gateway_invokes_the_routed_function_and_relays_its_answer() -> None:
     response = _gateway(invoker).handle(apigw.HttpRequest("GET", "/orders/o-1", headers=[("x-api-key", "k")]))
     # Then
     assert (response.status, response.body) == (200, b"{}")
-    [(function_id, event)] = invoker.calls
+    [_, (function_id, event)] = invoker.calls
     assert function_id == "api" and event["pathParameters"] == {"order_id": "o-1"}
 
 

@@ -9,7 +9,7 @@ from infra.local import config
 from infra.local.provision import EnvConflict, LocalResource, Resources, function_env, table_definition
 
 
-def test_a_table_is_on_demand_with_string_keys_and_all_projected_indexes() -> None:
+def test_a_table_is_on_demand_with_string_keys_and_indexes_projecting_what_they_declare() -> None:
     # Given the orders table / When
     definition = table_definition(wiring.ORDERS)
     # Then
@@ -17,15 +17,18 @@ def test_a_table_is_on_demand_with_string_keys_and_all_projected_indexes() -> No
     assert definition["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
     assert definition["AttributeDefinitions"] == [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in ("order_id", "channel_key", "status", "status_since", "expiry_bucket", "reservation_expires_at",
-                     "channel", "writeback_pending_since", "release_bucket", "release_due_at", "merge_bucket",
-                     "merge_due_at", "merge_key", "merge_wait_until")
+        for name in ("order_id", "channel_key", "status_bucket", "status_since", "expiry_bucket",
+                     "reservation_expires_at", "channel", "writeback_pending_since", "release_bucket",
+                     "release_due_at", "merge_bucket", "merge_due_at", "merge_key", "merge_wait_until")
     ]
     indexes = {i["IndexName"]: i for i in definition["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_channel_order", "by_status", "by_reservation_expiry", "by_writeback_pending",
+    assert set(indexes) == {"by_channel_order", "by_status_bucket", "by_reservation_expiry", "by_writeback_pending",
                             "by_release_due", "by_merge_due", "by_merge_key"}
-    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
-    assert indexes["by_status"]["KeySchema"][1] == {"AttributeName": "status_since", "KeyType": "RANGE"}
+    assert indexes["by_channel_order"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["by_status_bucket"]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["status", "channel", "warehouse", "writeback_pending_since", "hold_reasons"]}
+    assert indexes["by_status_bucket"]["KeySchema"][1] == {"AttributeName": "status_since", "KeyType": "RANGE"}
 
 
 def _resources() -> Resources:
@@ -62,7 +65,7 @@ def test_the_real_wiring_has_no_conflicting_variables() -> None:
     ids = [t.id for t in wiring.TABLES] + [b.id for b in wiring.BUCKETS] + [s.id for s in wiring.SECRETS]
     ids += [q.id for q in wiring.QUEUES] + [q.dlq_id for q in wiring.QUEUES]
     ids += [b.id for b in wiring.EVENT_BUSES] + [t.id for t in wiring.TOPICS]
-    ids += [m.id for m in wiring.STATE_MACHINES]
+    ids += [m.id for m in wiring.STATE_MACHINES] + [p.id for p in wiring.USAGE_PLANS]
     for resource_id in ids:
         resources.add(resource_id, LocalResource(name=resource_id, arn=f"arn:{resource_id}", url=f"http://{resource_id}"))
     # When / Then

@@ -13,6 +13,8 @@ import pytest
 
 from ocp.adapters.memory.fulfillment import MemoryWms
 from ocp.adapters.memory.merge import MemoryMergeGroups
+from ocp.domain.access.binding import callback_binding
+from ocp.domain.access.principals import Forbidden
 from ocp.domain.decisions.rules import InvalidRuleDocument, json_schema, validate_document
 from ocp.domain.decisions.rules.kinds import RoutingDocument
 from ocp.domain.errors import ConcurrentModification
@@ -293,6 +295,37 @@ def test_a_cancelled_confirmation_naming_one_order_stays_with_it() -> None:
     assert [(r.order_id, r.status) for r in parcel.results] == [(B, OrderStatus.cancelled)]
     assert merge.world.order(A).status == OrderStatus.dispatched
     assert merge.board("CUP-1") == (10, 0)
+
+
+def test_a_warehouse_principal_is_refused_a_parcel_with_an_order_at_another_warehouse_and_nothing_is_recorded(
+) -> None:
+    # Given A and B dispatched from WH-GZ as one parcel, and B since at WH-SH (its record still names the group)
+    merge = MergeWorld()
+    _dispatched_pair(merge)
+    moved = merge.world.order(B).model_copy(update={"warehouse": "WH-SH"})
+    merge.world.orders.replace(moved, moved.revision)
+    revisions = [merge.world.order(i).revision for i in (A, B)]
+    gz = callback_binding("wms-gz", ("wms:WH-GZ",), None, None)
+    # When WH-GZ's principal reports the parcel picked, by the group or by A alone
+    for named in (GROUP, A):
+        with pytest.raises(Forbidden) as refused:
+            record_parcel_callback(_event(named, "picked", f"p-{named}"), merge.callbacks, gz)
+        # Then 403 naming B and WH-SH, and neither order recorded it
+        assert refused.value.details == {"warehouse": "WH-SH", "principal": "wms-gz", "may_act_for": ["WH-GZ"],
+                                         "order_id": B}
+    assert [merge.world.order(i).revision for i in (A, B)] == revisions
+    # And WH-SH's principal is refused A the same way, while an unbound caller moves both
+    sh = callback_binding("wms-sh", ("wms:WH-SH",), None, None)
+    with pytest.raises(Forbidden):
+        record_parcel_callback(_event(GROUP, "picked", "p-sh"), merge.callbacks, sh)
+    assert callback_binding("ops", ("operator", "wms:WH-GZ"), None, None) is None
+    both = record_parcel_callback(_event(GROUP, "picked", "p-ops"), merge.callbacks, None)
+    assert [r.order_id for r in both.results] == [A, B]
+
+
+def _event(order_id: str, event: str, event_id: str) -> FulfillmentEvent:
+    return FulfillmentEvent.model_validate({"order_id": order_id, "event": event, "event_id": event_id,
+                                            "at": "2026-11-11T12:40:00+08:00"})
 
 
 def test_one_orders_failure_never_loses_the_event_for_the_others_and_a_resend_completes_it() -> None:

@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ocp.domain.access.binding import receipt_binding
+from ocp.domain.access.principals import Forbidden
 from ocp.domain.order.model import OrderStatus
 from ocp.domain.returns.checks import ReturnRefused
 from ocp.domain.returns.errors import InvalidReturnRequest
 from ocp.domain.returns.model import RefundState, ReturnKind, ReturnStatus, Waiting
+from ocp.services.access.attribution import acting_as
 from ocp.services.returns.deps import Timing
 from ocp.services.returns.intake import aftersale_return_id
 from ocp.services.returns.requests import create_return, decide_return, record_receipt, settle
@@ -113,6 +116,36 @@ def test_receipts_put_each_grade_on_its_books_once_and_the_refund_deducts_for_we
     refund = world.after_sale(return_id).refund
     assert refund is not None and (refund.amount, refund.deductions, refund.state) == (
         39800 - 1990, 1990, RefundState.requested)
+
+
+def test_a_warehouse_principal_books_only_returns_due_back_at_its_warehouse_and_its_entries_name_it() -> None:
+    # Given a return of an order shipped from WH-GZ, waiting for its goods
+    world = ReturnsWorld()
+    world.put_rules("return_policy", AUTO)
+    world.delivered([line("TEA-1", 2, 19900)])
+    return_id = _request(world, lines=[{"sku": "TEA-1", "quantity": 2}])
+    _through_decision(world, return_id)
+    assert world.step("take_back", return_id) == {"next": "ok"}
+    scan = {"lines": [{"sku": "TEA-1", "quantity": 1, "grade": "intact"}]}
+    sh = receipt_binding("wms-sh", ("wms:WH-SH",), return_id)
+    gz = receipt_binding("wms-gz", ("wms:WH-GZ",), return_id)
+    # When WH-SH's principal books it, naming its own warehouse or none / Then 403 naming WH-GZ, nothing recorded
+    for named in ({"warehouse": "WH-SH"}, {}):
+        with pytest.raises(Forbidden) as refused:
+            record_receipt(return_id, {**scan, **named}, world.deps, "wms-sh", sh)
+        assert refused.value.details == {"warehouse": "WH-GZ", "principal": "wms-sh", "may_act_for": ["WH-SH"],
+                                         "return_id": return_id}
+    # And WH-GZ's principal may not book it elsewhere
+    with pytest.raises(Forbidden):
+        record_receipt(return_id, {**scan, "warehouse": "WH-SH"}, world.deps, "wms-gz", gz)
+    assert world.after_sale(return_id).receipts == ()
+    assert receipt_binding("ops", ("operator", "wms:WH-SH"), return_id) is None
+    # When WH-GZ's principal books it at WH-GZ / Then it is recorded, and its ledger entries name the principal
+    with acting_as("wms-gz"):
+        stored = record_receipt(return_id, {**scan, "receipt_id": "r1"}, world.deps, "wms-gz", gz)
+    assert [r.warehouse for r in stored.receipts] == ["WH-GZ"]
+    entries = [e for e in world.inventory.ledger("TEA-1") if e.entry_id.startswith(f"return#{return_id}#r1")]
+    assert entries and {e.principal for e in entries} == {"wms-gz"}
 
 
 def test_two_partial_returns_of_one_line_refund_exactly_its_paid() -> None:

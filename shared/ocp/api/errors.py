@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -15,53 +16,64 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from ocp.api import bodies
 from ocp.domain import errors as domain
-from ocp.domain.decisions.rules import errors as rules
-from ocp.domain.fulfillment import parcels
-from ocp.domain.inventory import stock as inventory
-from ocp.domain.operations import catalog, held_queue, warehouses
-from ocp.domain.order import replay
-from ocp.domain.returns import checks as returns
-from ocp.domain.returns import errors as return_errors
 
-STATUS: dict[type[domain.DomainError], HTTPStatus] = {
-    domain.UnknownChannel: HTTPStatus.NOT_FOUND,
-    domain.SignatureInvalid: HTTPStatus.UNAUTHORIZED,
-    domain.MalformedDelivery: HTTPStatus.BAD_REQUEST,
-    domain.UnmappableDocument: HTTPStatus.UNPROCESSABLE_ENTITY,
-    domain.InvalidQuery: HTTPStatus.BAD_REQUEST,
-    domain.OrderNotFound: HTTPStatus.NOT_FOUND,
-    domain.ConcurrentModification: HTTPStatus.CONFLICT,
-    # A channel whose secret is not deployed yet: the delivery is kept and the channel retries later.
-    domain.ChannelNotConfigured: HTTPStatus.SERVICE_UNAVAILABLE,
-    # Inventory: stock kept colliding past the retries (the caller retries); a SKU never stocked.
-    inventory.StockContention: HTTPStatus.SERVICE_UNAVAILABLE,
-    inventory.StockNotFound: HTTPStatus.NOT_FOUND,
-    # Rules and catalog: invalid documents list every problem; a lost race for a version is 409.
-    rules.InvalidRuleDocument: HTTPStatus.BAD_REQUEST,
-    rules.UnknownRuleKind: HTTPStatus.NOT_FOUND,
-    rules.RuleVersionNotFound: HTTPStatus.NOT_FOUND,
-    rules.RulesVersionConflict: HTTPStatus.CONFLICT,
-    rules.InvalidSimulation: HTTPStatus.BAD_REQUEST,
-    catalog.InvalidCatalogItem: HTTPStatus.BAD_REQUEST,
-    catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
-    catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
-    # The held queue and warehouses: an action the order's status does not allow is a conflict.
-    held_queue.OrderActionRefused: HTTPStatus.CONFLICT,
-    held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
-    held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
-    warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
-    # A callback for a split order that does not name its parcel's warehouse.
-    parcels.ParcelNotNamed: HTTPStatus.BAD_REQUEST,
-    # After-sales: a request the order does not allow (window, quantity, not shipped) names every problem.
-    returns.ReturnRefused: HTTPStatus.UNPROCESSABLE_ENTITY,
-    return_errors.InvalidReturnRequest: HTTPStatus.BAD_REQUEST,
-    return_errors.ReturnNotFound: HTTPStatus.NOT_FOUND,
-    return_errors.ReturnConflict: HTTPStatus.CONFLICT,
-    # Replay and redrive: an unknown quarantine record or queue; SQS refusing a move (one is running).
-    replay.QuarantineRecordNotFound: HTTPStatus.NOT_FOUND,
-    replay.UnknownQueue: HTTPStatus.NOT_FOUND,
-    replay.DlqRedriveRefused: HTTPStatus.CONFLICT,
-}
+
+@cache
+def status_table() -> dict[type[domain.DomainError], HTTPStatus]:
+    """Each domain error's status. Built on the first error, not at import: most of these modules belong to other
+    functions' domains, and importing them all made every API handler's cold start pay for every domain."""
+    from ocp.domain.access import principals as access
+    from ocp.domain.decisions.rules import errors as rules
+    from ocp.domain.fulfillment import parcels
+    from ocp.domain.inventory import stock as inventory
+    from ocp.domain.operations import catalog, held_queue, warehouses
+    from ocp.domain.order import replay
+    from ocp.domain.returns import checks as returns
+    from ocp.domain.returns import errors as return_errors
+    return {
+        domain.UnknownChannel: HTTPStatus.NOT_FOUND,
+        domain.SignatureInvalid: HTTPStatus.UNAUTHORIZED,
+        domain.MalformedDelivery: HTTPStatus.BAD_REQUEST,
+        domain.UnmappableDocument: HTTPStatus.UNPROCESSABLE_ENTITY,
+        domain.InvalidQuery: HTTPStatus.BAD_REQUEST,
+        domain.OrderNotFound: HTTPStatus.NOT_FOUND,
+        domain.ConcurrentModification: HTTPStatus.CONFLICT,
+        # A channel whose secret is not deployed yet: the delivery is kept and the channel retries later.
+        domain.ChannelNotConfigured: HTTPStatus.SERVICE_UNAVAILABLE,
+        # Inventory: stock kept colliding past the retries (the caller retries); a SKU never stocked.
+        inventory.StockContention: HTTPStatus.SERVICE_UNAVAILABLE,
+        inventory.StockNotFound: HTTPStatus.NOT_FOUND,
+        # Rules and catalog: invalid documents list every problem; a lost race for a version is 409.
+        rules.InvalidRuleDocument: HTTPStatus.BAD_REQUEST,
+        rules.UnknownRuleKind: HTTPStatus.NOT_FOUND,
+        rules.RuleVersionNotFound: HTTPStatus.NOT_FOUND,
+        rules.RulesVersionConflict: HTTPStatus.CONFLICT,
+        rules.InvalidSimulation: HTTPStatus.BAD_REQUEST,
+        catalog.InvalidCatalogItem: HTTPStatus.BAD_REQUEST,
+        catalog.InvalidBulkRequest: HTTPStatus.BAD_REQUEST,
+        catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
+        # The held queue and warehouses: an action the order's status does not allow is a conflict.
+        held_queue.OrderActionRefused: HTTPStatus.CONFLICT,
+        held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
+        held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
+        warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
+        # A callback for a split order that does not name its parcel's warehouse.
+        parcels.ParcelNotNamed: HTTPStatus.BAD_REQUEST,
+        # After-sales: a request the order does not allow (window, quantity, not shipped) names every problem.
+        returns.ReturnRefused: HTTPStatus.UNPROCESSABLE_ENTITY,
+        return_errors.InvalidReturnRequest: HTTPStatus.BAD_REQUEST,
+        return_errors.ReturnNotFound: HTTPStatus.NOT_FOUND,
+        return_errors.ReturnConflict: HTTPStatus.CONFLICT,
+        # Replay and redrive: an unknown quarantine record or queue; SQS refusing a move (one is running).
+        replay.QuarantineRecordNotFound: HTTPStatus.NOT_FOUND,
+        replay.UnknownQueue: HTTPStatus.NOT_FOUND,
+        replay.DlqRedriveRefused: HTTPStatus.CONFLICT,
+        # Access: a caller acting beyond its scopes or its warehouse; principals by name.
+        access.Forbidden: HTTPStatus.FORBIDDEN,
+        access.InvalidPrincipal: HTTPStatus.BAD_REQUEST,
+        access.PrincipalExists: HTTPStatus.CONFLICT,
+        access.PrincipalNotFound: HTTPStatus.NOT_FOUND,
+    }
 
 
 def error_response(status: HTTPStatus, code: str, message: str, details: Any = None) -> Response:
@@ -83,7 +95,7 @@ def register_error_handlers(app: ApiGatewayResolver, json_bodies: bool = True) -
 
     @app.exception_handler(domain.DomainError)
     def _domain(exc: domain.DomainError) -> Response:
-        status = next((s for t, s in STATUS.items() if isinstance(exc, t)), HTTPStatus.BAD_REQUEST)
+        status = next((s for t, s in status_table().items() if isinstance(exc, t)), HTTPStatus.BAD_REQUEST)
         return error_response(status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)

@@ -1,29 +1,65 @@
-"""Who is acting, for the audit trail of operator actions.
+"""Who is acting, for the audit trail and the warehouse binding.
 
-An operator console or script names the person in the `x-ocp-actor` header (an email or login, up to 128
-printable characters). Without it the action is attributed to the API key that called: `api-key:<key id>` as
-API Gateway reports it (never the key itself), or `api-key` where no id is known (the local runtime).
+The authorizer (API Gateway's, or the local runtime's call of the same handler) puts the authenticated principal
+and its scopes in `requestContext.authorizer`: that is who acts. An operator console or script may also name the
+person behind the principal in the `x-ocp-actor` header (an email or login, up to 128 printable characters); it is
+recorded beside the principal, never instead of it. Without it the person is the principal's name.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from ocp.domain.access.binding import require_warehouse
 from ocp.domain.errors import InvalidQuery
+from ocp.services.access.attribution import acting_as
 
 ACTOR_HEADER = "x-ocp-actor"
 MAX_ACTOR = 128
 
 
-def actor_of(event: APIGatewayProxyEvent) -> str:
+@dataclass(frozen=True)
+class Caller:
+    principal: str
+    """The authenticated principal's name (`unknown` only where no authorizer ran: a direct invoke in a test)."""
+    scopes: tuple[str, ...]
+    person: str | None
+    """The person the principal's client named in `x-ocp-actor`, if any."""
+
+    @property
+    def actor(self) -> str:
+        """The audit trail's `actor`: the person when named, else the principal."""
+        return self.person or self.principal
+
+    def require_warehouse(self, warehouse: str | None, what: str, **details: object) -> None:
+        """403 unless this caller may act for `warehouse` (a `wms:<W>` principal only for W)."""
+        require_warehouse(self.principal, self.scopes, warehouse, what, **details)
+
+
+UNAUTHENTICATED = "unknown"
+
+
+def caller_of(event: APIGatewayProxyEvent) -> Caller:
+    authorizer = event.request_context.authorizer.raw_event or {}
+    principal = str(authorizer.get("principal") or UNAUTHENTICATED)
+    scopes = tuple(str(authorizer.get("scopes") or "").split())
+    return Caller(principal=principal, scopes=scopes, person=_person(event))
+
+
+def _person(event: APIGatewayProxyEvent) -> str | None:
     named = (event.headers.get(ACTOR_HEADER) or "").strip()  # powertools v3 headers: case-insensitive
-    if named:
-        if len(named) > MAX_ACTOR or not named.isprintable():
-            raise InvalidQuery(f"{ACTOR_HEADER} names the operator: up to {MAX_ACTOR} printable characters",
-                               details={"field": ACTOR_HEADER})
-        return named
-    key_id = event.request_context.identity.api_key_id
-    return f"api-key:{key_id}" if key_id else "api-key"
+    if not named:
+        return None
+    if len(named) > MAX_ACTOR or not named.isprintable():
+        raise InvalidQuery(f"{ACTOR_HEADER} names the operator: up to {MAX_ACTOR} printable characters",
+                           details={"field": ACTOR_HEADER})
+    return named
 
 
 def revision_of(event: APIGatewayProxyEvent, of_what: str = "the order's revision") -> int | None:
@@ -36,3 +72,13 @@ def revision_of(event: APIGatewayProxyEvent, of_what: str = "the order's revisio
     if not text.isdigit():
         raise InvalidQuery(f"If-Match takes {of_what} the action is based on", details={"If-Match": value})
     return int(text)
+
+
+def attribute_writes(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Middleware: every order and stock write of this request carries the authenticated principal
+    (`ocp.services.access.attribution`)."""
+    principal = (app.current_event.get("requestContext") or {}).get("authorizer", {}).get("principal")
+    if not principal:
+        return next_middleware(app)
+    with acting_as(str(principal)):
+        return next_middleware(app)

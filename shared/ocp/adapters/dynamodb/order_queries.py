@@ -1,4 +1,4 @@
-"""Stuck-order queries over the `orders` table's indexes: `by_status` (status, status_since) and the sparse
+"""Stuck-order queries over the `orders` table's indexes: the bucketed status index (`status_index`) and the sparse
 `by_writeback_pending` (channel, writeback_pending_since). Every page is read; only summary attributes return."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from ocp.adapters.dynamodb.status_index import oldest_first
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.stuck import OrderSummary
 from ocp.domain.order.model import Channel, OrderStatus
@@ -15,6 +16,7 @@ from ocp.domain.order.model import Channel, OrderStatus
 _SUMMARY = ("order_id", "channel", "status", "status_since", "warehouse", "writeback_pending_since")
 # Every name aliased (`status` is a DynamoDB reserved word; the others may become one).
 _NAMES = {f"#{name}": name for name in _SUMMARY}
+_SUMMARY_PROJECTION = {"ProjectionExpression": ", ".join(_NAMES), "ExpressionAttributeNames": _NAMES}
 
 
 class DynamoOrderQueries:
@@ -24,21 +26,13 @@ class DynamoOrderQueries:
         self._page_size = page_size
 
     def in_status(self, status: OrderStatus, until: datetime) -> Iterator[OrderSummary]:
-        return self._query(
-            IndexName="by_status",
-            KeyConditionExpression="#status = :status AND #status_since <= :until",
-            ExpressionAttributeValues={":status": status.value, ":until": iso(until)},
-        )
+        return self._summaries(oldest_first(self._table, status, until=iso(until), page_size=self._page_size,
+                                            extra=_SUMMARY_PROJECTION))
 
     def in_status_after(self, status: OrderStatus, after: tuple[datetime, str] | None) -> Iterator[OrderSummary]:
-        query: dict[str, Any] = {
-            "IndexName": "by_status", "KeyConditionExpression": "#status = :status",
-            "ExpressionAttributeValues": {":status": status.value},
-        }
-        if after is not None:
-            # A position in the index (it need not exist any more): DynamoDB resumes right after it.
-            query["ExclusiveStartKey"] = {"status": status.value, "status_since": iso(after[0]), "order_id": after[1]}
-        return self._query(**query)
+        start = (iso(after[0]), after[1]) if after is not None else None
+        return self._summaries(oldest_first(self._table, status, after=start, page_size=self._page_size,
+                                            extra=_SUMMARY_PROJECTION))
 
     def writeback_pending(self, until: datetime) -> Iterator[OrderSummary]:
         per_channel = [
@@ -50,6 +44,10 @@ class DynamoOrderQueries:
             for channel in Channel
         ]
         return heapq.merge(*per_channel, key=lambda s: (s.writeback_pending_since, s.order_id))
+
+    @staticmethod
+    def _summaries(items: Iterator[dict[str, Any]]) -> Iterator[OrderSummary]:
+        return (OrderSummary.model_validate(item) for item in items)
 
     def _query(self, **query: Any) -> Iterator[OrderSummary]:
         query |= {"ProjectionExpression": ", ".join(_NAMES), "ExpressionAttributeNames": _NAMES,

@@ -45,11 +45,13 @@ from ocp.domain.inventory.stock import (
 )
 from ocp.domain.operations.held_queue import release_bucket, release_due
 from ocp.domain.order.model import Order, OrderStatus, channel_key
+from ocp.domain.order.status_buckets import status_bucket
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _BATCH_GET = 100
-_DERIVED = frozenset({"channel_key", "expiry_bucket", "reservation_expires_at", "hold_reasons", "release_bucket",
-                      "release_due_at", "merge_bucket", "merge_due_at", "merge_key", "merge_wait_until"})
+_DERIVED = frozenset({"channel_key", "status_bucket", "expiry_bucket", "reservation_expires_at", "hold_reasons",
+                      "release_bucket", "release_due_at", "merge_bucket", "merge_due_at", "merge_key",
+                      "merge_wait_until"})
 """Attributes that exist for the table's indexes (and the held queue's filter) only; never part of the order."""
 
 
@@ -82,6 +84,7 @@ class DynamoOrderStore:
         return _to_order(item) if item else None
 
     def find_by_channel_order(self, channel: str, channel_order_id: str) -> Order | None:
+        """The index holds keys only (written once per order, never rewritten): the order is read by its id."""
         response = self._table.query(
             IndexName="by_channel_order",
             KeyConditionExpression="channel_key = :k",
@@ -89,7 +92,7 @@ class DynamoOrderStore:
             Limit=1,
         )
         items = response.get("Items") or []
-        return _to_order(items[0]) if items else None
+        return self.get(str(items[0]["order_id"])) if items else None
 
     def create(self, order: Order) -> None:
         try:
@@ -243,6 +246,7 @@ def _fingerprint_put(table: str, claim: FingerprintClaim) -> dict[str, Any]:
 def _to_item(order: Order) -> dict[str, Any]:
     item = order.model_dump(mode="json", exclude_none=True)
     item["channel_key"] = channel_key(order.channel, order.channel_order_id)
+    item["status_bucket"] = status_bucket(order.status, order.order_id)
     reservation = order.reservation
     if (reservation is not None and reservation.state == ReservationState.active and reservation.expires_at
             and order.status == OrderStatus.pending_payment):

@@ -154,7 +154,9 @@ class TimelineEntry(_Model):
     event: str
     source: str = Field(description="The system that reported it: a channel, `ocp`, a warehouse, an operator")
     detail: str | None = None
-    actor: str | None = None
+    actor: str | None = Field(default=None, description="Who acted: the person `x-ocp-actor` named, else the "
+                                                          "principal, or the OCP function")
+    principal: str | None = Field(default=None, description="The authenticated principal whose API call this was")
 
 
 class RulesApplied(_Model):

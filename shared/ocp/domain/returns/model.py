@@ -141,6 +141,7 @@ class Step(_Model):
     at: UtcTime
     step: str
     actor: str
+    principal: str | None = Field(default=None, description="The authenticated principal whose API call this was")
     detail: str | None = None
     status: ReturnStatus | None = Field(default=None, description="The status the step left the after-sale in")
 
@@ -148,13 +149,14 @@ class Step(_Model):
 class Policy(_Model):
     """What the return_policy rules decided for this after-sale (kept so every later step reads the same)."""
 
-    rule: str | None
+    # Defaults for the optional terms: the DynamoDB store leaves None out of the item.
+    rule: str | None = None
     version: int
     auto_approve: bool
-    window_days: int | None
+    window_days: int | None = None
     refund_shipping: bool
     require_receipt: bool
-    max_auto_amount: int | None
+    max_auto_amount: int | None = None
     refund_overdue_after_minutes: int
     minor_wear_deduction_percent: int
     unsellable_deduction_percent: int

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ocp.domain.clock import iso
-from ocp.domain.decisions.anomalies import check_order, checks, prepared
 from ocp.domain.decisions.decide import RuleBook
 from ocp.domain.decisions.gifts import gifts_for
 from ocp.domain.decisions.routing import WarehouseFacts, is_cross_border, route_for
@@ -239,6 +238,10 @@ def _decision(
         return {"then": then, "cross_border": is_cross_border(order),
                 "note": "warehouse eligibility and stock are checked when the order is processed"}
     if kind is RuleKind.anomaly:
+        # The checks (with their phone, ID and division data) load for an anomaly dry run only, not in the rules
+        # API's cold start.
+        from ocp.domain.decisions.anomalies import check_order
+
         holds = check_order(order, ruleset, catalog=items, now=now)
         trace.extend(_check_trace(order, ruleset, items, now))
         return {"holds": [h.model_dump(mode="json") for h in holds],
@@ -255,6 +258,8 @@ def _check_trace(
     order: Order, ruleset: RuleSet[Any], items: Mapping[str, CatalogItem], now: datetime
 ) -> list[dict[str, Any]]:
     """One trace entry per built-in check, so the dry run shows what passed as well as what held."""
+    from ocp.domain.decisions.anomalies import checks, prepared  # see `_decision`
+
     p = prepared(ruleset)
     c = p.config
     results: dict[str, str | None | list[str]] = {

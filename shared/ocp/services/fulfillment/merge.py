@@ -248,10 +248,13 @@ class ParcelCallback:
     merged: bool = False
 
 
-def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps) -> ParcelCallback:
+def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps,
+                           may_act_for: Callable[[Order], None] | None = None) -> ParcelCallback:
     """Apply a callback to the order it names, or to every order of the merged parcel it names (the group's id, or
     one of its orders), each exactly once in its own transaction. `OrderNotFound` for an unknown order or group;
-    `ParcelPartlyRecorded` when some orders could not take it now (the same event again completes them)."""
+    `ParcelPartlyRecorded` when some orders could not take it now (the same event again completes them).
+    `may_act_for` refuses (raises) an order the caller may not report on: every order the event would move is
+    checked before the first is written, so a refusal records nothing."""
     leader = group_leader(event.order_id)
     named = deps.orders.get(leader or event.order_id)
     if named is None:
@@ -260,23 +263,35 @@ def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps) -> Parce
     if not ids:
         if leader is not None:
             raise OrderNotFound(f"no merge group {event.order_id!r}")
+        if may_act_for is not None:
+            may_act_for(named)
         single = record_callback(event, deps, read=named)
         return ParcelCallback(single, (single,))
     members = [member for i in ids if (member := deps.orders.get(i)) is not None]
     targets = callback_targets(named, members, event.event == FulfillmentEventName.cancelled, leader is not None)
-    results = _apply_each(event, targets, deps) or _apply_each(event, (named,), deps)  # none left: the named one
+    events = _per_order(event, targets) or _per_order(event, (named,))  # none left: the named one
+    read = {order.order_id: order for order in (named, *targets)}  # as read just now: spares a second read
+    if may_act_for is not None:
+        for one in events:
+            may_act_for(read[one.order_id])
+    results = _apply_each(events, read, deps)
     answer = next((r for r in results if r.order_id == named.order_id), results[0])
     return ParcelCallback(answer, results, merged=True)
 
 
-def _apply_each(event: FulfillmentEvent, targets: Sequence[Order], deps: CallbackDeps) -> tuple[CallbackResult, ...]:
+def _per_order(event: FulfillmentEvent, targets: Sequence[Order]) -> list[FulfillmentEvent]:
+    """The event as each target order takes it (its share of the lines); an order with no share takes none."""
     shares = parcel_lines(targets, event.lines) if event.lines is not None else None
-    events = [event.model_copy(update={"order_id": order.order_id,
-                                       "lines": event.lines if shares is None else shares.get(order.order_id)})
-              for order in targets if shares is None or order.order_id in shares]
+    return [event.model_copy(update={"order_id": order.order_id,
+                                     "lines": event.lines if shares is None else shares.get(order.order_id)})
+            for order in targets if shares is None or order.order_id in shares]
+
+
+def _apply_each(events: Sequence[FulfillmentEvent], read: dict[str, Order],
+                deps: CallbackDeps) -> tuple[CallbackResult, ...]:
     done: dict[str, CallbackResult] = {}
     failed: dict[str, str] = {}
-    unused = {order.order_id: order for order in targets}  # as read just now: the first try needs no second read
+    unused = dict(read)  # the first try needs no second read
     for _ in range(2):  # a second round for orders that were busy: one order's failure never loses the others'
         for one in events:
             if one.order_id in done:

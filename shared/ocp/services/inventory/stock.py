@@ -44,6 +44,7 @@ from ocp.ports import (
     TransactionalOrderStore,
     WarehouseRegistry,
 )
+from ocp.services.access.attribution import stamp_ledger
 from ocp.services.inventory.chunked import abandoned, commit_any_size, settle
 
 _ADJUST_ATTEMPTS = 5
@@ -95,6 +96,7 @@ def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, a
             actor=actor, reason=f"WMS push v{push.version}: on_hand {push.on_hand}", at=now,
             entry_prefix=f"push#{warehouse}#{push.version}#{sku}", version_guard=push.version,
         )
+        adjustment = adjustment.model_copy(update={"ledger": stamp_ledger(adjustment.ledger)})
         if deps.stock.adjust(adjustment):
             stored_head, stored = deps.stock.shards(warehouse, sku)
             created = head is None
@@ -217,6 +219,7 @@ def receive_returned(warehouse: str, sku: str, units: int, entry_id: str, deps: 
             total_on_hand=sum(s.on_hand for s in shards) + units,
             head=new_head, actor=actor, reason=reason, at=now, entry_prefix=entry_id,
         )
+        adjustment = adjustment.model_copy(update={"ledger": stamp_ledger(adjustment.ledger)})
         if deps.stock.adjust(adjustment):
             return True
         if any(entry.entry_id == entry_id for entry in deps.stock.ledger(sku)):

@@ -17,10 +17,10 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -44,9 +44,12 @@ from ocp.domain.operations.held_queue import (
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from ocp.domain.problems import problems_from
 from ocp.ports import DispatchQueue, HeldQueueQueries, OrderStore, TransactionalOrderStore
-from ocp.services.decisions.order_path import RulesDeps, merging, place, request_dispatch
+from ocp.services.access.attribution import StampingOrders, stamp_commit, stamp_order
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
+
+if TYPE_CHECKING:
+    from ocp.services.decisions.order_path import RulesDeps
 
 WRITE_ATTEMPTS = 3
 DEFAULT_PAGE = 50
@@ -138,10 +141,17 @@ def patch_order(deps: HeldQueueDeps, order_id: str, body: Any, actor: str,
 def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | None = None,
                   expected_revision: int | None = None) -> Order:
     """Send a held order through the checks, routing and reservation again; it ends reserved or held anew."""
+    # The order path (checks, rules, phone and ID data) is imported here, not at import: the handlers that list
+    # the queue (operator_api) never release an order and should not load it.
+    from ocp.services.decisions.order_path import merging, place, request_dispatch
+
     for _ in range(WRITE_ATTEMPTS):
         current = _get(deps.orders, order_id, expected_revision)
-        stored = place(current, released(current, actor, deps.now(), note), deps.stock, deps.rules)
-        if stored is not None:
+        # The order path knows nothing of principals: its writes carry the caller's through the store.
+        stock = replace(deps.stock, orders=StampingOrders(deps.stock.orders, current))
+        placed = place(current, released(current, actor, deps.now(), note), stock, deps.rules)
+        if placed is not None:
+            stored = stamp_order(current, placed)  # `place` answers the order it built, before the store stamped it
             request_dispatch(current, stored, deps.dispatch, actor=actor,
                              merge=merging(deps.rules, deps.orders, deps.now))
             return stored
@@ -186,7 +196,7 @@ def _commit_change(stock: StockDeps, order_id: str, change: Callable[[Order, dat
         commit = change(current, stock.now())
         if commit is None:
             return current
-        stored = commit_order(stock, commit)
+        stored = commit_order(stock, stamp_commit(current, commit))  # the caller's principal on what it adds
         if stored is not None:
             return stored
         if expected_revision is not None:
@@ -315,6 +325,8 @@ def release_due_orders(deps: HeldQueueDeps, limit: int = 200) -> list[DueRelease
 
 
 def _release_due(deps: HeldQueueDeps, order_id: str) -> OrderStatus | None:
+    from ocp.services.decisions.order_path import merging, place, request_dispatch  # see `release_order`
+
     for _ in range(WRITE_ATTEMPTS):
         current = deps.orders.get(order_id)
         now = deps.now()

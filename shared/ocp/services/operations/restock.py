@@ -31,7 +31,6 @@ from ocp.domain.inventory.stock import StockLevel
 from ocp.domain.operations.held_queue import RESTOCK_ACTOR, restocked, waits_only_for_stock
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Hold, HoldReason, Order, OrderStatus
 from ocp.ports import TransactionalOrderStore
-from ocp.services.decisions.order_path import merging, place, request_dispatch
 from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps, commit_order
 from ocp.services.operations.held_queue import WRITE_ATTEMPTS, HeldQueueDeps
@@ -157,6 +156,10 @@ def _record(report: RestockReport, stored: Order) -> None:
 
 def _retry(deps: HeldQueueDeps, order_id: str, sku: str) -> Order | None:
     """The order after its retry; None when it no longer waits for stock alone (someone got there first)."""
+    # Imported on the first retry: most stock changes release no held order, and the order path (checks, rules, phone
+    # and ID data) is the heaviest import in stock_events' cold start.
+    from ocp.services.decisions.order_path import merging, place, request_dispatch
+
     for _ in range(WRITE_ATTEMPTS):
         current = deps.orders.get(order_id)
         if current is not None:  # a retry that died half-way through a chunked reservation is finished first

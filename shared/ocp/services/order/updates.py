@@ -21,6 +21,7 @@ from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.inventory.planning import leaving_keys, status_change_commit
 from ocp.domain.order.model import Order
 from ocp.ports import CountTimes, TransactionalOrderStore
+from ocp.services.access.attribution import stamp_commit
 from ocp.services.inventory.chunked import Undone, commit_any_size
 
 WRITE_ATTEMPTS = 3
@@ -53,6 +54,8 @@ def update_order(
         if changed is None:
             return current, False
         commit = _commit_for(current, changed, actor=actor, at=at, counts=counts)
+        # The API call's principal (if any) on the timeline and ledger entries this change adds.
+        commit = stamp_commit(current, commit)
         if not commit.movements and not commit.counters:
             # No stock moves: one conditional put (a transaction would cost twice the write capacity).
             try:

@@ -19,7 +19,6 @@ from ocp.domain.order.model import (
 )
 from ocp.domain.returns.checks import LINES_REFUNDED, refund_marker
 from ocp.domain.returns.model import AfterSale
-from ocp.services.decisions.order_path import merging, place, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.operations.held_queue import cancel_or_stop
@@ -39,6 +38,10 @@ def cancel_for_refund(order: Order, deps: ReturnsDeps, reason: str) -> Order:
 def remove_lines(order: Order, after_sale: AfterSale, deps: ReturnsDeps) -> Order:
     """The refunded units leave the order (a line with none left goes); the reservation follows, as for a channel's
     own edit. A repeat finds the units gone already and changes nothing."""
+    # The order path (checks, rules, phone and ID data) loads only when an after-sale changes or places an order, not
+    # in every returns function's cold start.
+    from ocp.services.decisions.order_path import merging, place, request_dispatch
+
     stock = _stock(deps)
     for _ in range(_ATTEMPTS):
         current = deps.orders.get(order.order_id) or order
@@ -83,6 +86,8 @@ def _without(order: Order, after_sale: AfterSale) -> Order | None:
 def place_replacement(order: Order, after_sale: AfterSale, deps: ReturnsDeps) -> Order:
     """The exchange's or reship's outbound order: the after-sale's lines at no charge, to the original address,
     decided, reserved and handed to the dispatcher like any order (a repeat answers the one placed)."""
+    from ocp.services.decisions.order_path import place, request_dispatch  # see `remove_lines`
+
     replacement_id = f"{after_sale.return_id}-out"
     existing = deps.orders.get(replacement_id)
     if existing is not None:

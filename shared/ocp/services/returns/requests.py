@@ -25,6 +25,7 @@ from ocp.domain.returns.model import (
     with_step,
 )
 from ocp.domain.returns.policy import policy_for, return_facts
+from ocp.services.access.attribution import stamp_steps
 from ocp.services.returns.deps import ReturnsDeps
 from ocp.services.returns.places import receiving_warehouse
 from ocp.services.returns.restock import restock_receipt
@@ -103,7 +104,7 @@ def create_return(body: Any, deps: ReturnsDeps, actor: str) -> tuple[AfterSale, 
     if problems:
         raise ReturnRefused(problems)
     after_sale = with_step(after_sale, "requested", actor, now, f"{request.kind.value} of {len(lines)} line(s)")
-    if not deps.returns.create(after_sale):
+    if not deps.returns.create(stamp_steps(None, after_sale)):
         after_sale = get_return(return_id, deps)
     _start(after_sale, deps)
     return after_sale, True
@@ -157,16 +158,22 @@ RECEIVING = frozenset({ReturnStatus.awaiting_receipt, ReturnStatus.awaiting_buye
                        ReturnStatus.refund_pending, ReturnStatus.refund_overdue, ReturnStatus.refunded})
 
 
-def record_receipt(return_id: str, body: Any, deps: ReturnsDeps, actor: str) -> AfterSale:
+def record_receipt(return_id: str, body: Any, deps: ReturnsDeps, actor: str,
+                   may_receive_at: Callable[[str, str | None], None] | None = None) -> AfterSale:
     """A warehouse's scan of returned goods: recorded on the after-sale first (checked against what is still
     expected, at the revision read), then put on the books by grade (intact back on sale, the rest in their
     buckets). A repeated `receipt_id` changes nothing, and finishes the books if the first call died between the two
-    writes; without a `receipt_id` every scan counts. Several partial receipts add up."""
+    writes; without a `receipt_id` every scan counts. Several partial receipts add up. `may_receive_at(warehouse,
+    due)` refuses (it raises) before anything is written a receipt the caller may not book: at `warehouse` (named
+    in the body, else `due`), of a return `due` back at the order's warehouse (None: the order is gone)."""
     request: ReceiptRequest = parse(ReceiptRequest, body)
     receipt_id = request.receipt_id or f"rc-{uuid.uuid4().hex[:16]}"
     current = get_return(return_id, deps)
     order = deps.orders.get(current.order_id)
-    warehouse = request.warehouse or (receiving_warehouse(order) if order else None) or "unknown"
+    due = receiving_warehouse(order) if order else None
+    warehouse = request.warehouse or due or "unknown"
+    if may_receive_at is not None:
+        may_receive_at(warehouse, due)
     receipt = Receipt(receipt_id=receipt_id, at=deps.now(), warehouse=warehouse, lines=tuple(request.lines),
                       actor=actor)
 
@@ -232,7 +239,7 @@ def _update(return_id: str, deps: ReturnsDeps,
             resume_if_waiting(current, deps)
             return current
         try:
-            stored = deps.returns.replace(after, current.revision)
+            stored = deps.returns.replace(stamp_steps(current, after), current.revision)
         except ConcurrentModification:
             continue
         resume_if_waiting(stored, deps)

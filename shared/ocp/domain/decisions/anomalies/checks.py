@@ -9,9 +9,6 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-import phonenumbers
-from stdnum.cn import ric
-
 from ocp.domain.clock import iso
 from ocp.domain.decisions.rules.kinds import PriceCheck
 from ocp.domain.operations.catalog import CatalogItem
@@ -25,7 +22,6 @@ _PHONE_TEXT = re.compile(
 )
 _CIPHERTEXT = re.compile(r"^(~|\$)|^[A-Za-z0-9+/=_~$-]{24,}$")
 _ID_NAME = re.compile(r"^[\u3400-\u9fff\u00b7\u2022A-Za-z .'-]{2,40}$")
-_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 def is_masked(value: str) -> bool:
@@ -64,13 +60,18 @@ def phone_problem(address: Address, mobile_only: bool = False) -> str | None:
     extension = _EXTENSION.match(phone)
     number_text = extension.group("number") if extension else phone
     region = (address.country or "CN").upper()
+    # Imported on the first phone checked: the library and its metadata are a large part of a cold start, and most
+    # functions that load these checks (the rules API, stock events) never check a phone.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(number_text, region)
     except phonenumbers.NumberParseException:
         return f"phone number cannot be read as a {region} number"
     if not phonenumbers.is_valid_number(number):
         return f"phone number is not a valid {region} number"
-    if mobile_only and phonenumbers.number_type(number) not in _MOBILE_TYPES:
+    if mobile_only and phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return "phone number is not a mobile number"
     return None
 
@@ -179,12 +180,18 @@ def customs_problem(
     elif is_masked(number) or looks_encrypted(number):
         if not accept_masked:
             problems.append("resident ID number is masked; it cannot be checked")
-    elif not ric.is_valid(number):
+    elif not _valid_resident_id(number):
         problems.append("resident ID number fails its check digit or birth date")
     return "; ".join(problems) or None
 
 
 # ---- pre-sale ---------------------------------------------------------------------------------------------
+
+
+def _valid_resident_id(number: str) -> bool:
+    from stdnum.cn import ric  # on the first ID checked (cross-border orders only), as `phone_problem` does
+
+    return bool(ric.is_valid(number))
 
 
 def presale_release_at(order: Order, hours_before: int = 0) -> datetime | None:

@@ -1,0 +1,1 @@
+"""Principals: create, list, revoke; and who a presented key belongs to."""
