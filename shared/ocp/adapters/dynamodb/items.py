@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -51,3 +52,14 @@ def put_at_revision(table: Any, item: dict[str, Any], expected_revision: int, wh
         if exc.response["Error"]["Code"] == CONDITION_FAILED:
             raise ConcurrentModification(f"{what} changed since revision {expected_revision}") from exc
         raise
+
+
+def every_page_item(read: Callable[..., dict[str, Any]], **request: Any) -> list[dict[str, Any]]:
+    """The items of every page of a `scan` or `query` (a Table resource's or a client's), in the order read."""
+    items: list[dict[str, Any]] = []
+    while True:
+        response = read(**request)
+        items += response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return items
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

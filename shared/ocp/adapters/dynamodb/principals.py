@@ -8,6 +8,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from ocp.adapters.dynamodb.items import every_page_item
 from ocp.domain.access.principals import Principal, PrincipalExists
 
 _FIELDS = ("name", "scopes", "created_at", "usage_key", "usage_key_id")
@@ -73,14 +74,7 @@ class DynamoPrincipalStore:
         return _to_principal(item)
 
     def list(self) -> list[Principal]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("name#")}
-        while True:
-            response = self._table.scan(**kwargs)
-            items += response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = every_page_item(self._table.scan, FilterExpression=Attr("pk").begins_with("name#"))
         return sorted((_to_principal(i) for i in items), key=lambda p: p.name)
 
 

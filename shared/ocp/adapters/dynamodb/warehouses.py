@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocp.adapters.dynamodb.items import every_page_item
 from ocp.domain.operations.warehouses import Warehouse
 
 _FIELDS = ("kind", "name", "region", "cutoff", "timezone", "active", "wms", "return_address", "updated_at")
@@ -36,15 +37,7 @@ class DynamoWarehouseStore:
         return False
 
     def all(self) -> list[Warehouse]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            response = self._table.scan(**kwargs)
-            items += response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return sorted((_to_warehouse(i) for i in items), key=lambda w: w.warehouse_id)
+        return sorted((_to_warehouse(i) for i in every_page_item(self._table.scan)), key=lambda w: w.warehouse_id)
 
 
 def _to_warehouse(item: dict[str, Any]) -> Warehouse:
