@@ -4,7 +4,6 @@ else the principal).
 A cancel of an order the warehouse has is 202: its warehouse was asked to stop, the order ends when it confirms."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -12,15 +11,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocp import composition
+from ocp.api.bodies import optional_body
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import attribute_writes, caller_of, revision_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented, errors
-from ocp.domain.errors import InvalidQuery
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.observability import instruments
 from ocp.services.operations import held_queue
@@ -98,14 +97,9 @@ def _revision() -> int | None:
 
 
 def _note() -> str | None:
-    raw = app.current_event.body
-    if not raw or not raw.strip():
-        return None
-    try:
-        return ActionBody.model_validate(json.loads(raw)).note
-    except (ValueError, ValidationError):
-        raise InvalidQuery('the body is optional: {"note": "..."} (up to 300 characters)',
-                           details={"field": "note"}) from None
+    body = optional_body(app.current_event.body, ActionBody,
+                         'the body is optional: {"note": "..."} (up to 300 characters)', "note")
+    return body.note if body else None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -60,7 +60,7 @@ class PrincipalList(BaseModel):
 @tracer.capture_method(capture_response=False)
 def create(body: PrincipalRequest) -> Response[CreatedPrincipal]:
     created = create_principal(composition.principals_deps(), body.name, body.scopes)
-    logger.info("principal created", extra={"by": _by(), "principal": body.name})
+    logger.info("principal created", extra={"by": caller_of(app.current_event).log_fields(), "principal": body.name})
     metrics.add_metric(name="PrincipalsCreated", unit=MetricUnit.Count, value=1)
     view = CreatedPrincipal(**PrincipalView.of(created.principal).model_dump(), api_key=created.api_key)
     return Response(status_code=201, content_type="application/json", body=view)
@@ -78,14 +78,10 @@ def list_all() -> PrincipalList:
 @tracer.capture_method(capture_response=False)
 def revoke(name: Annotated[str, Path(min_length=2, max_length=63)]) -> Response[None]:
     revoke_principal(composition.principals_deps(), name)
-    logger.info("principal revoked", extra={"by": _by(), "principal": name})
+    logger.info("principal revoked", extra={"by": caller_of(app.current_event).log_fields(), "principal": name})
     metrics.add_metric(name="PrincipalsRevoked", unit=MetricUnit.Count, value=1)
     return Response(status_code=204)
 
-
-def _by() -> dict[str, str | None]:
-    caller = caller_of(app.current_event)
-    return {"principal": caller.principal, "person": caller.person}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

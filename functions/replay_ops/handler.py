@@ -62,7 +62,7 @@ def replay_deliveries(body: Annotated[ReplayBody, Body()]) -> ReplayAnswer:
     else:
         raise InvalidQuery('give "keys", or "channel" with "since" and "until"', details={"field": "channel"})
     metrics.add_metric(name="DeliveriesReplayed", unit=MetricUnit.Count, value=answer.replayed)
-    logger.info("deliveries replayed", extra={**_who(), "replayed": answer.replayed,
+    logger.info("deliveries replayed", extra={**caller_of(app.current_event).log_fields(), "replayed": answer.replayed,
                                               "failed": len(answer.failed), "examined": answer.examined})
     return answer
 
@@ -84,7 +84,7 @@ def redrive_quarantined(quarantine_id: Annotated[str, Path(min_length=1, max_len
     # The id is `<delivery id>#<message id>`: clients percent-encode it, and the path arrives as sent.
     answer = replay.redrive_quarantined(composition.replay_deps(), unquote(quarantine_id))
     metrics.add_metric(name=f"QuarantineRedrive_{answer.outcome}", unit=MetricUnit.Count, value=1)
-    logger.info("quarantine redrive", extra={**_who(),
+    logger.info("quarantine redrive", extra={**caller_of(app.current_event).log_fields(),
                                              "quarantine_id": answer.quarantine_id, "outcome": answer.outcome})
     return answer
 
@@ -93,7 +93,7 @@ def redrive_quarantined(quarantine_id: Annotated[str, Path(min_length=1, max_len
 @tracer.capture_method(capture_response=False)
 def redrive_dlq(body: Annotated[DlqRedriveBody, Body()]) -> DeadLetterRedrive:
     answer = replay.redrive_dlq(composition.replay_deps(), body.queue)
-    logger.info("dlq redrive", extra={**_who(), "queue": answer.queue,
+    logger.info("dlq redrive", extra={**caller_of(app.current_event).log_fields(), "queue": answer.queue,
                                       "task": answer.task, "moved": answer.moved, "waiting": answer.waiting})
     return answer
 
@@ -102,11 +102,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise InvalidQuery("since and until need a UTC offset (e.g. 2026-11-11T00:00:00Z)", details={"field": "since"})
     return moment
-
-
-def _who() -> dict[str, str | None]:
-    caller = caller_of(app.current_event)
-    return {"actor": caller.actor, "principal": caller.principal}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

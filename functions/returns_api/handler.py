@@ -3,7 +3,6 @@
 Every action is a step on the after-sale with its actor (`x-ocp-actor`, else the principal)."""
 # No `from __future__ import annotations`: powertools reads the route signatures at runtime.
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -11,15 +10,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocp import composition
+from ocp.api.bodies import optional_body
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented, errors
 from ocp.domain.access.binding import receipt_binding
-from ocp.domain.errors import InvalidQuery
 from ocp.domain.returns.model import AfterSale
 from ocp.observability import instruments
 from ocp.services.returns import requests
@@ -123,14 +122,9 @@ def _actor() -> str:
 
 
 def _decision_body() -> DecisionBody:
-    raw = app.current_event.body
-    if not raw or not raw.strip():
-        return DecisionBody()
-    try:
-        return DecisionBody.model_validate(json.loads(raw))
-    except (ValueError, ValidationError):
-        raise InvalidQuery('the body is optional: {"note": "..." (up to 300 characters), "reason_code": "..."}',
-                           details={"field": "body"}) from None
+    return optional_body(app.current_event.body, DecisionBody,
+                         'the body is optional: {"note": "..." (up to 300 characters), "reason_code": "..."}',
+                         "body") or DecisionBody()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from infra import wiring
 from infra.local import LocalPlatform
-from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.deliveries import deliver_shopify
 from tests.held_support import shopify_document
 
 pytestmark = pytest.mark.browser
@@ -46,18 +46,8 @@ def _push(platform: LocalPlatform, sku: str, on_hand: int, version: int = 1) -> 
                                                          "safety_stock": 5}))
 
 
-def _deliver(platform: LocalPlatform, document: dict[str, Any]) -> str:
-    body = json.dumps(document, ensure_ascii=False).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {
-        "X-Shopify-Topic": "orders/create"}
-    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    platform.wait_idle(timeout=30)
-    return f"shopify-{document['id']}"
-
-
 def _held_order(platform: LocalPlatform, n: int, sku: str) -> str:
-    order_id = _deliver(platform, shopify_document(n, sku, address1=UNRESOLVED_STREET))
+    order_id = deliver_shopify(platform, shopify_document(n, sku, address1=UNRESOLVED_STREET))
     assert _ok(_api(platform, "GET", f"/orders/{order_id}"))["status"] == "held"
     return order_id
 
@@ -170,7 +160,7 @@ def test_two_held_orders_are_released_in_bulk(platform: LocalPlatform, page: Pag
 def test_the_inventory_board_shows_what_the_api_says(platform: LocalPlatform, page: Page, screenshots: Path) -> None:
     # Given a SKU with units on hand, some reserved by an order, and another that runs low
     _push(platform, "CUP-BOARD", 12)
-    _deliver(platform, shopify_document(704, "CUP-BOARD", quantity=3))
+    deliver_shopify(platform, shopify_document(704, "CUP-BOARD", quantity=3))
     # When the board is opened for it
     _open(page, platform, "inventory/CUP-BOARD")
     board = _ok(_api(platform, "GET", "/inventory/CUP-BOARD"))
@@ -200,7 +190,7 @@ def test_a_return_waiting_for_a_person_is_approved(platform: LocalPlatform, page
                          "then": {"auto_approve": False, "max_auto_amount": 0, "window_days": 30}}]}
     _ok(_api(platform, "PUT", "/rules/return_policy", policy))
     _push(platform, "SET-RETURN", 5)
-    order_id = _deliver(platform, shopify_document(705, "SET-RETURN"))
+    order_id = deliver_shopify(platform, shopify_document(705, "SET-RETURN"))
     for event in ("shipped", "delivered"):
         _ok(_api(platform, "POST", "/fulfillment/events", {
             "order_id": order_id, "event": event, "event_id": f"{order_id}-{event}", "at": iso(datetime.now(UTC)),

@@ -3,7 +3,6 @@ pushes, the principal on the timeline, and a revoked key refused at once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +12,8 @@ import requests
 
 from infra.cli import main
 from infra.local import LocalPlatform
-from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.deliveries import deliver_shopify
 from tests.held_support import shopify_document
 
 pytestmark = pytest.mark.e2e
@@ -47,15 +46,6 @@ def _new_key(platform: LocalPlatform, name: str, *scopes: str) -> str:
     return key
 
 
-def _deliver(platform: LocalPlatform, document: dict[str, Any]) -> str:
-    body = json.dumps(document, ensure_ascii=False).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"])
-    headers |= {"X-Shopify-Topic": "orders/create"}
-    assert requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers,
-                         timeout=30).status_code == 200
-    return f"shopify-{document['id']}"
-
-
 def _shipped(order_id: str, event_id: str) -> dict[str, Any]:
     return {"order_id": order_id, "event": "shipped", "event_id": event_id, "at": iso(datetime.now(UTC)),
             "carrier": "SF", "tracking_no": f"SF{event_id[-6:]}"}
@@ -78,8 +68,8 @@ def test_principals_scopes_and_warehouse_bound_callbacks(platform: LocalPlatform
         pushed = _call(platform, operator, "PUT", f"/inventory/{warehouse}/TEA-ACL", {"on_hand": 5, "version": 1})
         assert pushed.status_code == 200, pushed.text
     # and one order goes to WH-GZ (广东), one to WH-SH (北京 → default)
-    south = _deliver(platform, shopify_document(71, "TEA-ACL"))
-    north = _deliver(platform, shopify_document(72, "TEA-ACL", province="北京市", city="北京市",
+    south = deliver_shopify(platform, shopify_document(71, "TEA-ACL"))
+    north = deliver_shopify(platform, shopify_document(72, "TEA-ACL", province="北京市", city="北京市",
                                                 address1="朝阳区建国路1号"))
     platform.wait_idle(timeout=60)
     warehouses = [_call(platform, operator, "GET", f"/orders/{o}").json()["warehouse"] for o in (south, north)]

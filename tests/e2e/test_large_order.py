@@ -7,7 +7,6 @@ hundred-odd stock-stream records alone take minutes.)"""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,14 +16,17 @@ import pytest
 import requests
 
 from infra.local import LocalPlatform
-from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.deliveries import deliver_shopify
 from tests.e2e.wms import bodies, wms_messages
 from tests.held_support import shopify_document
 
 pytestmark = pytest.mark.e2e
 
 SKUS = [f"BULK-{n:02}" for n in range(60)]
+IDLE_S = 240
+"""Each SKU an order moves is one stock-stream record for the signals and restock consumer; the embedded AWS takes
+tens of milliseconds per call, so a 300-line order keeps the local platform busy for a minute."""
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +63,6 @@ def _stock(platform: LocalPlatform, on_hand: dict[str, int]) -> None:
         assert all(pool.map(push, on_hand.items()))
 
 
-def _deliver(platform: LocalPlatform, document: dict[str, Any]) -> str:
-    body = json.dumps(document, ensure_ascii=False).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {
-        "X-Shopify-Topic": "orders/create"}
-    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    # Each SKU the order moves is one stock-stream record for the signals and restock consumer; the embedded
-    # AWS takes tens of milliseconds per call, so a 300-line order keeps the local platform busy for a minute.
-    platform.wait_idle(timeout=240)
-    return f"shopify-{document['id']}"
-
-
 def _boards(platform: LocalPlatform, skus: list[str] = SKUS) -> set[tuple[int, int]]:
     totals = [_api(platform, "GET", f"/inventory/{sku}").json()["totals"] for sku in skus]
     return {(t["on_hand"], t["reserved"]) for t in totals}
@@ -89,7 +79,7 @@ def test_a_60_line_order_is_reserved_whole_dispatched_and_shipped(platform: Loca
         pushed = _api(platform, "PUT", f"/inventory/WH-GZ/{sku}", {"on_hand": 5, "version": 1})
         assert (pushed.status_code, pushed.json()["applied"]) == (200, True), pushed.text
     # When a paid 60-line order arrives (121 items: more than one transaction takes)
-    order_id = _deliver(platform, _sixty_lines(1))
+    order_id = deliver_shopify(platform, _sixty_lines(1), idle_timeout=IDLE_S)
     # Then it is reserved whole and handed to the warehouse as one instruction with every line
     order = _api(platform, "GET", f"/orders/{order_id}").json()
     assert order["status"] == "dispatched" and order.get("reservation_intent") is None
@@ -115,7 +105,7 @@ def test_a_300_line_order_is_reserved_whole_and_dispatched(platform: LocalPlatfo
     _stock(platform, dict.fromkeys(skus, 2))
     platform.wait_idle(timeout=120)
     # When a paid 300-line wholesale order arrives (601 items: seven chunks)
-    order_id = _deliver(platform, _sixty_lines(2, skus))
+    order_id = deliver_shopify(platform, _sixty_lines(2, skus), idle_timeout=IDLE_S)
     # Then it is reserved whole, dispatched with every line, and every SKU's ledger explains its board
     order = _api(platform, "GET", f"/orders/{order_id}").json()
     assert order["status"] == "dispatched" and order.get("reservation_intent") is None

@@ -5,7 +5,6 @@ instructions (on their queue, or signed over HTTP), and the district of a web-st
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,8 @@ import requests
 
 from infra import wiring
 from infra.local import LocalPlatform
-from infra.local.demo import shopify_headers
 from ocp.domain.clock import iso
+from tests.e2e.deliveries import deliver_shopify
 from tests.e2e.wms import bodies, queue_messages, wms_messages
 from tests.fakes.wms_http import FakeHttpWms
 from tests.held_support import shopify_document
@@ -35,15 +34,6 @@ def platform() -> Iterator[LocalPlatform]:
 def _api(platform: LocalPlatform, method: str, path: str, body: Any = None) -> requests.Response:
     return requests.request(method, f"{platform.base_url}{path}", json=body, timeout=30,
                             headers={"x-api-key": platform.api_key, "x-ocp-actor": "e2e@shop.cn"})
-
-
-def _deliver(platform: LocalPlatform, document: dict[str, Any], topic: str = "orders/create") -> str:
-    body = json.dumps(document, ensure_ascii=False).encode()
-    headers = shopify_headers(body, platform.credentials["OCP_CHANNEL_SECRET_SHOPIFY"]) | {"X-Shopify-Topic": topic}
-    response = requests.post(f"{platform.base_url}/webhooks/shopify", data=body, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    platform.wait_idle(timeout=30)
-    return f"shopify-{document['id']}"
 
 
 def _later(document: dict[str, Any], minutes: int, **changes: Any) -> dict[str, Any]:
@@ -92,8 +82,8 @@ def test_suppliers_registered_at_runtime_receive_their_instructions_on_a_queue_a
         assert _api(platform, "PUT", "/rules/routing", rules).status_code == 200
         time.sleep(5.5)  # the processors' rules cache checks for a new version every 5 s
         # When an order for each arrives
-        by_queue = _deliver(platform, shopify_document(5, "SET-SUP"))
-        over_http = _deliver(platform, shopify_document(6, "CUP-SUP"))
+        by_queue = deliver_shopify(platform, shopify_document(5, "SET-SUP"))
+        over_http = deliver_shopify(platform, shopify_document(6, "CUP-SUP"))
         # Then the queue holds the first supplier's instruction, and the HTTP WMS got the second's, signed
         [instruction] = bodies(queue_messages(platform, queue_url, expected=1))
         assert (instruction["order_id"], instruction["warehouse"]) == (by_queue, "SUP-TEA")
@@ -107,7 +97,7 @@ def test_a_paid_order_held_for_a_note_keeps_its_units_and_a_shopify_edit_moves_t
     # Given 5 units, and a paid web-store order of 1 whose buyer wrote a note (its district only in the street)
     _push(platform, "TEA-NOTE", 5)
     document = shopify_document(1, "TEA-NOTE", note="请开发票", address1="天河区天河路385号")
-    order_id = _deliver(platform, document)
+    order_id = deliver_shopify(platform, document)
     # Then it is held for the note with its unit reserved, and its district was read from the street
     held = _order(platform, order_id)
     assert (held["status"], [h["reason"] for h in held["holds"]]) == ("held", ["buyer_note"])
@@ -115,7 +105,7 @@ def test_a_paid_order_held_for_a_note_keeps_its_units_and_a_shopify_edit_moves_t
     assert held["address"]["district"] == "天河区"
     # When the merchant edits the quantity to 3 on Shopify (orders/updated)
     edited = shopify_document(1, "TEA-NOTE", note="请开发票", quantity=3)
-    _deliver(platform, _later(edited, 5), topic="orders/updated")
+    deliver_shopify(platform, _later(edited, 5), topic="orders/updated")
     # Then the reservation moved to 3 units in the same write; the order is still held for the note
     after = _order(platform, order_id)
     assert (after["status"], sum(a["quantity"] for a in after["reservation"]["allocations"])) == ("held", 3)
@@ -125,7 +115,8 @@ def test_a_paid_order_held_for_a_note_keeps_its_units_and_a_shopify_edit_moves_t
 def test_an_unpaid_orders_stock_returns_after_the_unpaid_expiry(platform: LocalPlatform) -> None:
     # Given 4 units and an unpaid order of 2 (reserved on order, expiring after the policy's 60 minutes)
     _push(platform, "TEA-UNPAID", 4)
-    order_id = _deliver(platform, shopify_document(2, "TEA-UNPAID", quantity=2) | {"financial_status": "pending"})
+    unpaid_document = shopify_document(2, "TEA-UNPAID", quantity=2) | {"financial_status": "pending"}
+    order_id = deliver_shopify(platform, unpaid_document)
     unpaid = _order(platform, order_id)
     assert unpaid["status"] == "pending_payment" and _board(platform, "TEA-UNPAID") == (4, 2)
     # When its expiry has passed (moved into the past) and the sweeper's schedule ticks
@@ -146,13 +137,13 @@ def test_a_channel_cancel_after_dispatch_stops_the_warehouse_and_the_stock_retur
     # Given a paid order dispatched to WH-GZ
     _push(platform, "TEA-CXL", 5)
     document = shopify_document(3, "TEA-CXL")
-    order_id = _deliver(platform, document)
+    order_id = deliver_shopify(platform, document)
     assert _order(platform, order_id)["status"] == "dispatched"
     [first] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert (first["order_id"], first["version"], first["kind"]) == (order_id, 1, "fulfil")
     # When the buyer cancels on Shopify (orders/cancelled)
     cancelled_at = (datetime.fromisoformat(document["updated_at"]) + timedelta(minutes=3)).isoformat()
-    _deliver(platform, _later(document, 3, cancelled_at=cancelled_at, cancel_reason="customer"),
+    deliver_shopify(platform, _later(document, 3, cancelled_at=cancelled_at, cancel_reason="customer"),
              topic="orders/cancelled")
     # Then the warehouse gets the cancel instruction at once; the order waits for its word
     [stop] = bodies(wms_messages(platform, "WH-GZ", expected=1))
@@ -170,12 +161,12 @@ def test_an_address_change_after_dispatch_reaches_the_warehouse_as_the_next_inst
     # Given a paid order dispatched to WH-GZ with instruction v1
     _push(platform, "TEA-ADDR", 5)
     document = shopify_document(4, "TEA-ADDR", address1="天河区天河路385号")
-    order_id = _deliver(platform, document)
+    order_id = deliver_shopify(platform, document)
     [first] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert first["version"] == 1
     # When the buyer changes the street on Shopify
     moved = shopify_document(4, "TEA-ADDR", address1="天河区体育西路191号")
-    _deliver(platform, _later(moved, 2), topic="orders/updated")
+    deliver_shopify(platform, _later(moved, 2), topic="orders/updated")
     # Then the warehouse receives instruction v2 with the new address
     [update] = bodies(wms_messages(platform, "WH-GZ", expected=1))
     assert (update["order_id"], update["version"], update["kind"]) == (order_id, 2, "fulfil")

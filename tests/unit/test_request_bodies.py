@@ -11,11 +11,13 @@ from typing import Annotated, Any
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, Field
 
 from ocp.api import bodies
+from ocp.api.bodies import optional_body
 from ocp.api.errors import register_error_handlers
 from ocp.channels.base import parse_json, parse_json_object
-from ocp.domain.errors import MalformedDelivery
+from ocp.domain.errors import InvalidQuery, MalformedDelivery
 from tests.support import FakeContext, api_event
 
 
@@ -190,3 +192,23 @@ def test_a_path_parameter_with_a_control_character_is_400() -> None:
     event = api_event("PUT", "/things/{thing}", "/things/a%00b", body="{}", path_params={"thing": "a\x00b"})
     result = _app().resolve(event, FakeContext())
     assert (result["statusCode"], json.loads(result["body"])["error"]["code"]) == (400, "invalid_path_parameter")
+
+
+class _Note(BaseModel):
+    note: str | None = Field(default=None, max_length=5)
+
+
+@pytest.mark.parametrize("raw", [None, "", "  \n"])
+def test_an_empty_optional_body_is_none(raw: str | None) -> None:
+    assert optional_body(raw, _Note, "refused", "note") is None
+
+
+def test_an_optional_body_is_read_into_its_model() -> None:
+    assert optional_body('{"note": "ok"}', _Note, "refused", "note") == _Note(note="ok")
+
+
+@pytest.mark.parametrize("raw", ["{not json", '{"note": "too long"}', "[1]"])
+def test_an_optional_body_that_is_not_its_model_is_a_400_naming_the_field(raw: str) -> None:
+    with pytest.raises(InvalidQuery) as refused:
+        optional_body(raw, _Note, "the body is optional", "note")
+    assert (str(refused.value), refused.value.details) == ("the body is optional", {"field": "note"})

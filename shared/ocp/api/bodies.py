@@ -20,7 +20,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ocp.domain.errors import InvalidQuery
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_DEPTH = 64
 """The deepest JSON nesting any route or channel accepts (objects and arrays count one level each)."""
@@ -223,3 +229,13 @@ def decoding_first(validation: Middleware) -> Middleware:
         return decode_request_body(app, lambda checked: validation(checked, next_middleware))
 
     return decode_then_validate
+
+
+def optional_body(raw: str | None, model: type[ModelT], refusal: str, field: str) -> ModelT | None:
+    """An action's optional JSON body: None when empty, else `model`, or a 400 saying what the body may hold."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        return model.model_validate(json.loads(raw))
+    except ValueError:  # JSON errors and pydantic's ValidationError alike
+        raise InvalidQuery(refusal, details={"field": field}) from None

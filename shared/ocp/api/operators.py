@@ -37,6 +37,10 @@ class Caller:
         """The audit trail's `actor`: the person when named, else the principal."""
         return self.person or self.principal
 
+    def log_fields(self) -> dict[str, str | None]:
+        """Who acted, for a log line: the principal and the person it named."""
+        return {"principal": self.principal, "actor": self.actor}
+
     def require_warehouse(self, warehouse: str | None, what: str, **details: object) -> None:
         """403 unless this caller may act for `warehouse` (a `wms:<W>` principal only for W)."""
         require_warehouse(self.principal, self.scopes, warehouse, what, **details)
