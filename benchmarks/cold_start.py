@@ -12,9 +12,11 @@ How the process is set up, so it matches AWS:
 - `sys.path` holds only the function's asset (`/var/task`), the layers (`/opt/python`: the `ocp` layer exactly as
   `infra.build` stages it, and a stand-in for AWS's Powertools v3 layer) and the runtime's boto3 (`/var/runtime`);
   the interpreter runs with `-S -B`, so the venv's site-packages are out of reach and nothing writes bytecode.
-  The assets hold no bytecode and `/var/task` and `/opt` are read-only in Lambda, so our modules are compiled on
-  every cold start there, as here. The third-party stand-ins are symlinks to the installed packages, which carry
-  their compiled bytecode (AWS's layer and runtime do too).
+  The assets carry bytecode compiled by `infra.build` for Lambda's Python 3.12 (unchecked-hash `.pyc`, so the
+  read-only `/var/task` and `/opt` never compile at a cold start); this interpreter's version may differ, so the
+  staged files are also compiled the same way for it, beside the 3.12 bytecode, and it loads its own. The
+  third-party stand-ins are symlinks to the installed packages, which carry their compiled bytecode (AWS's
+  layer and runtime do too).
 - the environment: the function's variables from `infra.wiring` (a `Ref` becomes a placeholder name, URL or ARN),
   what Lambda sets (`AWS_LAMBDA_FUNCTION_NAME`, `AWS_REGION`, credentials, `LAMBDA_TASK_ROOT`, the X-Ray daemon
   address, `AWS_LAMBDA_LOG_FORMAT=JSON`) and no `POWERTOOLS_TRACE_DISABLED`: the Tracer is on, as with active
@@ -174,6 +176,7 @@ def prepare(workdir: Path, root: Path = build.REPO_ROOT, specs: Sequence[wiring.
     `root` is the source tree to stage: another checkout (e.g. `git archive HEAD`) gives a before/after in one run.
     """
     staged = build.stage(root=root, build_dir=workdir / "build", functions=specs)
+    build.compile_bytecode(sys.executable, [*staged.functions.values(), staged.layer])
     _link_distributions(POWERTOOLS_LAYER_DISTRIBUTIONS, workdir / "powertools-layer" / "python")
     _link_distributions(RUNTIME_DISTRIBUTIONS, workdir / "runtime")
     anchor = workdir / "anchor" / "anchor_handler.py"

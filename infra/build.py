@@ -11,6 +11,12 @@ Powertools layer and boto3 from the runtime; the few pure-Python ones neither pr
 environment `pip install -e .` made (they are `py3-none-any` wheels, so the same files run on arm64 Lambda),
 so nothing is downloaded here.
 
+Every staged `.py` also gets its bytecode, compiled by the Lambda runtime's Python (`LAMBDA_PYTHON`) as
+unchecked-hash `.pyc` files: `/var/task` and `/opt` are read-only in Lambda, so without them every cold start
+compiles every module it imports; CDK zips assets with a fixed timestamp, so timestamp-checked bytecode would
+be ignored as stale. That Python is found as `OCP_LAMBDA_PYTHON`, `python3.12` on the PATH or a pyenv 3.12;
+without one the assets ship source only (a warning, not an error: they still run, each cold start slower).
+
 Run it as `python -m infra.build` (the cdk.json `build` hook does); `infra.app` calls `stage()` too.
 Every run rebuilds `.build/functions` and `.build/layer` from scratch in a scratch folder and swaps them in,
 so a stale file or a function removed from wiring never lingers.
@@ -19,7 +25,9 @@ so a stale file or a function removed from wiring never lingers.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -43,6 +51,10 @@ LAYER_DISTRIBUTIONS: tuple[str, ...] = ("phonenumberslite", "python-stdnum", "ch
 checks' phone metadata, resident-ID checksum and administrative divisions. Pure Python only."""
 
 
+LAMBDA_PYTHON = (3, 12)
+"""The Python version of the functions' Lambda runtime (`infra.constructs.lambda_function.RUNTIME`)."""
+
+
 class StagingError(RuntimeError):
     """A source the assets need is missing (raised only when staging strictly)."""
 
@@ -56,6 +68,8 @@ class StagedAssets:
     """The `ocp` layer's asset directory (holds `python/ocp`)."""
     missing: list[str] = field(default_factory=list)
     """Sources that did not exist and were staged as empty placeholders."""
+    bytecode_by: Path | None = None
+    """The interpreter that compiled the assets' bytecode, or None when they ship source only."""
 
 
 def function_asset_dir(function_id: str, build_dir: Path = BUILD_DIR) -> Path:
@@ -83,11 +97,13 @@ def stage(
     functions: Iterable[wiring.Function] = wiring.FUNCTIONS,
     strict: bool = False,
     vendor: Iterable[str] = LAYER_DISTRIBUTIONS,
+    bytecode: bool = True,
 ) -> StagedAssets:
     """Copy each function's package and the `ocp` package into `build_dir` (default `<root>/.build`).
 
     A missing source is staged as an empty package and reported in `missing` (the handlers are written
     alongside the stack); with `strict=True` it raises `StagingError` instead, as a deploy should.
+    `bytecode=False` skips compiling (tests of the staging itself).
     """
     build_dir = build_dir if build_dir is not None else root / ".build"
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +118,9 @@ def stage(
         if strict and missing:
             raise StagingError("missing sources: " + ", ".join(missing))
         (scratch / "functions").mkdir(exist_ok=True)
+        interpreter = lambda_python() if bytecode else None
+        if interpreter is not None:
+            compile_bytecode(interpreter, [scratch / "functions", scratch / "layer"])
         _swap_in(scratch / "functions", build_dir / "functions")
         _swap_in(scratch / "layer", build_dir / "layer")
     finally:
@@ -111,6 +130,37 @@ def stage(
         functions={spec.id: function_asset_dir(spec.id, build_dir) for spec in specs},
         layer=layer_asset_dir(build_dir),
         missing=missing,
+        bytecode_by=interpreter,
+    )
+
+
+def lambda_python() -> Path | None:
+    """An interpreter of the Lambda runtime's Python version on this machine, or None."""
+    wanted = ".".join(map(str, LAMBDA_PYTHON))
+    candidates = [os.environ.get("OCP_LAMBDA_PYTHON", ""), shutil.which(f"python{wanted}") or ""]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [str(p) for p in sorted((pyenv_root / "versions").glob(f"{wanted}.*/bin/python{wanted}"))]
+    for candidate in filter(None, candidates):
+        if _python_version(candidate) == LAMBDA_PYTHON:
+            return Path(candidate)
+    return None
+
+
+def _python_version(interpreter: str) -> tuple[int, ...] | None:
+    try:
+        result = subprocess.run([interpreter, "-c", "import sys; print(*sys.version_info[:2])"],
+                                capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None  # a pyenv shim for a version not installed, a broken link
+    return tuple(map(int, result.stdout.split())) if result.returncode == 0 else None
+
+
+def compile_bytecode(interpreter: Path | str, directories: Iterable[Path]) -> None:
+    """Compile every `.py` under `directories` with `interpreter`, as unchecked-hash `.pyc` (see the module doc)."""
+    subprocess.run(
+        [str(interpreter), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+         *map(str, directories)],
+        check=True, stdout=subprocess.DEVNULL, timeout=600,
     )
 
 
@@ -190,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for name in staged.missing:
         print(f"infra.build: warning: {name} does not exist yet; staged an empty placeholder", file=sys.stderr)
+    if staged.bytecode_by is None:
+        version = ".".join(map(str, LAMBDA_PYTHON))
+        print(f"infra.build: warning: no Python {version} found (set OCP_LAMBDA_PYTHON): the assets ship without "
+              "bytecode, so each cold start compiles every module it imports", file=sys.stderr)
     print(f"infra.build: staged {len(staged.functions)} functions and the ocp layer into {staged.root}")
     return 0
 

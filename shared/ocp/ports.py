@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import ConfigDict, computed_field
 
+from ocp.base_model import OcpModel
 from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold
     from ocp.domain.returns.model import AfterSale
 
 
-class InboxMessage(BaseModel):
+class InboxMessage(OcpModel):
     """What the webhook enqueues for the order processor: a pointer to the archived delivery and its body."""
 
     model_config = ConfigDict(frozen=True)
@@ -40,7 +41,7 @@ class InboxMessage(BaseModel):
     """The channel document inline; None when too big for SQS, then it is read from the archive."""
 
 
-class QuarantineRecord(BaseModel):
+class QuarantineRecord(OcpModel):
     """A delivery or message OCP could not use, kept with the reason for an operator and for replay."""
 
     model_config = ConfigDict(frozen=True)
@@ -97,7 +98,7 @@ class Quarantine(Protocol):
 # ---- replay and redrive: the archive by prefix, the quarantine's records, the dead-letter queues -----------
 
 
-class ArchivedObject(BaseModel):
+class ArchivedObject(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
@@ -127,7 +128,7 @@ class QuarantineStore(Quarantine, Protocol):
         when it is gone, already redriven, or was quarantined again meanwhile."""
 
 
-class DeadLetterRedrive(BaseModel):
+class DeadLetterRedrive(OcpModel):
     """What `POST /dlq:redrive` started or did."""
 
     model_config = ConfigDict(frozen=True)
@@ -164,7 +165,7 @@ class ChannelApis(Protocol):
         """The channel's API client; `ChannelNotConfigured` when it has no base URL or credentials."""
 
 
-class PollCursor(BaseModel):
+class PollCursor(OcpModel):
     """A poller's high-water mark: every order modified before `high_water_mark` has been enqueued."""
 
     model_config = ConfigDict(frozen=True)
@@ -334,7 +335,7 @@ class WritebackQueue(Protocol):
         """Ask the `channel_writeback` function to confirm these orders' due shipments on their channels."""
 
 
-class ChannelOrderView(BaseModel):
+class ChannelOrderView(OcpModel):
     """What a channel says about one order now (reconciliation)."""
 
     model_config = ConfigDict(frozen=True)
@@ -361,7 +362,7 @@ class Checkpoints(Protocol):
 # ---- rules and catalog ---------------------------------------------------------------------------
 
 
-class StoredRules(BaseModel):
+class StoredRules(OcpModel):
     """One accepted rule document at one version (versions start at 1; 0 is the built-in default)."""
 
     model_config = ConfigDict(frozen=True)
@@ -410,7 +411,7 @@ class WarehouseStore(Protocol):
         """Every registered warehouse, by id (the table is small: a scan)."""
 
 
-class OrderPage(BaseModel):
+class OrderPage(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     orders: list[Order]
@@ -460,7 +461,7 @@ class Workflows(Protocol):
         """Complete the paused task `token` with `output`; False when the token is no longer waiting."""
 
 
-class CarrierBooking(BaseModel):
+class CarrierBooking(OcpModel):
     carrier: str
     waybill_no: str
     pickup_code: str | None = None
@@ -494,7 +495,7 @@ class PrincipalStore(Protocol):
     def list(self) -> list[Principal]: ...
 
 
-class UsageKey(BaseModel):
+class UsageKey(OcpModel):
     """A principal's API Gateway API key: its throttle bucket in the usage plan of its kind (not a credential)."""
 
     model_config = ConfigDict(frozen=True)

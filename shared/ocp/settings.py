@@ -7,10 +7,12 @@ import os
 from collections.abc import Mapping
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from ocp.base_model import OcpModel
 
 
-class _Settings(BaseModel):
+class _Settings(OcpModel):
     # Each function loads one of these models: the validators are built on that first `load`, not for every model
     # at import (which cost every cold start a few milliseconds per model).
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)

@@ -5,12 +5,22 @@ No CDK here: staging is plain file copying, so these run in milliseconds.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from infra import wiring
-from infra.build import StagingError, handler_package, main, stage
+from infra.build import (
+    LAMBDA_PYTHON,
+    StagingError,
+    compile_bytecode,
+    handler_package,
+    lambda_python,
+    main,
+    stage,
+)
 
 
 def _write(path: Path, text: str = "") -> None:
@@ -49,7 +59,7 @@ def checkout(tmp_path: Path) -> Path:
 def test_each_function_asset_holds_only_its_own_package_at_the_handler_path(checkout: Path) -> None:
     # Given a checkout with two functions
     # When they are staged
-    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")])
+    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")], bytecode=False)
 
     # Then each asset is functions/__init__.py + functions/<id>/**, without bytecode, and nothing of the other
     assert _files(staged.functions["alpha"]) == {
@@ -68,7 +78,7 @@ def test_each_function_asset_holds_only_its_own_package_at_the_handler_path(chec
 
 def test_layer_asset_is_shared_ocp_under_python_without_caches_or_readmes(checkout: Path) -> None:
     # Given / When
-    staged = stage(root=checkout, functions=[_spec("alpha")], vendor=())
+    staged = stage(root=checkout, functions=[_spec("alpha")], vendor=(), bytecode=False)
 
     # Then
     assert set(_files(staged.layer)) == {"python/ocp/__init__.py", "python/ocp/domain/order.py"}
@@ -77,7 +87,7 @@ def test_layer_asset_is_shared_ocp_under_python_without_caches_or_readmes(checko
 def test_the_layer_carries_the_pure_python_dependencies_the_runtime_lacks(checkout: Path) -> None:
     # Given the project's layer dependencies, installed in this environment
     # When staged
-    staged = stage(root=checkout, functions=[_spec("alpha")])
+    staged = stage(root=checkout, functions=[_spec("alpha")], bytecode=False)
 
     # Then each importable package sits beside ocp under python/, with its metadata and without bytecode
     python = staged.layer / "python"
@@ -88,18 +98,18 @@ def test_the_layer_carries_the_pure_python_dependencies_the_runtime_lacks(checko
     assert not list(python.rglob("*.pyc"))
     assert staged.missing == []
     # and an uninstalled one is reported (strict staging refuses it)
-    assert stage(root=checkout, functions=[_spec("alpha")], vendor=["no-such-dist"]).missing == [
+    assert stage(root=checkout, functions=[_spec("alpha")], vendor=["no-such-dist"], bytecode=False).missing == [
         "distribution no-such-dist (pip install -e . installs it)"]
 
 
 def test_staging_is_idempotent_and_drops_stale_files_and_removed_functions(checkout: Path) -> None:
     # Given a first staging, then a stale file in an asset and a function dropped from wiring
-    first = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")])
+    first = stage(root=checkout, functions=[_spec("alpha"), _spec("beta")], bytecode=False)
     snapshot = _files(first.functions["alpha"]), _files(first.layer)
     _write(first.functions["alpha"] / "functions" / "alpha" / "stale.py", "old = True\n")
 
     # When staging runs again with only alpha
-    second = stage(root=checkout, functions=[_spec("alpha")])
+    second = stage(root=checkout, functions=[_spec("alpha")], bytecode=False)
 
     # Then the result equals the first staging of alpha, beta's asset is gone, and no scratch dir is left
     assert (_files(second.functions["alpha"]), _files(second.layer)) == snapshot
@@ -109,10 +119,10 @@ def test_staging_is_idempotent_and_drops_stale_files_and_removed_functions(check
 
 def test_a_missing_source_is_an_empty_placeholder_unless_strict(checkout: Path) -> None:
     # Given a function wiring declares but nobody has written yet, and a good first staging
-    stage(root=checkout, functions=[_spec("alpha")])
+    stage(root=checkout, functions=[_spec("alpha")], bytecode=False)
 
     # When it is staged leniently
-    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("gamma")])
+    staged = stage(root=checkout, functions=[_spec("alpha"), _spec("gamma")], bytecode=False)
 
     # Then it is reported and staged as an empty package (so synth still works)
     assert staged.missing == ["functions/gamma"]
@@ -121,7 +131,7 @@ def test_a_missing_source_is_an_empty_placeholder_unless_strict(checkout: Path) 
 
     # When it is staged strictly, it fails and leaves the previous staging untouched
     with pytest.raises(StagingError, match="functions/delta"):
-        stage(root=checkout, functions=[_spec("alpha"), _spec("delta")], strict=True)
+        stage(root=checkout, functions=[_spec("alpha"), _spec("delta")], strict=True, bytecode=False)
     assert (checkout / ".build" / "functions" / "gamma").is_dir()
 
 
@@ -130,7 +140,7 @@ def test_a_package_without_its_handler_module_is_reported(checkout: Path) -> Non
     (checkout / "functions" / "beta" / "handler.py").unlink()
 
     # When / Then
-    assert stage(root=checkout, functions=[_spec("beta")]).missing == ["functions/beta/handler.py"]
+    assert stage(root=checkout, functions=[_spec("beta")], bytecode=False).missing == ["functions/beta/handler.py"]
 
 
 def test_functions_init_is_created_when_the_checkout_has_none(checkout: Path) -> None:
@@ -138,7 +148,7 @@ def test_functions_init_is_created_when_the_checkout_has_none(checkout: Path) ->
     (checkout / "functions" / "__init__.py").unlink()
 
     # When / Then: the asset still has the package marker, so `functions.alpha.handler` imports
-    staged = stage(root=checkout, functions=[_spec("alpha")])
+    staged = stage(root=checkout, functions=[_spec("alpha")], bytecode=False)
     assert (staged.functions["alpha"] / "functions" / "__init__.py").read_text() == ""
 
 
@@ -166,3 +176,64 @@ def test_cli_stages_the_real_checkout(tmp_path: Path, capsys: pytest.CaptureFixt
         spec.id for spec in wiring.FUNCTIONS
     )
     assert f"staged {len(wiring.FUNCTIONS)} functions" in capsys.readouterr().out
+
+
+def _pyc_flags(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[4:8], "little")
+
+
+def test_assets_ship_unchecked_hash_bytecode_of_the_lambda_runtimes_python(checkout: Path) -> None:
+    # Given the Lambda runtime's Python on this machine (the image has it; without it there is nothing to compile)
+    interpreter = lambda_python()
+    if interpreter is None:
+        pytest.skip(f"no Python {LAMBDA_PYTHON} here: the assets would ship source only")
+
+    # When the checkout is staged
+    staged = stage(root=checkout, functions=[_spec("alpha")])
+
+    # Then every module has its bytecode for that version, flagged unchecked-hash (bit 0 hash, bit 1 unset), so a
+    # read-only /var/task with CDK's fixed zip timestamps loads it instead of compiling at each cold start
+    tag = f"cpython-{''.join(map(str, LAMBDA_PYTHON))}"
+    sources = [*staged.functions["alpha"].rglob("*.py"), *staged.layer.rglob("*.py")]
+    assert staged.bytecode_by == interpreter
+    assert sources
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        assert _pyc_flags(compiled) == 0b01, compiled
+    # and the checkout's stale bytecode is not what shipped
+    assert (staged.functions["alpha"] / "functions" / "alpha" / "__pycache__" / f"handler.{tag}.pyc").read_bytes() \
+        != b"bytecode"
+
+
+def test_bytecode_compiled_for_this_interpreter_is_loaded_without_its_source(tmp_path: Path) -> None:
+    # Given a module compiled the way the assets are, then its source edited (as a fixed zip timestamp would look)
+    module = tmp_path / "pkg" / "probe.py"
+    _write(module, "ANSWER = 'compiled'\n")
+    compile_bytecode(sys.executable, [tmp_path / "pkg"])
+    module.write_text("ANSWER = 'source'\n")
+
+    # When a fresh interpreter imports it without writing bytecode
+    result = subprocess.run([sys.executable, "-B", "-c", "import probe; print(probe.ANSWER)"],
+                            cwd=tmp_path / "pkg", capture_output=True, text=True, check=True)
+
+    # Then it ran the bytecode: unchecked means the source is never compared
+    assert result.stdout.strip() == "compiled"
+
+
+def test_lambda_python_refuses_an_interpreter_of_another_version(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    # Given OCP_LAMBDA_PYTHON pointing at this interpreter, and no other candidate
+    monkeypatch.setenv("OCP_LAMBDA_PYTHON", sys.executable)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+
+    # When / Then: it is taken only if it is the runtime's version
+    expected = Path(sys.executable) if sys.version_info[:2] == LAMBDA_PYTHON else None
+    assert lambda_python() == expected
+
+
+def test_the_lambda_runtime_is_the_python_the_bytecode_is_compiled_for() -> None:
+    # Given / When / Then: a runtime bump without the build's version would ship bytecode Lambda ignores
+    from infra.constructs.lambda_function import RUNTIME
+
+    assert RUNTIME.name == f"python{'.'.join(map(str, LAMBDA_PYTHON))}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.fulfillment.callbacks import Outcome
 from ocp.domain.order.model import OrderStatus
 
 
-class CallbackAnswer(BaseModel):
+class CallbackAnswer(OcpModel):
     """`POST /fulfillment/events`: where the order stands and what the callback did."""
 
     order_id: str
@@ -19,7 +20,7 @@ class CallbackAnswer(BaseModel):
     outcome: Outcome
 
 
-class ParcelOrderAnswer(BaseModel):
+class ParcelOrderAnswer(OcpModel):
     order_id: str
     status: OrderStatus
     applied: bool
@@ -33,7 +34,7 @@ class ParcelCallbackAnswer(CallbackAnswer):
     orders: list[ParcelOrderAnswer] = Field(description="Each order of the merged parcel, as the callback left it")
 
 
-class RedispatchBody(BaseModel):
+class RedispatchBody(OcpModel):
     """`POST /orders:redispatch`: name the orders, or a hop of the stuck report (`dispatch`, `wms_acceptance`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -50,12 +51,12 @@ class RedispatchBody(BaseModel):
         return self
 
 
-class SkippedOrder(BaseModel):
+class SkippedOrder(OcpModel):
     order_id: str
     reason: str
 
 
-class RedispatchAnswer(BaseModel):
+class RedispatchAnswer(OcpModel):
     queued: list[str] = Field(description="A new instruction version is queued for these (dispatched asynchronously)")
     skipped: list[SkippedOrder] = Field(description="Not re-dispatchable: the warehouse accepted them, or they left")
     not_found: list[str]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
+from ocp.base_model import OcpModel
 from ocp.domain.order.model import Order
 
 
-class OrderList(BaseModel):
+class OrderList(OcpModel):
     orders: list[Order]
     next_token: str | None = None

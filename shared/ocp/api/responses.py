@@ -7,17 +7,18 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
+
+from ocp.base_model import OcpModel
 
 
-class ErrorInfo(BaseModel):
+class ErrorInfo(OcpModel):
     code: str
     message: str
     details: Any = None
     """What was wrong, when there is more to say: the invalid fields, the problems found (absent otherwise)."""
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(OcpModel):
     """`{"error": {"code", "message", "details"?}}`: every 4xx/5xx the API answers (API.md)."""
 
     error: ErrorInfo

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ocp.api.bodies import JsonTooDeep
 from ocp.api.bodies import loads as json_loads
+from ocp.base_model import OcpModel
 from ocp.domain.errors import MalformedDelivery
 from ocp.domain.order.model import Channel, Order
 
 
-class ChannelCredentials(BaseModel):
+class ChannelCredentials(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     secret: str
@@ -39,7 +40,7 @@ class ChannelCredentials(BaseModel):
     __str__ = __repr__
 
 
-class Delivery(BaseModel):
+class Delivery(OcpModel):
     """One HTTP delivery from a channel, exactly as received. Header names are lower-cased."""
 
     model_config = ConfigDict(frozen=True)
@@ -55,7 +56,7 @@ class Delivery(BaseModel):
         return self.headers.get(name.lower())
 
 
-class ChannelMessage(BaseModel):
+class ChannelMessage(OcpModel):
     """One unit of work inside a delivery: a full order document, or a thin event naming an order to pull."""
 
     model_config = ConfigDict(frozen=True)
@@ -67,7 +68,7 @@ class ChannelMessage(BaseModel):
     """Set when this one message is unusable; intake quarantines it and still takes the rest of the delivery."""
 
 
-class Ack(BaseModel):
+class Ack(OcpModel):
     """The response body a channel expects when a delivery was accepted."""
 
     status_code: int = 200

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
+
+from ocp.base_model import OcpModel
 
 _TAG_PREFIX = "§"
 """Tags of callable-discriminated unions appear in pydantic's `loc`; theirs start with this and are dropped."""
 
 
-class Problem(BaseModel):
+class Problem(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     path: str

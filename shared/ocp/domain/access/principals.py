@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
 from ocp.domain.inventory.stock import WAREHOUSE_ID
 
@@ -40,7 +41,7 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-class Principal(BaseModel):
+class Principal(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     name: str

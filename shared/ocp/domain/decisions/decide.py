@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from ocp.base_model import OcpModel
 from ocp.domain.decisions.anomalies import check_order
 from ocp.domain.decisions.gifts import GiftLine, gifts_for, with_gifts
 from ocp.domain.decisions.routing import RoutingDecision, WarehouseFacts, decide_route
@@ -46,7 +47,7 @@ class RuleBook:
         return {"routing": self.routing.version, "anomaly": self.anomaly.version, "gift": self.gift.version}
 
 
-class Decision(BaseModel):
+class Decision(OcpModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     order: Order

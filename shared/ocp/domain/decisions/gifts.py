@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from ocp.base_model import OcpModel
 from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import GiftThen
 from ocp.domain.decisions.rules.paths import Facts
@@ -24,7 +25,7 @@ from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderLine, sold_lines
 
 
-class GiftLine(BaseModel):
+class GiftLine(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     line: OrderLine

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from ocp.base_model import OcpModel
 from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import ANY_WAREHOUSE, RoutingThen
 from ocp.domain.decisions.rules.paths import Facts
@@ -49,7 +50,7 @@ class RouteAction(StrEnum):
     hold = "hold"
 
 
-class RoutingDecision(BaseModel):
+class RoutingDecision(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     action: RouteAction

@@ -32,8 +32,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.parcels import from_view, parcel_named, parcel_view
 from ocp.domain.fulfillment.state import (
@@ -85,7 +86,7 @@ _STEP_STATUS = {
 }
 
 
-class EventLine(BaseModel):
+class EventLine(OcpModel):
     """A line of a `shipped` callback: by OCP's `line_id` (echoed from the instruction) or by merchant `sku`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -101,7 +102,7 @@ class EventLine(BaseModel):
         return self
 
 
-class FulfillmentEvent(BaseModel):
+class FulfillmentEvent(OcpModel):
     """A WMS/TMS callback: the body of `POST /fulfillment/events`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -15,8 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind, UtcTime
 from ocp.domain.fulfillment.stops import stop_sent
@@ -41,7 +42,7 @@ class WmsRejected(DomainError):
     code = "wms_rejected"
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

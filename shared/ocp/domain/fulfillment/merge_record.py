@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field, PlainSerializer
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 
 UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 
 
-class MergeRecord(BaseModel):
+class MergeRecord(OcpModel):
     """Waiting for other orders of the same buyer, address and warehouse, then the group the order left in.
 
     Waiting: `wait_until` set. Once its window ended (`decided_at`): in a group (`group_id`, `order_ids`, the

@@ -10,8 +10,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.merge_record import MergeRecord
 
@@ -19,7 +20,7 @@ from ocp.domain.fulfillment.merge_record import MergeRecord
 UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import known_zone
 from ocp.domain.fulfillment.state import UtcTime
 from ocp.domain.order.model import OrderStatus
@@ -23,7 +24,7 @@ WRITEBACK_HOP = "channel_writeback"
 _TERMINAL = {OrderStatus.delivered, OrderStatus.cancelled}
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -14,7 +14,9 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from ocp.base_model import OcpModel
 
 WMS_QUEUE_PREFIX = "ocp-wms-"
 """The name every registered WMS queue starts with (the IAM grant is `sqs:SendMessage` on `ocp-wms-*`)."""
@@ -27,7 +29,7 @@ _SQS_URL = re.compile(
 )
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.stock import MAX_SHARDS, validate_sku
 from ocp.domain.order.model import Channel, Order
@@ -21,7 +22,7 @@ MAX_EXPIRY_MINUTES = 7 * 24 * 60
 _EAGERNESS = {LockStrategy.pre_reserve: 0, LockStrategy.reserve_on_order: 1, LockStrategy.reserve_on_payment: 2}
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

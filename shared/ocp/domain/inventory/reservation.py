@@ -9,8 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field, PlainSerializer
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 
 UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -31,7 +32,7 @@ class ReservationState(StrEnum):
     shipped = "shipped"
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

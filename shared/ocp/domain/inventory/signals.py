@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ocp.base_model import OcpModel
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.stock import StockLevel, is_low
@@ -22,7 +23,7 @@ from ocp.domain.order.model import Channel
 EVENT_SOURCE = "ocp.inventory"
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

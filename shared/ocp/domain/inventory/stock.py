@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 from ocp.domain.errors import DomainError
 from ocp.domain.inventory.reservation import UtcTime
@@ -74,7 +75,7 @@ class MovementKind(StrEnum):
     unsellable units: `<sku>@second_grade`, `<sku>@defective`)."""
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -385,7 +386,7 @@ def skewed(shards: Sequence[ShardLevel], active: int) -> bool:
 # ---- WMS pushes -------------------------------------------------------------------------------------------------
 
 
-class StockPush(BaseModel):
+class StockPush(OcpModel):
     """`PUT /inventory/{warehouse}/{sku}`: the WMS's absolute on-hand with its version."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
 from ocp.domain.problems import Problem, problems_from
 
@@ -17,7 +18,7 @@ Sku = Annotated[str, Field(pattern=SKU_PATTERN, description="The merchant SKU")]
 NonNegativeFen = Annotated[int, Field(ge=0, le=10**12, strict=True, description="Integer minor units (fen for CNY)")]
 
 
-class CatalogFields(BaseModel):
+class CatalogFields(OcpModel):
     """The body of `PUT /catalog/{sku}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

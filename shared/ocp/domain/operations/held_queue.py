@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ocp.base_model import OcpModel
 from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts, WarehouseKind, is_cross_border
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import StopRequester
@@ -245,7 +246,7 @@ def _not_cancellable(order: Order) -> OrderActionRefused:
 # ---- PATCH /orders/{id} --------------------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class _Strict(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import known_zone
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
 from ocp.domain.errors import DomainError
@@ -26,7 +27,7 @@ from ocp.domain.returns.channel import WarehouseReturnAddress
 CUTOFF_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
-class WarehouseFields(BaseModel):
+class WarehouseFields(OcpModel):
     """The body of `PUT /warehouses/{warehouse}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,7 +67,7 @@ class Warehouse(WarehouseFields):
         return WarehouseFacts(self.warehouse_id, self.kind, self.active)
 
 
-class WarehouseList(BaseModel):
+class WarehouseList(OcpModel):
     warehouses: list[Warehouse]
 
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.state import Fulfillment
 from ocp.domain.inventory.intent import StockIntent
@@ -65,7 +66,7 @@ GIFT_LINE_PREFIX = "gift:"
 """Line ids of the gift lines OCP's gift rules add (the channel never sends them)."""
 
 
-class _Model(BaseModel):
+class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

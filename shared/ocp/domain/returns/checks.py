@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Order, OrderLine, OrderStatus
@@ -22,7 +23,7 @@ NEEDS_SHIPMENT = frozenset({ReturnKind.return_refund, ReturnKind.exchange, Retur
 TAKES_GOODS_BACK = frozenset({ReturnKind.return_refund, ReturnKind.exchange})
 
 
-class Problem(BaseModel):
+class Problem(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     code: str = Field(description="not_shipped | order_cancelled | unknown_line | quantity_exceeded | "

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 from ocp.domain.decisions.decide import RuleBook
 from ocp.domain.decisions.gifts import gifts_for
@@ -33,7 +34,7 @@ from ocp.ports import CatalogStore, RulesStore, StoredRules
 DEFAULT_TTL_S = 5.0
 
 
-class RulesView(BaseModel):
+class RulesView(OcpModel):
     """What `GET/PUT /rules/{kind}` answer."""
 
     kind: str
@@ -166,7 +167,7 @@ class RulesSlaSource:
 # ---- the dry run ---------------------------------------------------------------------------------------------
 
 
-class Simulation(BaseModel):
+class Simulation(OcpModel):
     kind: str
     version: int | None
     """The stored version simulated; None for a draft document sent with the request."""

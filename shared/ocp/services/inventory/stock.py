@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.books import within_books
 from ocp.domain.inventory.commit import CommitRejected
@@ -112,7 +113,7 @@ def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, a
 # ---- the board and the ledger -----------------------------------------------------------------------------------
 
 
-class _View(BaseModel):
+class _View(OcpModel):
     model_config = ConfigDict(frozen=True)
 
 

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
 from ocp.domain.operations.catalog import (
     MAX_BULK_ITEMS,
@@ -37,14 +36,14 @@ def get_item(store: CatalogStore, sku: str) -> CatalogItem:
     return item
 
 
-class BulkItemResult(BaseModel):
+class BulkItemResult(OcpModel):
     index: int
     sku: str | None
     status: Literal["stored", "rejected"]
     problems: list[dict[str, str]] = []
 
 
-class BulkResult(BaseModel):
+class BulkResult(OcpModel):
     stored: int
     rejected: int
     results: list[BulkItemResult]

@@ -22,8 +22,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification, InvalidQuery, OrderNotFound
 from ocp.domain.fulfillment.stops import STOPPABLE
 from ocp.domain.inventory.commit import OrderCommit
@@ -72,7 +73,7 @@ class HeldQueueDeps:
 # ---- the queue -----------------------------------------------------------------------------------------------
 
 
-class OrderPageAnswer(BaseModel):
+class OrderPageAnswer(OcpModel):
     """`GET /orders?status=…`: a page of orders, oldest in the status first; `next_token` fetches the next."""
 
     orders: list[Order]
@@ -224,7 +225,7 @@ class BulkAction(StrEnum):
     """PATCH each order's warehouse (then release them)."""
 
 
-class BulkRequest(BaseModel):
+class BulkRequest(OcpModel):
     """`POST /orders:bulk`."""
 
     action: BulkAction
@@ -244,7 +245,7 @@ class BulkOutcome(StrEnum):
     """Cancel of an order the warehouse has: it was asked to stop; the order ends when the warehouse confirms."""
 
 
-class BulkItem(BaseModel):
+class BulkItem(OcpModel):
     order_id: str
     outcome: BulkOutcome
     status: OrderStatus | None = None
@@ -253,7 +254,7 @@ class BulkItem(BaseModel):
     """`{"code", "message", "details"?}` for refused and conflict."""
 
 
-class BulkAnswer(BaseModel):
+class BulkAnswer(OcpModel):
     action: BulkAction
     counts: dict[str, int]
     results: list[BulkItem]

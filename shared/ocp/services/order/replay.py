@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from ocp.base_model import OcpModel
 from ocp.channels.base import ChannelAdapter, ChannelMessage, Delivery
 from ocp.channels.registry import adapter_for
 from ocp.domain.clock import iso, parse_instant
@@ -49,7 +50,7 @@ class ReplayDeps:
     dead_letters: DeadLetters | None = None
 
 
-class ReplayFailure(BaseModel):
+class ReplayFailure(OcpModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
@@ -57,7 +58,7 @@ class ReplayFailure(BaseModel):
     reason: str
 
 
-class ReplayAnswer(BaseModel):
+class ReplayAnswer(OcpModel):
     """`POST /deliveries:replay`: what was sent on again, what could not be, and where the next page starts."""
 
     replayed: int = 0
@@ -73,12 +74,12 @@ class ReplayAnswer(BaseModel):
     """Pass it back (same channel and range) for the next page; None: the range is done."""
 
 
-class QuarantinePage(BaseModel):
+class QuarantinePage(OcpModel):
     records: list[QuarantineEntry]
     next_token: str | None = None
 
 
-class RedriveAnswer(BaseModel):
+class RedriveAnswer(OcpModel):
     """`POST /quarantine/{id}/redrive`."""
 
     quarantine_id: str

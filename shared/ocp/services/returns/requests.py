@@ -9,8 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
 from ocp.domain.returns.checks import Problem, ReturnRefused, check, priced_lines
 from ocp.domain.returns.errors import InvalidReturnRequest, ReturnConflict, ReturnNotFound
@@ -34,7 +35,7 @@ from ocp.services.returns.workflow import resume_if_waiting, return_id_of_refund
 _ATTEMPTS = 5
 
 
-class _Strict(BaseModel):
+class _Strict(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

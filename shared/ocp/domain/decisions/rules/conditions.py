@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Annotated, Any, Union
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -29,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from ocp.base_model import OcpModel
 from ocp.domain.clock import parse_instant
 from ocp.domain.decisions.rules.paths import PathSpec, ValueType, known_paths
 
@@ -44,7 +44,7 @@ MAX_DEPTH = 12
 Scalar = StrictBool | StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=1000)]
 
 
-class _Condition(BaseModel):
+class _Condition(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

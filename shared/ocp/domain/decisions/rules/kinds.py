@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ocp.base_model import OcpModel
 from ocp.domain.decisions.rules.conditions import Condition, pattern_problems
 from ocp.domain.decisions.rules.paths import ValueType
 from ocp.domain.fulfillment.stuck import DEFAULT_SLA_DOCUMENT, SlaPolicy
@@ -34,7 +35,7 @@ class RuleKind(StrEnum):
     sla = "sla"
 
 
-class _Strict(BaseModel):
+class _Strict(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

@@ -1,0 +1,14 @@
+"""The base of OCP's pydantic models: each builds its validator and serializer on first use, not at import.
+
+A handler imports far more models than one invocation touches (a page of the API, a branch of the order path);
+building all of them at import was most of a cold start's own time. A model the function uses is built on its
+first validation or dump, once per process; a model it never uses is never built.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class OcpModel(BaseModel):
+    model_config = ConfigDict(defer_build=True)
