@@ -73,11 +73,13 @@ test-concurrency: setup java
 # Benchmarks (not timed tests), each figure beside its baseline from the same run: requests and write units per
 # order (table and each index), engine throughput on one DynamoDB Local process, oversold units, decision time.
 # End-to-end orders/s through `ocp local`, beside the revision before its speed-ups (git archive of that commit).
+# Handler imports as deployed, beside the revision before the cold-start cuts (bytecode, deferred models, imports).
 LOCAL_BENCH_BASELINE ?= c700c1b
+COLD_START_BASELINE ?= da333af
 bench: setup java
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.bench_decisions
-	$(BIN)/python -m benchmarks.cold_start
+	$(BIN)/python -m benchmarks.cold_start --baseline $(COLD_START_BASELINE)
 	$(BIN)/python -m benchmarks.local_runtime --baseline $(LOCAL_BENCH_BASELINE)
 
 test-e2e: setup

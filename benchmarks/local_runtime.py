@@ -18,13 +18,11 @@ import argparse
 import contextlib
 import copy
 import http.client
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -34,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from benchmarks.revisions import revision_tree
 from infra.local import config
 from infra.local.demo import demo_orders, shopify_headers
 
@@ -101,17 +100,6 @@ def _wait_for_banner(process: subprocess.Popen[bytes], timeout_s: float) -> str:
             raise RuntimeError(f"ocp local did not start (exit code {process.poll()})")
         time.sleep(0.1)
     return found[0]
-
-
-@contextlib.contextmanager
-def revision_tree(revision: str) -> Iterator[Path]:
-    """The files of `revision` (any git revision) in a temporary directory."""
-    with tempfile.TemporaryDirectory(prefix="ocp-baseline-") as folder:
-        archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=REPO, check=True,
-                                 capture_output=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(folder, filter="data")
-        yield Path(folder)
 
 
 # ---- the load -------------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from ocp import composition
+from ocp.base_model import OcpModel
 from ocp.domain.returns.channel import AfterSaleSignal
 from ocp.observability import instruments
 from ocp.ports import InboxMessage
@@ -21,11 +21,19 @@ from ocp.services.returns.intake import signal_of, take_signal
 logger, tracer, metrics = instruments("aftersale_intake")
 
 
-class SignalRecord(SqsRecordModel):
+class SignalRecord(OcpModel):
+    """An SQS record as far as this handler reads it (Powertools' `SqsRecordModel` would import its parser).
+
+    The batch processor validates each record before the handler runs; one that does not validate is a batch
+    item failure, reported by its `messageId`.
+    """
+
+    messageId: str
     body: Json[InboxMessage]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=SignalRecord)
+# Powertools types `model` as one of its parser models; it only calls `model_validate` and reads `messageId`.
+processor = BatchProcessor(event_type=EventType.SQS, model=SignalRecord)  # type: ignore[arg-type]
 
 
 @tracer.capture_method(capture_response=False)

@@ -13,11 +13,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, Json
 
 from ocp import composition
+from ocp.base_model import OcpModel
 from ocp.observability import instruments
 from ocp.services.fulfillment.callbacks import WritebackAttempt, sweep_writebacks, write_back
 
@@ -30,11 +30,19 @@ class WritebackRequest(BaseModel):
     order_id: str = Field(min_length=1, max_length=128)
 
 
-class WritebackRecord(SqsRecordModel):
+class WritebackRecord(OcpModel):
+    """An SQS record as far as this handler reads it (Powertools' `SqsRecordModel` would import its parser).
+
+    The batch processor validates each record before the handler runs; one that does not validate is a batch
+    item failure, reported by its `messageId`.
+    """
+
+    messageId: str
     body: Json[WritebackRequest]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=WritebackRecord)
+# Powertools types `model` as one of its parser models; it only calls `model_validate` and reads `messageId`.
+processor = BatchProcessor(event_type=EventType.SQS, model=WritebackRecord)  # type: ignore[arg-type]
 
 
 def _count(attempts: list[WritebackAttempt]) -> dict[str, int]:

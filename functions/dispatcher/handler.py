@@ -13,11 +13,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, Json
 
 from ocp import composition
+from ocp.base_model import OcpModel
 from ocp.domain.fulfillment.dispatch import DispatchRequest, WmsUnavailable
 from ocp.observability import instruments
 from ocp.services.fulfillment.dispatch import DispatchResult, dispatch, dispatch_now
@@ -25,7 +25,14 @@ from ocp.services.fulfillment.dispatch import DispatchResult, dispatch, dispatch
 logger, tracer, metrics = instruments("dispatcher")
 
 
-class DispatchRecord(SqsRecordModel):
+class DispatchRecord(OcpModel):
+    """An SQS record as far as this handler reads it (Powertools' `SqsRecordModel` would import its parser).
+
+    The batch processor validates each record before the handler runs; one that does not validate is a batch
+    item failure, reported by its `messageId`.
+    """
+
+    messageId: str
     body: Json[DispatchRequest]
 
 
@@ -34,7 +41,8 @@ class DirectDispatch(BaseModel):
     actor: str | None = None
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=DispatchRecord)
+# Powertools types `model` as one of its parser models; it only calls `model_validate` and reads `messageId`.
+processor = BatchProcessor(event_type=EventType.SQS, model=DispatchRecord)  # type: ignore[arg-type]
 
 
 @tracer.capture_method(capture_response=False)

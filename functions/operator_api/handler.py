@@ -20,7 +20,7 @@ from ocp.domain.errors import InvalidQuery, OrderNotFound
 from ocp.domain.order.model import Order
 from ocp.domain.returns.model import with_aftersale_steps
 from ocp.observability import instruments
-from ocp.services.operations.held_queue import DEFAULT_PAGE, MAX_PAGE, queue_page
+from ocp.services.operations.order_pages import DEFAULT_PAGE, MAX_PAGE, queue_page
 
 logger, tracer, metrics = instruments("operator_api")
 app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())

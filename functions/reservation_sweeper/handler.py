@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.domain.clock import utc_now
 from ocp.observability import instruments
-from ocp.services.inventory.stock import OrderStockDeps, rebalance_sharded, release_expired
+from ocp.services.inventory.expiry import OrderStockDeps, release_expired
+from ocp.services.inventory.stock import rebalance_sharded
 
 logger, tracer, metrics = instruments("reservation_sweeper")
 

@@ -1,19 +1,20 @@
 """Builds the adapters each function needs, once per process; the only reader of settings.
 
-Every function imports this module, so each builder imports its adapters and services itself: a handler's cold
-start then loads only what that function uses, not every domain's adapters.
+Every function imports this module, so each builder imports its adapters, services and settings models itself: a
+handler's cold start then loads only what that function uses, not every domain's adapters and settings.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ocp.adapters.aws.fulfillment import SqsDispatchQueue, SqsWritebackQueue
     from ocp.adapters.channels.apis import ConfiguredChannelApis
     from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
@@ -48,39 +49,11 @@ if TYPE_CHECKING:
     from ocp.services.order.replay import ReplayDeps
     from ocp.services.returns.deps import ReturnsDeps
     from ocp.services.returns.polling import AfterSalePollDeps
+    from ocp.settings.dispatch import DispatcherSettings
+    from ocp.settings.returns import ReturnsSettings
+    from ocp.settings.returns_books import ReturnsBooksSettings
 from ocp.domain.clock import utc_now
-from ocp.settings import (
-    AuthorizerSettings,
-    CallbackSettings,
-    DecisionSettings,
-    DispatcherSettings,
-    DispatchSenderSettings,
-    FulfillmentOpsSettings,
-    FulfillmentStoreSettings,
-    IntakeSettings,
-    InventoryApiSettings,
-    OperatorSettings,
-    PollerSettings,
-    PrincipalsApiSettings,
-    ProcessorSettings,
-    ReconciliationSettings,
-    ReplaySettings,
-    ReturnsBooksSettings,
-    ReturnsSettings,
-    ReturnsWorkflowSettings,
-    RulesApiSettings,
-    RulesTableSettings,
-    StockEventsSettings,
-    StockSettings,
-    StuckSettings,
-    SweeperSettings,
-    WarehousesSettings,
-    WatchdogSettings,
-    WritebackSettings,
-    channel_overrides,
-    load,
-    wms_secret_overrides,
-)
+from ocp.settings.base import channel_overrides, load, wms_secret_overrides
 
 
 @cache
@@ -97,6 +70,7 @@ def _client(service: str) -> Any:
 def intake_deps() -> IntakeDeps:
     from ocp.adapters.aws.intake import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
     from ocp.services.order.intake import IntakeDeps
+    from ocp.settings.intake import IntakeSettings
     settings = load(IntakeSettings)
     return IntakeDeps(
         credentials=ChannelCredentialsSource(settings.channel_secrets_arn, channel_overrides()),
@@ -115,6 +89,7 @@ def replay_deps() -> ReplayDeps:
     from ocp.adapters.aws.intake import ChannelCredentialsSource, DynamoQuarantine, S3RawArchive, SqsInbox
     from ocp.services.order.intake import IntakeDeps
     from ocp.services.order.replay import ReplayDeps
+    from ocp.settings.intake import ReplaySettings
     settings = load(ReplaySettings)
     archive = S3RawArchive(_client("s3"), settings.raw_bucket)
     quarantine = DynamoQuarantine(_dynamodb().Table(settings.quarantine_table))
@@ -136,6 +111,7 @@ def processing_deps() -> ProcessingDeps:
     from ocp.adapters.aws.intake import DynamoQuarantine, S3RawArchive
     from ocp.services.inventory.reservation import StockDeps
     from ocp.services.order.processing import ProcessingDeps
+    from ocp.settings.order_path import ProcessorSettings
     settings = load(ProcessorSettings)
     orders = _deciding_orders(settings.orders_table)
     return ProcessingDeps(
@@ -153,6 +129,7 @@ def processing_deps() -> ProcessingDeps:
 def _deciding_orders(orders_table: str) -> DynamoOrderStore:
     """The order store of the functions that place orders through the rules: stock tables and duplicate keys."""
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.settings.order_path import DecisionSettings
     return DynamoOrderStore(_dynamodb().Table(orders_table), stock=_stock_tables(), client=_client("dynamodb"),
                             fingerprints=load(DecisionSettings).fingerprints_table)
 
@@ -170,6 +147,7 @@ def polling_deps() -> PollingDeps:
     from ocp.adapters.aws.intake import S3RawArchive, SqsInbox
     from ocp.adapters.dynamodb.cursors import DynamoCursorStore
     from ocp.services.order.polling import PollingDeps
+    from ocp.settings.intake import PollerSettings
     settings = load(PollerSettings)
     return PollingDeps(
         apis=_channel_apis(settings.channel_secrets_arn),
@@ -186,6 +164,7 @@ def aftersale_poll_deps() -> AfterSalePollDeps | None:
     from ocp.adapters.aws.intake import SqsInbox
     from ocp.adapters.dynamodb.cursors import DynamoCursorStore
     from ocp.services.returns.polling import AfterSalePollDeps
+    from ocp.settings.intake import PollerSettings
     settings = load(PollerSettings)
     if not settings.aftersales_queue_url:
         return None
@@ -197,6 +176,7 @@ def aftersale_poll_deps() -> AfterSalePollDeps | None:
 @cache
 def order_store() -> DynamoOrderStore:
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.settings.orders import OperatorSettings
     return DynamoOrderStore(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
@@ -205,6 +185,7 @@ def order_store() -> DynamoOrderStore:
 
 def _stock_tables() -> StockTables:
     from ocp.adapters.dynamodb.stock import StockTables
+    from ocp.settings.stock import StockSettings
     settings = load(StockSettings)
     return StockTables(stock=settings.stock_table, ledger=settings.stock_ledger_table,
                        inventory=settings.inventory_table)
@@ -227,6 +208,7 @@ def stock_catalog() -> StockCatalog:
 def inventory_deps() -> InventoryDeps:
     from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
     from ocp.services.inventory.stock import InventoryDeps
+    from ocp.settings.inventory import InventoryApiSettings
     settings = load(InventoryApiSettings)
     warehouses = DynamoWarehouseStore(_dynamodb().Table(settings.warehouses_table), settings.seed_warehouses)
     return InventoryDeps(stock=stock_store(), warehouses=warehouses, now=utc_now)
@@ -237,6 +219,7 @@ def signal_deps() -> SignalDeps:
     from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
     from ocp.adapters.dynamodb.stock import DynamoSignalStore
     from ocp.services.inventory.stock import SignalDeps
+    from ocp.settings.inventory import StockEventsSettings
     settings = load(StockEventsSettings)
     return SignalDeps(
         stock=stock_store(), signals=DynamoSignalStore(_client("dynamodb"), settings.inventory_table),
@@ -248,6 +231,7 @@ def signal_deps() -> SignalDeps:
 @cache
 def sweeper_orders() -> DynamoOrderStore:
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
+    from ocp.settings.inventory import SweeperSettings
     return DynamoOrderStore(_dynamodb().Table(load(SweeperSettings).orders_table), stock=_stock_tables(),
                             client=_client("dynamodb"))
 
@@ -270,12 +254,14 @@ class _NoNewWarehouses:
 @cache
 def rules_store() -> DynamoRulesStore:
     from ocp.adapters.dynamodb.rules import DynamoRulesStore
+    from ocp.settings.rules import RulesApiSettings
     return DynamoRulesStore(_dynamodb().Table(load(RulesApiSettings).rules_table))
 
 
 @cache
 def catalog_store() -> DynamoCatalogStore:
     from ocp.adapters.dynamodb.rules import DynamoCatalogStore
+    from ocp.settings.rules import RulesApiSettings
     return DynamoCatalogStore(_dynamodb().Table(load(RulesApiSettings).catalog_table))
 
 
@@ -285,6 +271,7 @@ def catalog_store() -> DynamoCatalogStore:
 @cache
 def order_queries() -> DynamoOrderQueries:
     from ocp.adapters.dynamodb.order_queries import DynamoOrderQueries
+    from ocp.settings.orders import OperatorSettings
     return DynamoOrderQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
@@ -297,6 +284,7 @@ def _fulfillment_orders(orders_table: str) -> DynamoOrderStore:
 @cache
 def callback_deps() -> CallbackDeps:
     from ocp.services.fulfillment.callbacks import CallbackDeps
+    from ocp.settings.callbacks import FulfillmentStoreSettings
     return CallbackDeps(orders=_fulfillment_orders(load(FulfillmentStoreSettings).orders_table), now=utc_now,
                         counts=stock_store())
 
@@ -304,6 +292,7 @@ def callback_deps() -> CallbackDeps:
 @cache
 def writeback_queue() -> SqsWritebackQueue:
     from ocp.adapters.aws.fulfillment import SqsWritebackQueue
+    from ocp.settings.callbacks import CallbackSettings
     return SqsWritebackQueue(_client("sqs"), load(CallbackSettings).writeback_queue_url)
 
 
@@ -319,6 +308,7 @@ def _wms(settings: DispatcherSettings) -> WmsRouter:
 @cache
 def dispatch_deps() -> DispatchDeps:
     from ocp.services.fulfillment.dispatch import DispatchDeps
+    from ocp.settings.dispatch import DispatcherSettings
     return DispatchDeps(orders=order_store(), wms=_wms(load(DispatcherSettings)), now=utc_now)
 
 
@@ -328,6 +318,7 @@ def merge_run_deps() -> MergeRunDeps:
     from ocp.adapters.aws.fulfillment import SqsDispatchQueue
     from ocp.adapters.dynamodb.merge import DynamoMergeGroups
     from ocp.services.fulfillment.merge import MergeRunDeps
+    from ocp.settings.stuck import FulfillmentOpsSettings
     settings = load(FulfillmentOpsSettings)
     table = _dynamodb().Table(settings.orders_table)
     return MergeRunDeps(orders=order_store(), groups=DynamoMergeGroups(table, _client("dynamodb")),
@@ -339,6 +330,7 @@ def writeback_deps() -> WritebackDeps:
     from ocp.adapters.channels.writeback import ChannelApiWriteback
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
     from ocp.services.fulfillment.callbacks import WritebackDeps
+    from ocp.settings.callbacks import WritebackSettings
     settings = load(WritebackSettings)
     channel = ChannelApiWriteback(_channel_apis(settings.channel_secrets_arn))
     # Recording the channel's answer never changes a status, so this store needs no stock tables.
@@ -358,6 +350,7 @@ def reconcile_deps() -> ReconcileDeps:
     from ocp.adapters.aws.fulfillment import DynamoCheckpoints
     from ocp.adapters.channels.writeback import ChannelApiOrders
     from ocp.services.fulfillment.reconciliation import ReconcileDeps
+    from ocp.settings.dispatch import ReconciliationSettings
     settings = load(ReconciliationSettings)
     return ReconcileDeps(
         orders=_fulfillment_orders(settings.orders_table),
@@ -383,6 +376,7 @@ def stuck_deps() -> StuckDeps:
 def returns_reader() -> DynamoReturnStore | None:
     """The after-sales, for the functions that only show them (an order's timeline, the stuck report)."""
     from ocp.adapters.dynamodb.returns import DynamoReturnStore
+    from ocp.settings.stuck import StuckSettings
     table = load(StuckSettings).returns_table
     return DynamoReturnStore(_dynamodb().Table(table)) if table else None
 
@@ -391,6 +385,7 @@ def returns_reader() -> DynamoReturnStore | None:
 def redispatch_deps() -> RedispatchDeps:
     from ocp.adapters.aws.fulfillment import SqsDispatchQueue
     from ocp.services.fulfillment.stuck import RedispatchDeps
+    from ocp.settings.stuck import FulfillmentOpsSettings
     queue = SqsDispatchQueue(_client("sqs"), load(FulfillmentOpsSettings).dispatch_queue_url)
     return RedispatchDeps(orders=order_store(), stuck=stuck_deps(), queue=queue)
 
@@ -399,6 +394,7 @@ def redispatch_deps() -> RedispatchDeps:
 def watchdog_deps() -> WatchdogDeps:
     from ocp.adapters.aws.fulfillment import DynamoWatchdogState
     from ocp.services.fulfillment.stuck import WatchdogDeps
+    from ocp.settings.stuck import WatchdogSettings
     state = DynamoWatchdogState(_dynamodb().Table(load(WatchdogSettings).watchdog_table))
     return WatchdogDeps(stuck=stuck_deps(), state=state)
 
@@ -417,6 +413,7 @@ def rules_cache() -> RulesCache:
     """Compiled rules per kind for the life of the process; a new version is seen within 5 s."""
     from ocp.adapters.dynamodb.rules import DynamoRulesStore
     from ocp.services.decisions.rules import RulesCache
+    from ocp.settings.rules import RulesTableSettings
     table = _dynamodb().Table(load(RulesTableSettings).rules_table)
     return RulesCache(DynamoRulesStore(table), ttl_s=5.0, on_error=lambda kind, exc: _stale(f"{kind} rules", exc))
 
@@ -425,16 +422,19 @@ def rules_cache() -> RulesCache:
 def cached_catalog() -> CachedCatalog:
     from ocp.adapters.dynamodb.rules import DynamoCatalogStore
     from ocp.services.operations.catalog import CachedCatalog
+    from ocp.settings.order_path import DecisionSettings
     return CachedCatalog(DynamoCatalogStore(_dynamodb().Table(load(DecisionSettings).catalog_table)))
 
 
 @cache
 def warehouse_store() -> DynamoWarehouseStore:
     from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
+    from ocp.settings.warehouses import WarehousesSettings
     return DynamoWarehouseStore(_dynamodb().Table(load(WarehousesSettings).warehouses_table))
 
 
 def known_warehouses() -> frozenset[str]:
+    from ocp.settings.warehouses import WarehousesSettings
     return load(WarehousesSettings).seed_warehouses
 
 
@@ -454,12 +454,14 @@ def rules_deps() -> RulesDeps:
 @cache
 def dispatch_queue() -> SqsDispatchQueue:
     from ocp.adapters.aws.fulfillment import SqsDispatchQueue
+    from ocp.settings.order_path import DispatchSenderSettings
     return SqsDispatchQueue(_client("sqs"), load(DispatchSenderSettings).dispatch_queue_url)
 
 
 @cache
 def held_queue_queries() -> DynamoHeldQueueQueries:
     from ocp.adapters.dynamodb.held_queue import DynamoHeldQueueQueries
+    from ocp.settings.orders import OperatorSettings
     return DynamoHeldQueueQueries(_dynamodb().Table(load(OperatorSettings).orders_table))
 
 
@@ -467,6 +469,7 @@ def held_queue_queries() -> DynamoHeldQueueQueries:
 def held_queue_deps() -> HeldQueueDeps:
     from ocp.services.inventory.reservation import StockDeps
     from ocp.services.operations.held_queue import HeldQueueDeps
+    from ocp.settings.orders import OperatorSettings
     orders = _deciding_orders(load(OperatorSettings).orders_table)
     return HeldQueueDeps(
         orders=orders, queries=held_queue_queries(),
@@ -512,6 +515,7 @@ def _returns_books(settings: ReturnsBooksSettings) -> dict[str, Any]:
 def returns_api_deps() -> ReturnsDeps:
     """`returns_api`: requests, decisions, receipts (the stock books), settlements."""
     from ocp.services.returns.deps import ReturnsDeps
+    from ocp.settings.returns_books import ReturnsBooksSettings
     return ReturnsDeps(**_returns_books(load(ReturnsBooksSettings)))
 
 
@@ -521,6 +525,7 @@ def returns_workflow_deps() -> ReturnsDeps:
     from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
     from ocp.adapters.memory.carriers import LocalCarriers
     from ocp.services.returns.deps import ReturnsDeps
+    from ocp.settings.returns_books import ReturnsWorkflowSettings
     settings = load(ReturnsWorkflowSettings)
     carriers = LocalCarriers() if settings.returns_carrier == "local" else None
     return ReturnsDeps(**_returns_books(settings), dispatch=dispatch_queue(),
@@ -534,6 +539,7 @@ def aftersale_intake_deps() -> ReturnsDeps:
     """`aftersale_intake`: re-read the channel's record, upsert it, start or resume its workflow."""
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
     from ocp.services.returns.deps import ReturnsDeps
+    from ocp.settings.returns import ReturnsSettings
     settings = load(ReturnsSettings)
     return ReturnsDeps(**_returns_parts(settings), orders=DynamoOrderStore(_dynamodb().Table(settings.orders_table)),
                        channels=_channel_apis(settings.channel_secrets_arn))
@@ -567,6 +573,7 @@ def _bootstrap_key(secret_arn: str | None) -> Callable[[], BootstrapKey | None]:
 def authorizer_deps() -> AccessDeps:
     from ocp.adapters.dynamodb.principals import DynamoPrincipalStore
     from ocp.services.access.principals import AccessDeps
+    from ocp.settings.access import AuthorizerSettings
     settings = load(AuthorizerSettings)
     return AccessDeps(principals=DynamoPrincipalStore(_dynamodb().Table(settings.principals_table)),
                       bootstrap=_bootstrap_key(settings.bootstrap_secret_arn))
@@ -577,6 +584,7 @@ def principals_deps() -> AccessDeps:
     from ocp.adapters.aws.usage_keys import ApiGatewayUsageKeys
     from ocp.adapters.dynamodb.principals import DynamoPrincipalStore
     from ocp.services.access.principals import AccessDeps
+    from ocp.settings.access import PrincipalsApiSettings
     settings = load(PrincipalsApiSettings)
     plans = settings.usage_plan_ids()
     return AccessDeps(principals=DynamoPrincipalStore(_dynamodb().Table(settings.principals_table)),

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import ConfigDict, computed_field
 
 from ocp.base_model import OcpModel
-from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
     from ocp.channels.base import ChannelApi, ChannelCredentials
@@ -23,6 +22,8 @@ if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold
     from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
     from ocp.domain.operations.catalog import CatalogItem
     from ocp.domain.operations.warehouses import Warehouse
+    from ocp.domain.order.model import HoldReason, Order, OrderStatus
+    from ocp.domain.order.views import ChannelOrderView, OrderPage
     from ocp.domain.returns.model import AfterSale
 
 
@@ -335,16 +336,6 @@ class WritebackQueue(Protocol):
         """Ask the `channel_writeback` function to confirm these orders' due shipments on their channels."""
 
 
-class ChannelOrderView(OcpModel):
-    """What a channel says about one order now (reconciliation)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    status: OrderStatus
-    """The channel's view mapped to OCP's statuses (`cancelled` when the channel cancelled or closed it)."""
-    channel_status: str | None = None
-
-
 class ChannelOrders(Protocol):
     def view(self, channel: str, channel_order_id: str) -> ChannelOrderView:
         """The channel's current view of the order; `ChannelApiUnavailable` (retry later), `ChannelApiRejected`
@@ -409,14 +400,6 @@ class WarehouseStore(Protocol):
 
     def all(self) -> list[Warehouse]:
         """Every registered warehouse, by id (the table is small: a scan)."""
-
-
-class OrderPage(OcpModel):
-    model_config = ConfigDict(frozen=True)
-
-    orders: list[Order]
-    last_key: dict[str, str] | None = None
-    """Where the next page starts (the index's key of the last order read); None: no more."""
 
 
 class HeldQueueQueries(Protocol):

@@ -15,7 +15,7 @@ import pytest
 from infra.local.stock_lab import StockLab, synthetic_order
 from ocp.domain.clock import utc_now
 from ocp.domain.order.model import Order
-from ocp.services.inventory.stock import OrderStockDeps, release_expired
+from ocp.services.inventory.expiry import OrderStockDeps, release_expired
 from ocp.services.order.processing import store_order
 
 pytestmark = pytest.mark.concurrency

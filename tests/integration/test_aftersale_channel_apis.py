@@ -15,7 +15,8 @@ from ocp.channels.aftersales.base import AfterSaleApi
 from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.channels.base import ApiConfig, ChannelCredentials
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
-from ocp.domain.returns.channel import AfterSaleRefused, ChannelState, ReturnAddress, StaleAfterSale
+from ocp.domain.returns.addresses import ReturnAddress
+from ocp.domain.returns.channel import AfterSaleRefused, ChannelState, StaleAfterSale
 from tests.channel_support import CREDENTIALS, jd_order_info
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.support import fixture_json

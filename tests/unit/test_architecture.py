@@ -4,6 +4,12 @@ thin handlers."""
 from __future__ import annotations
 
 import ast
+import inspect
+import json
+import os
+import subprocess
+import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -91,11 +97,40 @@ def test_only_the_adapters_and_composition_import_the_aws_sdk() -> None:
 
 
 def test_settings_is_the_one_reader_of_the_environment() -> None:
-    readers = [_id(p) for p in _modules(PACKAGE) if _reads_environment(p)]
-    assert readers == ["settings.py"]
+    readers = {p.relative_to(PACKAGE).parts[0] for p in _modules(PACKAGE) if _reads_environment(p)}
+    assert readers == {"settings"}
 
 
 @pytest.mark.parametrize("path", [p for p in _modules(PACKAGE) if p.name == "__init__.py"
-                                  and p.parent.name not in ("rules", "anomalies")], ids=_id)
+                                  and p.parent.name not in ("rules", "anomalies", "settings")], ids=_id)
 def test_package_inits_import_nothing_so_cold_starts_load_only_what_a_function_uses(path: Path) -> None:
     assert _imports(path) == set()
+
+
+def test_a_function_creates_only_the_settings_models_it_imports() -> None:
+    """`composition` imports each settings model in the builder that loads it, and `ocp.settings` imports a name's
+    module on its first use: a handler importing one model creates that module's models and the base's only."""
+    probe = ("import json, sys\nimport ocp.composition\nfrom ocp.settings import AuthorizerSettings, load\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ocp.settings'))))")
+    result = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(ROOT / "shared")},
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == ["ocp.settings", "ocp.settings.access", "ocp.settings.base"]
+
+
+def test_the_settings_package_resolves_every_name_from_its_module() -> None:
+    """`ocp.settings` finds a name's module in a table at run time, the type checker in its imports: both list every
+    class and function of the package's modules, each where it is defined."""
+    from ocp import settings
+
+    tree = ast.parse((PACKAGE / "settings" / "__init__.py").read_text(encoding="utf-8"))
+    typed = {alias.name: node.module.removeprefix("ocp.settings.") for node in ast.walk(tree)
+             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ocp.settings.")
+             for alias in node.names}
+    defined = {name: path.stem for path in (PACKAGE / "settings").glob("*.py") if path.stem != "__init__"
+               for name, value in vars(import_module(f"ocp.settings.{path.stem}")).items()
+               if (inspect.isclass(value) or inspect.isfunction(value)) and not name.startswith("__")
+               and value.__module__ == f"ocp.settings.{path.stem}"}
+    assert typed == defined == settings._HOME
+    for name, module in defined.items():
+        assert getattr(settings, name) is getattr(import_module(f"ocp.settings.{module}"), name)

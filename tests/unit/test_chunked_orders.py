@@ -19,8 +19,8 @@ from ocp.domain.inventory.reservation import ReservationState
 from ocp.domain.operations.held_queue import released
 from ocp.domain.order.model import HoldReason, Order, OrderLine, OrderStatus
 from ocp.services.decisions.order_path import place
+from ocp.services.inventory.expiry import release_expired
 from ocp.services.inventory.reservation import RoutePlan, move_reservation
-from ocp.services.inventory.stock import release_expired
 from ocp.services.order.processing import Outcome, ProcessingDeps, store_order
 from ocp.services.order.updates import update_order
 from tests.unit.test_reservation import T0, World

@@ -19,16 +19,15 @@ from ocp.domain.inventory.reservation import LockStrategy, ReservationState
 from ocp.domain.inventory.stock import InvalidStockRequest, StockPush
 from ocp.domain.order.ingest import apply_channel_update
 from ocp.domain.order.model import Channel, HoldReason, Order, OrderStatus
+from ocp.services.inventory.expiry import OrderStockDeps, release_expired
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.inventory.stock import (
     InventoryDeps,
-    OrderStockDeps,
     SignalDeps,
     ledger_view,
     publish_stock_signals,
     push_stock,
     put_policy,
-    release_expired,
     stock_board,
 )
 from ocp.services.inventory.stock_catalog import StockCatalog

@@ -19,15 +19,9 @@ from ocp.domain.inventory.reservation import LockStrategy, Reservation, Reservat
 from ocp.domain.inventory.stock import MovementKind, StockMovement, StockPush, count_time, ledger_entry, stock_id
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
+from ocp.services.inventory.expiry import OrderStockDeps, release_expired
 from ocp.services.inventory.reservation import StockDeps
-from ocp.services.inventory.stock import (
-    InventoryDeps,
-    OrderStockDeps,
-    ledger_view,
-    push_stock,
-    release_expired,
-    stock_board,
-)
+from ocp.services.inventory.stock import InventoryDeps, ledger_view, push_stock, stock_board
 from ocp.services.inventory.stock_catalog import StockCatalog
 from ocp.services.order.processing import ProcessingDeps, store_order
 

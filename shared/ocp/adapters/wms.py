@@ -16,13 +16,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from email.message import Message
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ocp.domain.fulfillment.dispatch import WarehouseInstruction, WmsRejected, WmsUnavailable
 from ocp.domain.fulfillment.wms import SIGNATURE_HEADER, SqsWmsEndpoint, WmsEndpoint, no_wms, signature
-from ocp.ports import WmsAdapter, WmsDirectory
+
+if TYPE_CHECKING:
+    from ocp.ports import WmsAdapter, WmsDirectory
 
 _NO_SUCH_QUEUE = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 """A queue URL that names no queue (a mistyped registration) will not start working on a retry."""

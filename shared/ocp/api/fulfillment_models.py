@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from ocp.base_model import OcpModel
 from ocp.domain.fulfillment.callbacks import Outcome
-from ocp.domain.order.model import OrderStatus
+from ocp.domain.order.enums import OrderStatus
 
 
 class CallbackAnswer(OcpModel):

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ConfigDict
 
@@ -20,7 +20,10 @@ from ocp.api.bodies import JsonTooDeep
 from ocp.api.bodies import loads as json_loads
 from ocp.base_model import OcpModel
 from ocp.domain.errors import MalformedDelivery
-from ocp.domain.order.model import Channel, Order
+from ocp.domain.order.enums import Channel
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
 
 
 class ChannelCredentials(OcpModel):

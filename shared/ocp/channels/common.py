@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ocp.channels.base import HttpResponse
 from ocp.domain.clock import SHANGHAI
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError, UnmappableDocument
-from ocp.domain.order.model import Order
 from ocp.domain.order.money import MoneyError, apportion, to_minor
+
+if TYPE_CHECKING:
+    from ocp.channels.base import HttpResponse
+    from ocp.domain.order.model import Order
 
 CNY = "CNY"
 _UNSET_TIMES = {"", "0", "0001-01-01 00:00:00", "1970-01-01 00:00:00", "1970-01-01 08:00:00"}

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ocp.channels.base import ChannelAdapter
 from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.jd import JdAdapter
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import UnknownChannel
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelAdapter
 
 T = TypeVar("T")
 

@@ -12,10 +12,13 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ocp.channels.base import ChannelCredentials, Delivery
 from ocp.domain.errors import ChannelNotConfigured, SignatureInvalid
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelCredentials, Delivery
 
 GMT8 = ZoneInfo("Asia/Shanghai")
 MAX_SKEW = timedelta(minutes=10)

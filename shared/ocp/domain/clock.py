@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import PlainSerializer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -15,6 +18,10 @@ def utc_now() -> datetime:
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with second precision, e.g. `2026-11-11T04:05:13Z` (sorts as text)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+"""A model field's time, written to JSON as `iso` writes it."""
 
 
 def parse_instant(text: str, naive_zone: ZoneInfo = SHANGHAI) -> datetime:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ocp.domain.inventory.signals import DomainEvent
+if TYPE_CHECKING:
+    from ocp.domain.inventory.signals import DomainEvent
 
 _PUT_EVENTS_LIMIT = 10
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.adapters.dynamodb.items import plain
 from ocp.domain.clock import iso
-from ocp.domain.fulfillment.dispatch import DispatchRequest
+
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.dispatch import DispatchRequest
 
 _SQS_BATCH = 10
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.channels.aftersales.base import AfterSaleApi
 from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.channels.base import ApiConfig, ChannelApi, HttpTransport
 from ocp.channels.registry import adapter_for
 from ocp.domain.errors import ChannelNotConfigured
-from ocp.ports import CredentialsProvider
+
+if TYPE_CHECKING:
+    from ocp.channels.aftersales.base import AfterSaleApi
+    from ocp.ports import CredentialsProvider
 
 
 def api_url_var(channel: str) -> str:

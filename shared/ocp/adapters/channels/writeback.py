@@ -10,12 +10,17 @@ channel errors into the write-back's: `ChannelApiUnavailable` and a channel with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.channels.base import ShipmentNotice, ShippedItem
 from ocp.channels.registry import adapter_for
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured
 from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order
-from ocp.ports import ChannelApis, ChannelOrderView
+from ocp.domain.order.views import ChannelOrderView
+
+if TYPE_CHECKING:
+    from ocp.ports import ChannelApis
 
 
 def shipment_notice(order: Order, tracking_no: str, carrier: str) -> ShipmentNotice:

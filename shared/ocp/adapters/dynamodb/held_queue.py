@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.orders import order_from_item
 from ocp.adapters.dynamodb.status_index import BucketQuery, Position, merge_page, read_bucket
 from ocp.domain.operations.held_queue import RELEASE_BUCKETS
-from ocp.domain.order.model import HoldReason, Order, OrderStatus
 from ocp.domain.order.status_buckets import status_buckets
-from ocp.ports import OrderPage
+from ocp.domain.order.views import OrderPage
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 _BATCH_GET = 100
 _READERS = 8

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.items import to_item
 from ocp.adapters.dynamodb.orders import order_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, transact
 from ocp.domain.fulfillment.merge import MERGE_BUCKETS
-from ocp.domain.order.model import Order
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
 
 
 class DynamoMergeGroups:

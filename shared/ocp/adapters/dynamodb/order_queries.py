@@ -11,7 +11,7 @@ from typing import Any
 from ocp.adapters.dynamodb.status_index import oldest_first
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.stuck import OrderSummary
-from ocp.domain.order.model import Channel, OrderStatus
+from ocp.domain.order.enums import Channel, OrderStatus
 
 _SUMMARY = ("order_id", "channel", "status", "status_since", "warehouse", "writeback_pending_since")
 # Every name aliased (`status` is a DynamoDB reserved word; the others may become one).

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ocp.domain.order.model import OrderStatus
+from ocp.domain.order.enums import OrderStatus
 from ocp.domain.order.status_buckets import status_bucket, status_buckets
 
 INDEX = "by_status_bucket"

@@ -16,12 +16,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.adapters.dynamodb.items import from_item, plain, to_attr, to_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
-from ocp.domain.inventory.commit import CounterChange, CountGuard
 from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import SignalState
 from ocp.domain.inventory.stock import (
@@ -36,6 +35,9 @@ from ocp.domain.inventory.stock import (
     stock_id,
     summarize,
 )
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.commit import CounterChange, CountGuard
 
 _BATCH_GET_LIMIT = 100
 

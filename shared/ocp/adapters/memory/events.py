@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ocp.domain.inventory.signals import DomainEvent
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.signals import DomainEvent
 
 
 class MemoryEvents:

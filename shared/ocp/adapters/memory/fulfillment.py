@@ -5,15 +5,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
 from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable
-from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction, WmsRejected, WmsUnavailable
 from ocp.domain.fulfillment.stuck import OrderSummary
 from ocp.domain.order.model import Channel, Order, OrderStatus
-from ocp.ports import ChannelOrderView
+from ocp.domain.order.views import ChannelOrderView
+
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction, WmsRejected, WmsUnavailable
 
 
 def summary(order: Order) -> OrderSummary:

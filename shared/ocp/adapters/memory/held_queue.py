@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.operations.held_queue import release_due
-from ocp.domain.order.model import HoldReason, Order, OrderStatus
-from ocp.ports import OrderPage
+from ocp.domain.order.views import OrderPage
+
+if TYPE_CHECKING:
+    from ocp.adapters.memory.orders import MemoryOrderStore
+    from ocp.domain.order.model import HoldReason, Order, OrderStatus
 
 
 class MemoryHeldQueue:

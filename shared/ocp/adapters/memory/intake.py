@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.channels.base import ChannelApi, ChannelCredentials
 from ocp.domain.clock import utc_now
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification
 from ocp.ports import (
@@ -20,6 +20,9 @@ from ocp.ports import (
     QuarantineRecord,
     QuarantineState,
 )
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelApi, ChannelCredentials
 
 
 class MemoryRawArchive:

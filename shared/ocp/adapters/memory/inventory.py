@@ -23,7 +23,6 @@ from ocp.domain.inventory.commit import (
     Shortage,
 )
 from ocp.domain.inventory.policy import StockPolicy
-from ocp.domain.inventory.signals import SignalState
 from ocp.domain.inventory.stock import (
     LedgerEntry,
     MovementKind,
@@ -39,6 +38,7 @@ from ocp.domain.inventory.stock import (
 
 if TYPE_CHECKING:
     from ocp.adapters.memory.orders import MemoryOrderStore
+    from ocp.domain.inventory.signals import SignalState
 
 
 @dataclass

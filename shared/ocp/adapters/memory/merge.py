@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.fulfillment.merge import merge_due, waiting_key
-from ocp.domain.order.model import Order
+
+if TYPE_CHECKING:
+    from ocp.adapters.memory.orders import MemoryOrderStore
+    from ocp.domain.order.model import Order
 
 
 class MemoryMergeGroups:

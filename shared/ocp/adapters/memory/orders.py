@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.inventory.chunks import intent_deadline
-from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 from ocp.domain.inventory.reservation import ReservationState
 from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS
 from ocp.domain.order.model import Order, OrderStatus
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 
 
 class MemoryOrderStore:

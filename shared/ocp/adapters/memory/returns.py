@@ -4,7 +4,7 @@ by the adapter's own query plan and tokens (index positions compared as stored: 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.adapters.dynamodb.returns import (
     ReturnsQuery,
@@ -15,7 +15,9 @@ from ocp.adapters.dynamodb.returns import (
     returns_query,
 )
 from ocp.domain.errors import ConcurrentModification
-from ocp.domain.returns.model import AfterSale
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.model import AfterSale
 
 
 class MemoryReturnStore:

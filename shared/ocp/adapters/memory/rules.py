@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ocp.domain.decisions.rules.errors import RulesVersionConflict
-from ocp.domain.operations.catalog import CatalogItem
-from ocp.ports import StoredRules
+
+if TYPE_CHECKING:
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.ports import StoredRules
 
 
 class MemoryRulesStore:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ocp.domain.operations.warehouses import Warehouse
+if TYPE_CHECKING:
+    from ocp.domain.operations.warehouses import Warehouse
 
 
 class MemoryWarehouseStore:

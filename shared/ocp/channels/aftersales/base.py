@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ocp.channels.base import ApiConfig
-from ocp.domain.returns.channel import AfterSaleSignal, ChannelAfterSale, ReturnAddress
+if TYPE_CHECKING:
+    from ocp.channels.base import ApiConfig
+    from ocp.domain.returns.addresses import ReturnAddress
+    from ocp.domain.returns.channel import AfterSaleSignal, ChannelAfterSale
 
 
 class AfterSaleApi(Protocol):

@@ -18,7 +18,8 @@ from typing import Any
 from ocp.channels.common import Unmappable, epoch_seconds, fen, id_text, int_value, required_time, text
 from ocp.channels.douyin import DouyinApi
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
+from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -26,7 +27,6 @@ from ocp.domain.returns.channel import (
     ChannelAfterSale,
     ChannelAfterSaleLine,
     ChannelState,
-    ReturnAddress,
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind

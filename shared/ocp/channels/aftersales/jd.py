@@ -24,7 +24,8 @@ from ocp.channels.common import Unmappable, china_time, fen, id_text, int_value,
 from ocp.channels.jd import JdAdapter, JdApi
 from ocp.channels.signing import china_time_text
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
+from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -32,7 +33,6 @@ from ocp.domain.returns.channel import (
     ChannelAfterSale,
     ChannelAfterSaleLine,
     ChannelState,
-    ReturnAddress,
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind

@@ -26,15 +26,15 @@ from ocp.channels.common import text
 from ocp.channels.shopify import ShopifyApi
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
 from ocp.domain.order.money import exponent, to_minor
+from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
     ChannelAfterSale,
     ChannelAfterSaleLine,
     ChannelState,
-    ReturnAddress,
 )
 from ocp.domain.returns.model import ReturnKind
 

@@ -17,7 +17,8 @@ from ocp.channels.common import Unmappable, china_time, id_text, int_value, list
 from ocp.channels.signing import china_time_text
 from ocp.channels.taobao import TaobaoApi
 from ocp.domain.errors import ChannelApiRejected, DomainError
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
+from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -25,7 +26,6 @@ from ocp.domain.returns.channel import (
     ChannelAfterSale,
     ChannelAfterSaleLine,
     ChannelState,
-    ReturnAddress,
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ocp.domain.access.principals import EVERY_WAREHOUSE, WMS_PREFIX, Forbidden
-from ocp.domain.order.model import Order
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
 
 UNBOUND_SCOPES = ("operator",)
 """Scopes that act for any warehouse (an operator correcting stock, booking a receipt by hand)."""

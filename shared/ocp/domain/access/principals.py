@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
-from ocp.domain.inventory.stock import WAREHOUSE_ID
+from ocp.domain.inventory.ids import WAREHOUSE_ID
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RESERVED_NAMES = frozenset({"admin", "local"})

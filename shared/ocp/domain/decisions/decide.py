@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict
 
@@ -24,10 +24,12 @@ from ocp.domain.decisions.anomalies import check_order
 from ocp.domain.decisions.gifts import GiftLine, gifts_for, with_gifts
 from ocp.domain.decisions.routing import RoutingDecision, WarehouseFacts, decide_route
 from ocp.domain.decisions.rules.engine import RuleSet, default_ruleset
-from ocp.domain.decisions.rules.kinds import AnomalyThen, GiftThen, RoutingThen
 from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Hold, Order
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.kinds import AnomalyThen, GiftThen, RoutingThen
+    from ocp.domain.operations.catalog import CatalogItem
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,18 @@ the others hold the order like any other line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
-from ocp.domain.decisions.rules.engine import RuleSet
-from ocp.domain.decisions.rules.kinds import GiftThen
 from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderLine, sold_lines
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.engine import RuleSet
+    from ocp.domain.decisions.rules.kinds import GiftThen
+    from ocp.domain.operations.catalog import CatalogItem
 
 
 class GiftLine(OcpModel):

@@ -17,16 +17,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
-from ocp.domain.decisions.rules.engine import RuleSet
-from ocp.domain.decisions.rules.kinds import ANY_WAREHOUSE, RoutingThen
-from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Hold, HoldReason, Order
+
+if TYPE_CHECKING:  # signatures only: the held queue uses this module's types without the rule language
+    from ocp.domain.decisions.rules.engine import RuleSet
+    from ocp.domain.decisions.rules.kinds import RoutingThen
+    from ocp.domain.decisions.rules.paths import Facts
+    from ocp.domain.operations.catalog import CatalogItem
+
+ANY_WAREHOUSE = "*"
+"""In a routing rule's `warehouses`, last: then every other suitable warehouse, in id order."""
 
 
 class WarehouseKind(StrEnum):
@@ -88,7 +93,11 @@ def decide_route(
     facts: Facts | None = None,
 ) -> RoutingDecision:
     """`facts`: the order's shared `Facts`, when the caller has one."""
-    rule = rules.first(facts if facts is not None else Facts(order, catalog or {}))
+    if facts is None:  # only callers without the decision's shared facts (tests, tools) build them here
+        from ocp.domain.decisions.rules.paths import Facts
+
+        facts = Facts(order, catalog or {})
+    rule = rules.first(facts)
     return route_for(order, rule.id if rule else None, rule.then if rule else None, rules.version, warehouses)
 
 

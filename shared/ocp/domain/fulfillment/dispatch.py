@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
 
 from ocp.base_model import OcpModel
+from ocp.domain.clock import UtcTime
 from ocp.domain.errors import DomainError
-from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind, UtcTime
+from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind
 from ocp.domain.fulfillment.stops import stop_sent
 from ocp.domain.order.model import Address, Hold, HoldReason, Order, OrderStatus, TimelineEntry
 

@@ -4,15 +4,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import iso
-
-UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+from ocp.domain.clock import UtcTime
 
 
 class MergeRecord(OcpModel):

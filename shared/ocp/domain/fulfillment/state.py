@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import iso
+from ocp.domain.clock import UtcTime
 from ocp.domain.fulfillment.merge_record import MergeRecord
-
-# Serialised like `order.UtcTime`; declared again here because `order.py` imports this module, not the reverse.
-UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
 
 
 class _Model(OcpModel):

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import known_zone
-from ocp.domain.fulfillment.state import UtcTime
-from ocp.domain.order.model import OrderStatus
+from ocp.domain.clock import UtcTime, known_zone
+from ocp.domain.order.enums import OrderStatus
 
 WRITEBACK_HOP = "channel_writeback"
 _TERMINAL = {OrderStatus.delivered, OrderStatus.cancelled}

@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.domain.inventory.commit import BooksRefusal, OrderCommit
 from ocp.domain.inventory.stock import LedgerEntry, StockMovement, stock_id
 from ocp.domain.order.model import Order, TimelineEntry
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.commit import BooksRefusal, OrderCommit
 
 BOOKS_REFUSED = "stock_books_refused"
 

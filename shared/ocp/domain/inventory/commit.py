@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.domain.inventory.stock import LedgerEntry, MovementKind, StockMovement
-from ocp.domain.order.model import Order
+if TYPE_CHECKING:
+    from ocp.domain.inventory.stock import LedgerEntry, MovementKind, StockMovement
+    from ocp.domain.order.model import Order
 
 
 @dataclass(frozen=True)

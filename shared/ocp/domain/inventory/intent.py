@@ -15,8 +15,8 @@ from typing import Any
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from ocp.base_model import OcpModel
-from ocp.domain.inventory.reservation import UtcTime
-from ocp.domain.inventory.stock import MovementKind
+from ocp.domain.clock import UtcTime
+from ocp.domain.inventory.movements import MovementKind
 
 
 class _Model(OcpModel):

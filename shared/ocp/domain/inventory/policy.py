@@ -7,13 +7,17 @@ processor never reads it per order. A SKU's setting wins over its channel's, whi
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field, field_validator
 
 from ocp.base_model import OcpModel
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.stock import MAX_SHARDS, validate_sku
-from ocp.domain.order.model import Channel, Order
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
+from ocp.domain.order.enums import Channel
 
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 

@@ -5,16 +5,12 @@ Kept apart from `stock.py` so the order model can import it without importing th
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import ConfigDict, Field, PlainSerializer
+from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import iso
-
-UtcTime = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
+from ocp.domain.clock import UtcTime
 
 
 class LockStrategy(StrEnum):

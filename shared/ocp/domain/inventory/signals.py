@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
-from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.stock import StockLevel, is_low
-from ocp.domain.order.model import Channel
+from ocp.domain.order.enums import Channel
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.policy import StockPolicy
 
 EVENT_SOURCE = "ocp.inventory"
 

@@ -11,17 +11,16 @@ Summing the ledger of a (warehouse, SKU) gives its on_hand, reserved and availab
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import iso
+from ocp.domain.clock import UtcTime, iso
 from ocp.domain.errors import DomainError
-from ocp.domain.inventory.reservation import UtcTime
+from ocp.domain.inventory.ids import WAREHOUSE_ID
+from ocp.domain.inventory.movements import MovementKind
 
 MAX_SHARDS = 32
 """Shards per (warehouse, SKU). A push or rebalance writes every shard, one ledger entry and the registry item
@@ -33,7 +32,6 @@ EXPIRY_BUCKETS = 64
 """The expiry index is spread over this many partition keys so pre-reservations never share one hot key: at
 10,000 unpaid orders/s each takes about 470 write units/s (docs/CAPACITY.md). Raising it keeps every item written
 before visible (readers query `exp#0`…`exp#N-1`, a superset of the old keys); lowering it would hide some."""
-WAREHOUSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_SKU_LENGTH = 128
 
 
@@ -56,23 +54,6 @@ class StockContention(DomainError):
     """A stock write kept colliding (transaction conflicts, throttling) past its retries; try again later."""
 
     code = "stock_contention"
-
-
-class MovementKind(StrEnum):
-    push = "push"
-    """The WMS reported a new absolute on-hand: on_hand and available move by the difference."""
-    reserve = "reserve"
-    release = "release"
-    ship = "ship"
-    """Goods left the warehouse: on_hand and reserved drop together; available is unchanged."""
-    ship_counted = "ship_counted"
-    """Goods left that the last WMS push had already counted: reserved drops by all of them, on_hand only by
-    those the count still included (none, usually), so they are not taken off twice."""
-    rebalance = "rebalance"
-    """Units moved between the shards of one (warehouse, SKU); the sum over shards is unchanged."""
-    return_in = "return_in"
-    """Returned goods the warehouse received: on_hand and available grow (the grade's bucket for worn or
-    unsellable units: `<sku>@second_grade`, `<sku>@defective`)."""
 
 
 class _Model(OcpModel):

@@ -20,9 +20,9 @@ from ocp.domain.clock import known_zone
 from ocp.domain.decisions.routing import WarehouseFacts, WarehouseKind
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.wms import WmsEndpoint
-from ocp.domain.inventory.stock import WAREHOUSE_ID
+from ocp.domain.inventory.ids import WAREHOUSE_ID
 from ocp.domain.problems import Problem, problems_from
-from ocp.domain.returns.channel import WarehouseReturnAddress
+from ocp.domain.returns.addresses import WarehouseReturnAddress
 
 CUTOFF_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
 

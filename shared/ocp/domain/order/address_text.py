@@ -9,8 +9,12 @@ names another city, the district stays empty and the address check holds the ord
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.domain.order.divisions import CityDistricts, Divisions, china, short_name
-from ocp.domain.order.model import Address
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Address
 
 _SEPARATORS = " \u3000\t,，、;；:：-_/"
 _SUFFIX_START = frozenset("省市州盟区县旗")

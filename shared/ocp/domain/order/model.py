@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.clock import iso
+from ocp.domain.clock import UtcTime
 from ocp.domain.fulfillment.state import Fulfillment
 from ocp.domain.inventory.intent import StockIntent
 from ocp.domain.inventory.reservation import Reservation
+from ocp.domain.order.enums import Channel, OrderStatus
 
-
-def _utc_text(moment: datetime) -> str:
-    return iso(moment)
-
-
-UtcTime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str, when_used="json")]
 Fen = Annotated[int, Field(description="Integer amount in the currency's minor unit (fen for CNY)")]
-
-
-class Channel(StrEnum):
-    taobao = "taobao"
-    jd = "jd"
-    douyin = "douyin"
-    shopify = "shopify"
-
-
-class OrderStatus(StrEnum):
-    pending_payment = "pending_payment"
-    received = "received"
-    """Paid, captured and normalised; not yet checked, routed or reserved (OCP extension of API.md)."""
-    held = "held"
-    reserved = "reserved"
-    dispatched = "dispatched"
-    accepted = "accepted"
-    picked = "picked"
-    packed = "packed"
-    shipped = "shipped"
-    delivered = "delivered"
-    cancelled = "cancelled"
 
 
 class HoldReason(StrEnum):

@@ -10,8 +10,12 @@ merge them oldest first.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.domain.inventory.stock import spread
-from ocp.domain.order.model import OrderStatus
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import OrderStatus
 
 STATUS_BUCKETS = 64
 """Changing it moves every order to another key: a backfill like the one in docs/CAPACITY.md, not a deploy."""

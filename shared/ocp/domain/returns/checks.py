@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Order, OrderLine, OrderStatus
 from ocp.domain.returns.model import AfterSale, Policy, ReturnKind, ReturnLine, ReturnStatus
+
+if TYPE_CHECKING:
+    from ocp.domain.operations.catalog import CatalogItem
 
 SHIPPED = frozenset({OrderStatus.shipped, OrderStatus.delivered})
 NEEDS_SHIPMENT = frozenset({ReturnKind.return_refund, ReturnKind.exchange, ReturnKind.refund_only_after_ship,

@@ -13,7 +13,8 @@ from enum import StrEnum
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
-from ocp.domain.order.model import Fen, Order, TimelineEntry, UtcTime
+from ocp.domain.clock import UtcTime
+from ocp.domain.order.model import Fen, Order, TimelineEntry
 
 
 class _Model(OcpModel):

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import ReturnPolicyThen
 from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.operations.catalog import CatalogItem
-from ocp.domain.order.model import Order
 from ocp.domain.returns.checks import days_since_delivery
 from ocp.domain.returns.model import AfterSale, Policy
 from ocp.domain.returns.money import lines_amount
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.engine import RuleSet
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.domain.order.model import Order
 
 AUTO_ACTOR = "ocp:return-policy"
 

@@ -16,12 +16,11 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ocp.domain.inventory.commit import CommitRejected, OrderCommit
-from ocp.domain.inventory.stock import LedgerEntry
-from ocp.domain.order.model import Order
-from ocp.domain.returns.model import AfterSale
-
 if TYPE_CHECKING:
+    from ocp.domain.inventory.commit import CommitRejected, OrderCommit
+    from ocp.domain.inventory.stock import LedgerEntry
+    from ocp.domain.order.model import Order
+    from ocp.domain.returns.model import AfterSale
     from ocp.ports import TransactionalOrderStore
 
 _principal: ContextVar[str | None] = ContextVar("ocp_principal", default=None)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.domain.access.keys import generate_api_key, hash_api_key
 from ocp.domain.access.principals import (
@@ -19,7 +20,9 @@ from ocp.domain.access.principals import (
     validate_scopes,
 )
 from ocp.domain.clock import utc_now
-from ocp.ports import PrincipalStore, UsageKeys
+
+if TYPE_CHECKING:
+    from ocp.ports import PrincipalStore, UsageKeys
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocp.domain.decisions.anomalies import prepared
 from ocp.domain.decisions.anomalies.checks import presale_release_at
@@ -36,10 +36,8 @@ from ocp.domain.fulfillment.dispatch import EDITABLE_BEFORE_WAREHOUSE, DispatchR
 from ocp.domain.inventory.commit import FingerprintClaim, OrderCommit
 from ocp.domain.inventory.planning import StockAction, action_for, end_commit, holds_stock, is_paid, lines_changed
 from ocp.domain.inventory.stock import MovementKind
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.held_queue import STOCK_REASONS, not_acknowledged, operator_route
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus, RulesApplied, TimelineEntry
-from ocp.ports import DispatchQueue, TransactionalOrderStore
 from ocp.services.fulfillment.merge import MergeWait, wait_to_merge
 from ocp.services.inventory.reservation import (
     DuplicateSuspected,
@@ -49,6 +47,10 @@ from ocp.services.inventory.reservation import (
     move_reservation,
     write_order,
 )
+
+if TYPE_CHECKING:
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.ports import DispatchQueue, TransactionalOrderStore
 
 
 class RuleBookSource(Protocol):

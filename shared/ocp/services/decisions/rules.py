@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,10 +26,12 @@ from ocp.domain.decisions.rules.engine import validate_document
 from ocp.domain.decisions.rules.errors import InvalidSimulation, RuleVersionNotFound
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.fulfillment.stuck import SlaPolicy
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.model import Order
 from ocp.domain.problems import problems_from
 from ocp.ports import CatalogStore, RulesStore, StoredRules
+
+if TYPE_CHECKING:
+    from ocp.domain.operations.catalog import CatalogItem
 
 DEFAULT_TTL_S = 5.0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.fulfillment.callbacks import (
@@ -21,11 +22,13 @@ from ocp.domain.fulfillment.callbacks import (
     writeback_confirmed,
     writeback_failed,
 )
-from ocp.domain.fulfillment.state import Shipment
 from ocp.domain.inventory.books import BOOKS_REFUSED
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderStatus
-from ocp.ports import ChannelWriteback, CountTimes, OrderQueries, TransactionalOrderStore
 from ocp.services.order.updates import update_order
+
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.state import Shipment
+    from ocp.ports import ChannelWriteback, CountTimes, OrderQueries, TransactionalOrderStore
 
 CALLBACK_ACTOR = "fulfillment_callback"
 WRITEBACK_ACTOR = "channel_writeback"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ocp.domain.fulfillment.changes import drop_update, mark_updated, plan_update
 from ocp.domain.fulfillment.dispatch import (
@@ -31,7 +32,6 @@ from ocp.domain.fulfillment.dispatch import (
 from ocp.domain.fulfillment.parcels import next_requests, owes_cancels, parcels_of
 from ocp.domain.fulfillment.stops import renumbered, stop_refused
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import DispatchQueue, TransactionalOrderStore, WmsAdapter
 from ocp.services.fulfillment.parcels import (
     ParcelDeps,
     Sent,
@@ -40,6 +40,9 @@ from ocp.services.fulfillment.parcels import (
     send_parcel_updates,
 )
 from ocp.services.order.updates import update_order
+
+if TYPE_CHECKING:
+    from ocp.ports import DispatchQueue, TransactionalOrderStore, WmsAdapter
 
 ACTOR = "dispatcher"
 UPDATE_ROUNDS = 3

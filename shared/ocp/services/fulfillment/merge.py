@@ -55,13 +55,13 @@ from ocp.domain.fulfillment.merge import (
 )
 from ocp.domain.inventory.stock import StockContention
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import DispatchQueue, MergeGroups, TransactionalOrderStore
 from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult, dispatch, stop_after_cancel
 from ocp.services.order.updates import update_order
 
-if TYPE_CHECKING:  # the book's type only: importing the rules' modules would load every anomaly check
+if TYPE_CHECKING:  # types only (importing the rules' modules would load every anomaly check)
     from ocp.domain.decisions.decide import RuleBook
+    from ocp.ports import DispatchQueue, MergeGroups, TransactionalOrderStore
 
 ACTOR = "parcel_merge"
 WRITE_ATTEMPTS = 3

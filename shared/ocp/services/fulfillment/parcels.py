@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ocp.domain.fulfillment.changes import drop_update
 from ocp.domain.fulfillment.dispatch import (
@@ -37,8 +38,10 @@ from ocp.domain.fulfillment.parcels import (
 )
 from ocp.domain.fulfillment.stops import stop_refused
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import TransactionalOrderStore, WmsAdapter
 from ocp.services.order.updates import update_order
+
+if TYPE_CHECKING:
+    from ocp.ports import TransactionalOrderStore, WmsAdapter
 
 
 @dataclass(frozen=True)

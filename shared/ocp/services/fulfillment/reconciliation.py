@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured, UnmappableDocument
@@ -26,19 +27,21 @@ from ocp.domain.fulfillment.reconciliation import (
     mark_alerted,
     record_channel_cancel,
 )
-from ocp.domain.fulfillment.stuck import OrderSummary
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import (
-    ChannelOrders,
-    ChannelOrderView,
-    Checkpoints,
-    EventPublisher,
-    OrderQueries,
-    TransactionalOrderStore,
-    WmsAdapter,
-)
 from ocp.services.fulfillment.dispatch import send_stop
 from ocp.services.order.updates import update_order
+
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.stuck import OrderSummary
+    from ocp.domain.order.views import ChannelOrderView
+    from ocp.ports import (
+        ChannelOrders,
+        Checkpoints,
+        EventPublisher,
+        OrderQueries,
+        TransactionalOrderStore,
+        WmsAdapter,
+    )
 
 ACTOR = "reconciliation"
 CHECKPOINT = "reconciliation"

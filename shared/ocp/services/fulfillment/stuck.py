@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.fulfillment.dispatch import DISPATCHABLE, DispatchRequest
-from ocp.domain.fulfillment.parcels import next_requests
 from ocp.domain.fulfillment.stuck import (
     AfterSaleSla,
     HopReport,
@@ -20,8 +19,10 @@ from ocp.domain.fulfillment.stuck import (
     status_hop,
     writeback_hop,
 )
-from ocp.domain.order.model import OrderStatus
-from ocp.ports import DispatchQueue, OrderQueries, OrderStore, ReturnStore, SlaSource, WatchdogState
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import OrderStatus
+    from ocp.ports import DispatchQueue, OrderQueries, OrderStore, ReturnStore, SlaSource, WatchdogState
 
 DEFAULT_SAMPLE = 20
 SCAN_LIMIT = 10_000
@@ -138,6 +139,10 @@ def redispatch(
     names the version each order is at, so a redelivered request never sends twice. A split order gets one request
     per parcel its warehouse has not accepted, each naming that parcel's version.
     """
+    # An operator's rare action: the watchdog, which shares this module, never loads the dispatch planning.
+    from ocp.domain.fulfillment.dispatch import DISPATCHABLE, DispatchRequest
+    from ocp.domain.fulfillment.parcels import next_requests
+
     ids = list(dict.fromkeys(order_ids)) + (_stuck_ids(deps.stuck, hop, limit) if hop else [])
     result, requests = Redispatch(), list[DispatchRequest]()
     for order_id in ids[:limit]:
@@ -155,6 +160,8 @@ def redispatch(
 
 
 def _stuck_ids(deps: StuckDeps, hop: str, limit: int) -> list[str]:
+    from ocp.domain.fulfillment.dispatch import DISPATCHABLE  # see `redispatch`
+
     policy = deps.sla.current()
     status = next((s for s, rule in policy.statuses.items() if rule.hop == hop), None)
     if status is None or status not in DISPATCHABLE:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.books import within_books
@@ -35,9 +36,11 @@ from ocp.domain.inventory.chunks import (
     wanted,
 )
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
-from ocp.domain.inventory.intent import StockIntent
 from ocp.domain.order.model import HoldReason, Order, TimelineEntry
-from ocp.ports import TransactionalOrderStore
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.intent import StockIntent
+    from ocp.ports import TransactionalOrderStore
 
 _CONFLICT = CommitRejected(order_conflict=True)
 _APPLIED = "applied"

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.chunks import too_many_lines
@@ -41,14 +41,16 @@ from ocp.domain.inventory.planning import (
     reserve_commit,
     waiting_commit,
 )
-from ocp.domain.inventory.policy import StockPolicy
-from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.split import split_plan
 from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.order.model import GIFT_LINE_PREFIX, HoldReason, Order, OrderStatus, TimelineEntry
-from ocp.ports import TransactionalOrderStore
 from ocp.services.inventory.chunked import Undone, commit_any_size
-from ocp.services.inventory.stock_catalog import StockCatalog
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.policy import StockPolicy
+    from ocp.domain.inventory.reservation import LockStrategy
+    from ocp.ports import TransactionalOrderStore
+    from ocp.services.inventory.stock_catalog import StockCatalog
 
 _SPLIT_ATTEMPTS = 3
 

@@ -1,5 +1,6 @@
-"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, the sweeper's work
-(expired pre-reservations, shard rebalancing), shipping and cancelling, and the stock signals."""
+"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, shard rebalancing, returned
+goods, and the stock signals. The sweeper's release of expired pre-reservations, which changes orders, is in
+`ocp.services.inventory.expiry`."""
 
 from __future__ import annotations
 
@@ -7,16 +8,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification
-from ocp.domain.inventory.books import within_books
-from ocp.domain.inventory.commit import CommitRejected
-from ocp.domain.inventory.planning import end_commit, holds_stock
-from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
 from ocp.domain.inventory.stock import (
     InvalidStockRequest,
@@ -36,17 +33,11 @@ from ocp.domain.inventory.stock import (
     validate_sku,
     validate_warehouse,
 )
-from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import (
-    EventPublisher,
-    Notifier,
-    SignalStore,
-    StockStore,
-    TransactionalOrderStore,
-    WarehouseRegistry,
-)
 from ocp.services.access.attribution import stamp_ledger
-from ocp.services.inventory.chunked import abandoned, commit_any_size, settle
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.policy import StockPolicy
+    from ocp.ports import EventPublisher, Notifier, SignalStore, StockStore, WarehouseRegistry
 
 _ADJUST_ATTEMPTS = 5
 
@@ -237,60 +228,6 @@ def rebalance_sharded(deps: InventoryDeps) -> int:
         for warehouse in sorted(deps.stock.locations(sku)):
             moved += rebalance(warehouse, sku, deps)
     return moved
-
-
-# ---- expiry, shipping, cancelling ---------------------------------------------------------------------------------
-
-
-class ExpiringOrders(Protocol):
-    def expired_reservations(self, now: datetime, limit: int) -> list[str]:
-        """Ids of orders whose unpaid pre-reservation expired at or before `now`, or whose chunked stock change
-        was abandoned by then, oldest first."""
-
-
-@dataclass(frozen=True)
-class OrderStockDeps:
-    orders: TransactionalOrderStore
-    now: Callable[[], datetime]
-
-
-@dataclass
-class SweepReport:
-    released: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    rebalanced: int = 0
-    settled: list[str] = field(default_factory=list)
-    """Orders whose chunked stock change a dead process left half-written, finished or undone."""
-
-
-def release_expired(index: ExpiringOrders, deps: OrderStockDeps, limit: int = 500) -> SweepReport:
-    """Release unpaid reservations past their expiry; first, finish or undo any chunked stock change a dead
-    process left (the same index lists them `INTENT_GRACE` after they started)."""
-    report = SweepReport()
-    now = deps.now()
-    for order_id in index.expired_reservations(now, limit):
-        order = deps.orders.get(order_id)
-        if order is not None and abandoned(order, now):
-            try:
-                order = settle(deps.orders, order_id, now, actor="reservation_sweeper")
-            except (ConcurrentModification, StockContention):
-                report.skipped.append(order_id)  # the next sweep tries again
-                continue
-            report.settled.append(order_id)
-        reservation = order.reservation if order else None
-        if (order is None or reservation is None or not holds_stock(order) or reservation.expires_at is None
-                or reservation.expires_at > now or order.status != OrderStatus.pending_payment):
-            report.skipped.append(order_id)
-            continue
-        minutes = int((reservation.expires_at - reservation.reserved_at).total_seconds() // 60)
-        change = end_commit(order, order, MovementKind.release,
-                            actor="reservation_sweeper", reason=f"unpaid after {minutes} min: stock released", at=now)
-        outcome = commit_any_size(deps.orders, change, now, base=order)
-        if isinstance(outcome, CommitRejected) and outcome.refused and not outcome.order_conflict:
-            # Books already short of what it holds: release what is there and say so, rather than retry forever.
-            outcome = commit_any_size(deps.orders, within_books(change, outcome.refused, now), now, base=order)
-        (report.released if isinstance(outcome, Order) else report.skipped).append(order_id)
-    return report
 
 
 # ---- stock signals --------------------------------------------------------------------------------------------

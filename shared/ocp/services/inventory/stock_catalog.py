@@ -17,9 +17,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ocp.domain.inventory.policy import StockPolicy
+if TYPE_CHECKING:
+    from ocp.domain.inventory.policy import StockPolicy
 
 
 class StockConfigSource(Protocol):

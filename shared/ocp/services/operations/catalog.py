@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
@@ -20,7 +20,9 @@ from ocp.domain.operations.catalog import (
     parse_item,
 )
 from ocp.domain.problems import Problem
-from ocp.ports import CatalogStore
+
+if TYPE_CHECKING:
+    from ocp.ports import CatalogStore
 
 
 def put_item(store: CatalogStore, sku: str, body: Any, now: datetime) -> CatalogItem:

@@ -1,5 +1,5 @@
-"""The held queue: list held orders by reason, fix them, release or cancel them, one or many at a time,
-and release pre-sale orders when their ship date comes.
+"""The held queue: fix held orders, release or cancel them, one or many at a time, and release pre-sale orders
+when their ship date comes. Listing them by reason is `ocp.services.operations.order_pages`.
 
 Every action reads the order, changes it (`ocp.domain.operations.held_queue`) and writes it with its stock effects in
 one transaction at the revision it read (an `If-Match` revision makes a stale edit a 409 instead of a retry):
@@ -13,19 +13,16 @@ one transaction at the revision it read (an `If-Match` revision makes a stale ed
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationError
 
 from ocp.base_model import OcpModel
-from ocp.domain.errors import ConcurrentModification, InvalidQuery, OrderNotFound
+from ocp.domain.errors import ConcurrentModification, OrderNotFound
 from ocp.domain.fulfillment.stops import STOPPABLE
 from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.inventory.planning import end_commit, holds_stock, status_change_commit
@@ -42,22 +39,19 @@ from ocp.domain.operations.held_queue import (
     stop_requested,
     without_due_holds,
 )
-from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
+from ocp.domain.order.model import Hold, Order, OrderStatus
 from ocp.domain.problems import problems_from
-from ocp.ports import DispatchQueue, HeldQueueQueries, OrderStore, TransactionalOrderStore
 from ocp.services.access.attribution import StampingOrders, stamp_commit, stamp_order
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
 
 if TYPE_CHECKING:
+    from ocp.ports import DispatchQueue, HeldQueueQueries, OrderStore, TransactionalOrderStore
     from ocp.services.decisions.order_path import RulesDeps
 
 WRITE_ATTEMPTS = 3
-DEFAULT_PAGE = 50
-MAX_PAGE = 200
 MAX_BULK = 100
 PRESALE_ACTOR = "ocp:presale-release"
-_TOKEN_KEYS = frozenset({"order_id", "status", "status_since"})
 
 
 @dataclass(frozen=True)
@@ -68,55 +62,6 @@ class HeldQueueDeps:
     rules: RulesDeps
     now: Callable[[], datetime]
     dispatch: DispatchQueue | None = None
-
-
-# ---- the queue -----------------------------------------------------------------------------------------------
-
-
-class OrderPageAnswer(OcpModel):
-    """`GET /orders?status=…`: a page of orders, oldest in the status first; `next_token` fetches the next."""
-
-    orders: list[Order]
-    next_token: str | None = None
-
-
-def queue_page(queries: HeldQueueQueries, status: str, reason: str | None = None, limit: int = DEFAULT_PAGE,
-               next_token: str | None = None) -> OrderPageAnswer:
-    wanted = _enum(OrderStatus, status, "status")
-    why = _enum(HoldReason, reason, "reason") if reason else None
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidQuery(f"limit is 1 to {MAX_PAGE}", details={"field": "limit", "limit": limit})
-    start = decode_token(next_token, wanted) if next_token else None
-    page = queries.page(wanted, why, limit, start)
-    return OrderPageAnswer(orders=page.orders, next_token=encode_token(page.last_key) if page.last_key else None)
-
-
-def encode_token(last_key: Mapping[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(dict(last_key), sort_keys=True).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str, status: OrderStatus) -> dict[str, str]:
-    """The page start a token names; `InvalidQuery` for a token that is not one of ours, or of another status."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        key = None
-    if not (isinstance(key, dict) and set(key) == _TOKEN_KEYS and all(isinstance(v, str) for v in key.values())
-            and key["status"] == status.value):
-        raise InvalidQuery("next_token is not a token this query gave out", details={"field": "next_token"})
-    return key
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _enum(kind: type[E], value: str, field: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        raise InvalidQuery(f"unknown {field} {value!r}",
-                           details={"field": field, "allowed": [member.value for member in kind]}) from None
 
 
 # ---- one order ---------------------------------------------------------------------------------------------------

@@ -23,17 +23,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
-from ocp.domain.inventory.stock import StockLevel
 from ocp.domain.operations.held_queue import RESTOCK_ACTOR, restocked, waits_only_for_stock
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Hold, HoldReason, Order, OrderStatus
-from ocp.ports import TransactionalOrderStore
 from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps, commit_order
 from ocp.services.operations.held_queue import WRITE_ATTEMPTS, HeldQueueDeps
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.stock import StockLevel
+    from ocp.ports import TransactionalOrderStore
 
 RETRIES = 20
 """Orders retried per SKU per restock."""

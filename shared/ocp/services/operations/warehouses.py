@@ -9,13 +9,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.domain.clock import iso
-from ocp.domain.decisions.routing import WarehouseFacts
-from ocp.domain.fulfillment.wms import WmsEndpoint
 from ocp.domain.operations.warehouses import Warehouse, WarehouseList, directory, parse_warehouse, routing_facts
-from ocp.ports import WarehouseStore
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.routing import WarehouseFacts
+    from ocp.domain.fulfillment.wms import WmsEndpoint
+    from ocp.ports import WarehouseStore
 
 DEFAULT_TTL_S = 30.0
 RECHECK_S = 1.0

@@ -15,12 +15,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ocp.channels.base import ChannelAdapter
 from ocp.domain.clock import iso
 from ocp.ports import ChannelApis, CursorStore, Inbox, InboxMessage, PollCursor, RawArchive
 from ocp.services.order.intake import INLINE_LIMIT_BYTES, POLLED_PREFIX
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelAdapter
 
 MAX_PAGES_PER_WINDOW = 500
 """A guard against a channel that never stops answering `next_page`."""

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ocp.channels.base import ChannelAdapter
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import (
     ChannelApiRejected,
@@ -20,13 +19,16 @@ from ocp.domain.errors import (
 )
 from ocp.domain.fulfillment.changes import after_channel_update
 from ocp.domain.order.ingest import apply_channel_update, first_capture
-from ocp.domain.order.model import Order
 from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
 from ocp.services.decisions.order_path import RulesDeps, merging, place, redispatch_if_never_sent, request_dispatch
 from ocp.services.fulfillment.dispatch import request_owed
 from ocp.services.inventory.chunked import settled
-from ocp.services.inventory.reservation import StockDeps
 from ocp.services.order.intake import POLLED_PREFIX, delivery_from_envelope
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelAdapter
+    from ocp.domain.order.model import Order
+    from ocp.services.inventory.reservation import StockDeps
 
 _WRITE_ATTEMPTS = 3
 

@@ -8,12 +8,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
-from ocp.channels.base import ChannelAdapter, ChannelMessage, Delivery
 from ocp.channels.registry import adapter_for
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import DomainError, InvalidQuery, MalformedDelivery
@@ -38,6 +37,9 @@ from ocp.ports import (
     QuarantineStore,
 )
 from ocp.services.order.intake import POLLED_PREFIX, IntakeDeps, accept_delivery, delivery_from_envelope, enqueue
+
+if TYPE_CHECKING:
+    from ocp.channels.base import ChannelAdapter, ChannelMessage, Delivery
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
 from ocp.domain.inventory.books import within_books
-from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.inventory.planning import leaving_keys, status_change_commit
 from ocp.domain.order.model import Order
-from ocp.ports import CountTimes, TransactionalOrderStore
 from ocp.services.access.attribution import stamp_commit
 from ocp.services.inventory.chunked import Undone, commit_any_size
+
+if TYPE_CHECKING:
+    from ocp.domain.inventory.commit import OrderCommit
+    from ocp.ports import CountTimes, TransactionalOrderStore
 
 WRITE_ATTEMPTS = 3
 

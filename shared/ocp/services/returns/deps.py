@@ -8,16 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ocp.channels.aftersales.base import AfterSaleApi
-from ocp.domain.decisions.rules.engine import RuleSet
-from ocp.domain.operations.catalog import CatalogItem
-from ocp.domain.operations.warehouses import Warehouse
-from ocp.ports import Carriers, DispatchQueue, EventPublisher, Notifier, ReturnStore, TransactionalOrderStore, Workflows
-from ocp.services.inventory.reservation import StockDeps
-from ocp.services.inventory.stock import InventoryDeps
-
-if TYPE_CHECKING:  # a field's type only: the order path loads where an after-sale places or changes an order
+if TYPE_CHECKING:  # fields' types only: e.g. the order path loads where an after-sale places or changes an order
+    from ocp.channels.aftersales.base import AfterSaleApi
+    from ocp.domain.decisions.rules.engine import RuleSet
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.domain.operations.warehouses import Warehouse
+    from ocp.ports import (
+        Carriers,
+        DispatchQueue,
+        EventPublisher,
+        Notifier,
+        ReturnStore,
+        TransactionalOrderStore,
+        Workflows,
+    )
     from ocp.services.decisions.order_path import RulesDeps
+    from ocp.services.inventory.reservation import StockDeps
+    from ocp.services.inventory.stock import InventoryDeps
 
 
 class RuleKinds(Protocol):

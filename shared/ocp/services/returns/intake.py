@@ -6,18 +6,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.domain.errors import ConcurrentModification, DomainError
-from ocp.domain.order.model import Order
 from ocp.domain.returns.channel import AfterSaleSignal, ChannelAfterSale, ChannelState
 from ocp.domain.returns.checks import ReturnRefused, priced_lines
 from ocp.domain.returns.model import AfterSale, Label, RefundState, ReturnLine, ReturnStatus, with_step
-from ocp.ports import InboxMessage
-from ocp.services.returns.deps import ReturnsDeps
-from ocp.services.returns.polling import polled_signal
+from ocp.services.returns.polling import POLL_TOPIC
 from ocp.services.returns.requests import _start, settle
 from ocp.services.returns.workflow import resume_if_waiting
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
+    from ocp.ports import InboxMessage
+    from ocp.services.returns.deps import ReturnsDeps
 
 _ATTEMPTS = 5
 
@@ -157,6 +160,13 @@ def _newer(incoming: str, stored: str) -> bool:
     if incoming.isdigit() and stored.isdigit():
         return int(incoming) > int(stored)
     return incoming > stored
+
+
+def polled_signal(topic: str | None, document: dict[str, object]) -> AfterSaleSignal | None:
+    """The after-sale a polled message names (`ocp.services.returns.polling`); None for any other message."""
+    if topic != POLL_TOPIC or not isinstance(document.get("aftersale_id"), str):
+        return None
+    return AfterSaleSignal(aftersale_id=str(document["aftersale_id"]))
 
 
 def signal_of(message: InboxMessage) -> AfterSaleSignal | None:

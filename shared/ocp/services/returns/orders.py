@@ -4,6 +4,8 @@ books, the warehouse and the timeline follow."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.domain.errors import ConcurrentModification, OrderExists
 from ocp.domain.fulfillment.changes import after_channel_update
 from ocp.domain.fulfillment.state import Fulfillment
@@ -18,11 +20,13 @@ from ocp.domain.order.model import (
     TimelineEntry,
 )
 from ocp.domain.returns.checks import LINES_REFUNDED, refund_marker
-from ocp.domain.returns.model import AfterSale
 from ocp.services.fulfillment.dispatch import request_owed
-from ocp.services.inventory.reservation import StockDeps
 from ocp.services.operations.held_queue import cancel_or_stop
-from ocp.services.returns.deps import ReturnsDeps
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.model import AfterSale
+    from ocp.services.inventory.reservation import StockDeps
+    from ocp.services.returns.deps import ReturnsDeps
 
 RETURNS_ACTOR = "ocp:returns"
 _ATTEMPTS = 5

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from ocp.domain.order.model import Order
-from ocp.domain.returns.channel import ReturnAddress
-from ocp.services.returns.deps import ReturnsDeps
+from typing import TYPE_CHECKING
+
+from ocp.domain.returns.addresses import ReturnAddress
+
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
+    from ocp.services.returns.deps import ReturnsDeps
 
 
 def receiving_warehouse(order: Order) -> str | None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso
-from ocp.domain.returns.channel import AfterSaleSignal
 from ocp.ports import CursorStore, Inbox, InboxMessage, PollCursor
 from ocp.services.order.polling import PollPolicy
-from ocp.services.returns.deps import AfterSaleApis
+
+if TYPE_CHECKING:
+    from ocp.services.returns.deps import AfterSaleApis
 
 _POLICY = PollPolicy()
 POLL_TOPIC = "aftersale_poll"
@@ -72,9 +74,3 @@ def _enqueue(channel: str, aftersale_id: str, window_end: datetime, deps: AfterS
     deps.inbox.send(InboxMessage(delivery_id=message_id, message_id=message_id, channel=channel, topic=POLL_TOPIC,
                                  archive_key="", received_at=iso(deps.now()),
                                  document={"aftersale_id": aftersale_id}))
-
-
-def polled_signal(topic: str | None, document: dict[str, object]) -> AfterSaleSignal | None:
-    if topic != POLL_TOPIC or not isinstance(document.get("aftersale_id"), str):
-        return None
-    return AfterSaleSignal(aftersale_id=str(document["aftersale_id"]))

@@ -7,7 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, ValidationError
 
@@ -27,10 +27,12 @@ from ocp.domain.returns.model import (
 )
 from ocp.domain.returns.policy import policy_for, return_facts
 from ocp.services.access.attribution import stamp_steps
-from ocp.services.returns.deps import ReturnsDeps
 from ocp.services.returns.places import receiving_warehouse
 from ocp.services.returns.restock import restock_receipt
 from ocp.services.returns.workflow import resume_if_waiting, return_id_of_refund
+
+if TYPE_CHECKING:
+    from ocp.services.returns.deps import ReturnsDeps
 
 _ATTEMPTS = 5
 

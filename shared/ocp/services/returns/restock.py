@@ -3,9 +3,13 @@ sellable SKU (intact) or its grade's bucket, which no channel sells (`<sku>@seco
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.domain.returns.model import AfterSale, Grade, Receipt
 from ocp.services.inventory.stock import receive_returned
-from ocp.services.returns.deps import ReturnsDeps
+
+if TYPE_CHECKING:
+    from ocp.services.returns.deps import ReturnsDeps
 
 BUCKETS = {Grade.intact: "", Grade.minor_wear: "@second_grade", Grade.unsellable: "@defective"}
 

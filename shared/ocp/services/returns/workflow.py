@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification, DomainError, OrderNotFound
 from ocp.domain.inventory.signals import DomainEvent
@@ -31,9 +31,11 @@ from ocp.domain.returns.model import (
 )
 from ocp.domain.returns.money import grade_deductions, lines_amount, refund_lines, refund_total
 from ocp.domain.returns.policy import AUTO_ACTOR, needs_a_person, policy_for, return_facts
-from ocp.services.returns.deps import ReturnsDeps
 from ocp.services.returns.orders import cancel_for_refund, place_replacement, remove_lines
 from ocp.services.returns.places import return_address
+
+if TYPE_CHECKING:
+    from ocp.services.returns.deps import ReturnsDeps
 
 WORKFLOW_ACTOR = "ocp:returns-workflow"
 PRE_DISPATCH = frozenset({OrderStatus.pending_payment, OrderStatus.received, OrderStatus.held, OrderStatus.reserved})

@@ -14,16 +14,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.domain.decisions.anomalies import checks
 from ocp.domain.decisions.anomalies.duplicates import address_key, compact
-from ocp.domain.decisions.rules.engine import RuleSet
 from ocp.domain.decisions.rules.kinds import AnomalyChecks, AnomalyDocument, AnomalyThen
 from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.order.divisions import Divisions, china, china_with
 from ocp.domain.order.model import Hold, HoldReason, Order
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.engine import RuleSet
+    from ocp.domain.operations.catalog import CatalogItem
 
 __all__ = ["PreparedChecks", "check_order", "prepared"]
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso
-from ocp.domain.decisions.rules.kinds import PriceCheck
-from ocp.domain.operations.catalog import CatalogItem
-from ocp.domain.order.divisions import Divisions
-from ocp.domain.order.model import Address, Order
 from ocp.domain.order.money import exponent
+
+if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.kinds import PriceCheck
+    from ocp.domain.operations.catalog import CatalogItem
+    from ocp.domain.order.divisions import Divisions
+    from ocp.domain.order.model import Address, Order
 
 _EXTENSION = re.compile(r"^(?P<number>.*?\d)\s*(?:[-－—_,，#]|转|分机|ext\.?)\s*(?P<ext>\d{1,6})$", re.IGNORECASE)
 _PHONE_TEXT = re.compile(

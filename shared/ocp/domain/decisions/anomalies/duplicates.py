@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ocp.domain.order.model import Order
+if TYPE_CHECKING:
+    from ocp.domain.order.model import Order
 
 _SPACE = re.compile(r"[\s,，.。·\-—_/]+")
 

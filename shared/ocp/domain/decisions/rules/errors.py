@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ocp.domain.errors import DomainError
-from ocp.domain.problems import Problem
+
+if TYPE_CHECKING:
+    from ocp.domain.problems import Problem
 
 
 class InvalidRuleDocument(DomainError):

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ocp.base_model import OcpModel
+from ocp.domain.decisions.routing import ANY_WAREHOUSE
 from ocp.domain.decisions.rules.conditions import Condition, pattern_problems
 from ocp.domain.decisions.rules.paths import ValueType
 from ocp.domain.fulfillment.stuck import DEFAULT_SLA_DOCUMENT, SlaPolicy
@@ -23,7 +24,6 @@ from ocp.domain.order.model import HoldReason
 
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 WAREHOUSE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-ANY_WAREHOUSE = "*"
 MAX_RULES = 1000
 
 

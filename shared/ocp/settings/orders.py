@@ -1,0 +1,9 @@
+"""The orders table, which most functions that read or change orders share."""
+
+from __future__ import annotations
+
+from ocp.settings.base import _Settings
+
+
+class OperatorSettings(_Settings):
+    orders_table: str
