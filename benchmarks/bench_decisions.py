@@ -36,11 +36,11 @@ from ocp.adapters.memory.warehouses import MemoryWarehouseStore
 from ocp.channels.registry import adapter_for
 from ocp.domain.clock import iso
 from ocp.domain.decisions.routing import RouteAction, WarehouseFacts, WarehouseKind
+from ocp.domain.decisions.stored_rules import StoredRules
 from ocp.domain.errors import UnmappableDocument
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.warehouses import Warehouse
 from ocp.domain.order.model import Order
-from ocp.ports import StoredRules
 from ocp.services.decisions.order_path import RulesDeps, evaluate
 from ocp.services.decisions.rules import RulesCache
 from ocp.services.operations.catalog import CachedCatalog

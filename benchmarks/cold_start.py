@@ -172,6 +172,7 @@ def lambda_environment(spec: wiring.Function, handler: str | None = None) -> dic
         "AWS_SECRET_ACCESS_KEY": "placeholder",
         "AWS_SESSION_TOKEN": "placeholder",
         "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
         "LAMBDA_TASK_ROOT": "/var/task",
         "_HANDLER": handler or spec.handler,

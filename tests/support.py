@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ocp.channels.shopify import sign
+from ocp.channels.wire.shopify import sign
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

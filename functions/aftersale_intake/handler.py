@@ -13,9 +13,9 @@ from pydantic import Json
 
 from ocp import composition
 from ocp.base_model import OcpModel
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.returns.channel import AfterSaleSignal
 from ocp.observability import instruments
-from ocp.ports import InboxMessage
 from ocp.services.returns.intake import signal_of, take_signal
 
 logger, tracer, metrics = instruments("aftersale_intake")

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
-from ocp.channels.registry import adapter_for, known_channels
+from ocp.channels.wire.registry import known_channels, wire_for
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelNotConfigured, DomainError
 from ocp.observability import instruments
@@ -31,7 +31,7 @@ _RESERVE_MS = 20_000
 def poll(channel: str, context: LambdaContext) -> dict[str, Any]:
     try:
         result = poll_channel(
-            channel, adapter_for(channel), composition.polling_deps(),
+            channel, wire_for(channel), composition.polling_deps(),
             out_of_time=lambda: context.get_remaining_time_in_millis() < _RESERVE_MS,
         )
     except ChannelNotConfigured:
@@ -74,5 +74,5 @@ def poll_after_sales(channel: str, context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     requested = event.get("channel") if isinstance(event, dict) else None
-    channels = [adapter_for(str(requested)).channel.value] if requested else known_channels()
+    channels = [wire_for(str(requested)).channel.value] if requested else known_channels()
     return {"results": [poll(channel, context) for channel in channels]}

@@ -14,7 +14,7 @@ from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.responses import documented
 from ocp.channels.base import Delivery
-from ocp.channels.registry import adapter_for
+from ocp.channels.wire.registry import wire_for
 from ocp.domain.clock import utc_now
 from ocp.domain.errors import DomainError
 from ocp.observability import instruments
@@ -30,7 +30,7 @@ register_error_handlers(app, json_bodies=False)
     401: "Signature invalid", 404: "Unknown channel", 503: "The channel's secret is not configured (kept for replay)"}))
 @tracer.capture_method(capture_response=False)
 def receive(channel: str) -> Response[dict[str, Any]]:
-    adapter = adapter_for(channel)
+    adapter = wire_for(channel)
     event = app.current_event
     delivery = Delivery(
         channel=adapter.channel,

@@ -13,9 +13,9 @@ from pydantic import Json
 from ocp import composition
 from ocp.base_model import OcpModel
 from ocp.channels.registry import adapter_for
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.order.model import Order
 from ocp.observability import NAMESPACE, ORDERS_HELD, instruments, new_order_stages
-from ocp.ports import InboxMessage
 from ocp.services.order.processing import Outcome, process_message
 
 SERVICE = "order_processor"

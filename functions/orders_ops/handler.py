@@ -17,8 +17,9 @@ from ocp import composition
 from ocp.api.bodies import optional_body
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.operators import attribute_writes, caller_of, revision_of
+from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.paths import with_literal_colons
+from ocp.api.preconditions import revision_of
 from ocp.api.responses import documented, errors
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.observability import instruments

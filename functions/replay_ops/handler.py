@@ -21,9 +21,8 @@ from ocp.api.operators import caller_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented
 from ocp.domain.errors import InvalidQuery
-from ocp.domain.order.replay import MAX_PAGE
+from ocp.domain.order.replay import MAX_PAGE, DeadLetterRedrive
 from ocp.observability import instruments
-from ocp.ports import DeadLetterRedrive
 from ocp.services.order import replay
 from ocp.services.order.replay import QuarantinePage, RedriveAnswer, ReplayAnswer
 

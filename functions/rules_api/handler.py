@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.operators import revision_of
 from ocp.api.paths import with_literal_colons
+from ocp.api.preconditions import revision_of
 from ocp.api.responses import documented
 from ocp.domain.clock import utc_now
 from ocp.domain.decisions.rules import RuleKind, json_schema

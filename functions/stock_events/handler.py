@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.domain.inventory.stock import parse_stock_id
 from ocp.observability import instruments
-from ocp.services.inventory.stock import publish_stock_signals
+from ocp.services.inventory.signals import publish_stock_signals
 from ocp.services.operations.restock import retry_held_for_stock
 
 logger, tracer, metrics = instruments("stock_events")

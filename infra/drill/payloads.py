@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import quote
 
 from infra.local.demo import shopify_signature
-from ocp.channels.douyin import event_sign
 from ocp.channels.signing import china_time_text, top_md5
+from ocp.channels.wire.douyin import event_sign
 
 CHANNELS: tuple[str, ...] = ("shopify", "taobao", "jd", "douyin")
 UNIT_PRICE_FEN = 9900

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ocp.services.fulfillment.merge import MergeRunDeps
     from ocp.services.fulfillment.reconciliation import ReconcileDeps
     from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
-    from ocp.services.inventory.stock import InventoryDeps, SignalDeps
+    from ocp.services.inventory.signals import SignalDeps
+    from ocp.services.inventory.stock import InventoryDeps
     from ocp.services.inventory.stock_catalog import StockCatalog
     from ocp.services.operations.catalog import CachedCatalog
     from ocp.services.operations.held_queue import HeldQueueDeps
@@ -218,7 +219,7 @@ def inventory_deps() -> InventoryDeps:
 def signal_deps() -> SignalDeps:
     from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
     from ocp.adapters.dynamodb.stock import DynamoSignalStore
-    from ocp.services.inventory.stock import SignalDeps
+    from ocp.services.inventory.signals import SignalDeps
     from ocp.settings.inventory import StockEventsSettings
     settings = load(StockEventsSettings)
     return SignalDeps(

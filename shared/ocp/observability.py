@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 NAMESPACE = "OCP"
 
 
 def instruments(service: str) -> tuple[Logger, Tracer, Metrics]:
+    """The function's logger, tracer and metrics; called by each handler after its imports, which have all loaded."""
+    if not gc.isenabled():  # the handler's modules loaded without collection (functions/__init__.py says why)
+        gc.freeze()
+        gc.enable()
     return Logger(service=service), Tracer(service=service), Metrics(namespace=NAMESPACE, service=service)
 
 

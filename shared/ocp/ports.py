@@ -1,72 +1,37 @@
-"""The small interfaces the domain's shell talks through. Each has a boto3 adapter and an in-memory twin."""
+"""The small interfaces the domain's shell talks through. Each has a boto3 adapter and an in-memory twin.
+
+Only protocols: what they carry lives beside its domain (e.g. `ocp.domain.order.inbox`), so a module that names a
+port builds no model, and none needs this module at run time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-from pydantic import ConfigDict, computed_field
-
-from ocp.base_model import OcpModel
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold start light
     from ocp.channels.base import ChannelApi, ChannelCredentials
     from ocp.domain.access.principals import Principal
+    from ocp.domain.access.usage_keys import UsageKey
+    from ocp.domain.decisions.stored_rules import StoredRules
     from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction
     from ocp.domain.fulfillment.stuck import OrderSummary, SlaPolicy
     from ocp.domain.fulfillment.wms import WmsEndpoint
     from ocp.domain.inventory.commit import CommitRejected, OrderCommit
+    from ocp.domain.inventory.events import DomainEvent
     from ocp.domain.inventory.policy import StockPolicy
-    from ocp.domain.inventory.signals import DomainEvent, SignalState
+    from ocp.domain.inventory.signals import SignalState
     from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
     from ocp.domain.operations.catalog import CatalogItem
     from ocp.domain.operations.warehouses import Warehouse
+    from ocp.domain.order.inbox import InboxMessage, QuarantineRecord
     from ocp.domain.order.model import HoldReason, Order, OrderStatus
+    from ocp.domain.order.polling import PollCursor
+    from ocp.domain.order.replay import ArchivedObject, DeadLetterRedrive, QuarantineEntry, QuarantineState
     from ocp.domain.order.views import ChannelOrderView, OrderPage
+    from ocp.domain.returns.carriers import CarrierBooking
     from ocp.domain.returns.model import AfterSale
-
-
-class InboxMessage(OcpModel):
-    """What the webhook enqueues for the order processor: a pointer to the archived delivery and its body."""
-
-    model_config = ConfigDict(frozen=True)
-
-    delivery_id: str
-    message_id: str
-    channel: str
-    topic: str | None = None
-    archive_key: str
-    received_at: str
-    document: dict[str, Any] | None = None
-    """The channel document inline; None when too big for SQS, then it is read from the archive."""
-
-
-class QuarantineRecord(OcpModel):
-    """A delivery or message OCP could not use, kept with the reason for an operator and for replay."""
-
-    model_config = ConfigDict(frozen=True)
-
-    delivery_id: str
-    message_id: str | None = None
-    channel: str
-    stage: str
-    reason: str
-    details: list[str] = []
-    archive_key: str | None = None
-    at: str
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def quarantine_id(self) -> str:
-        return f"{self.delivery_id}#{self.message_id or self.stage}"
-
-
-class QuarantineEntry(QuarantineRecord):
-    """A stored quarantine record as operators list it: open until redriven (`redriven_at`); quarantined again, it
-    is open again with the new reason."""
-
-    redriven_at: str | None = None
 
 
 class OrderStore(Protocol):
@@ -99,21 +64,10 @@ class Quarantine(Protocol):
 # ---- replay and redrive: the archive by prefix, the quarantine's records, the dead-letter queues -----------
 
 
-class ArchivedObject(OcpModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    stored_at: datetime
-    """When the object was last written (S3 `LastModified`): never before the delivery was received."""
-
-
 class ArchiveListing(Protocol):
     def list_keys(self, prefix: str, start_after: str | None, limit: int) -> list[ArchivedObject]:
         """The objects under `prefix` whose key sorts after `start_after` (None: from the first), in key order,
         at most `limit`."""
-
-
-QuarantineState = Literal["open", "redriven", "all"]
 
 
 class QuarantineStore(Quarantine, Protocol):
@@ -127,21 +81,6 @@ class QuarantineStore(Quarantine, Protocol):
     def mark_redriven(self, quarantine_id: str, seen_at: str, at: str) -> bool:
         """Mark the record redriven at `at` if it is still open and still the one quarantined at `seen_at`; False
         when it is gone, already redriven, or was quarantined again meanwhile."""
-
-
-class DeadLetterRedrive(OcpModel):
-    """What `POST /dlq:redrive` started or did."""
-
-    model_config = ConfigDict(frozen=True)
-
-    queue: str
-    dlq: str
-    task: str | None = None
-    """The SQS message move task's handle (AWS: the move runs in the background)."""
-    moved: int | None = None
-    """Messages moved back now (the local runtime, whose embedded SQS has no move tasks)."""
-    waiting: int | None = None
-    """Messages in the dead-letter queue when the redrive started (approximate)."""
 
 
 class DeadLetters(Protocol):
@@ -164,17 +103,6 @@ class CredentialsProvider(Protocol):
 class ChannelApis(Protocol):
     def api(self, channel: str) -> ChannelApi:
         """The channel's API client; `ChannelNotConfigured` when it has no base URL or credentials."""
-
-
-class PollCursor(OcpModel):
-    """A poller's high-water mark: every order modified before `high_water_mark` has been enqueued."""
-
-    model_config = ConfigDict(frozen=True)
-
-    channel: str
-    high_water_mark: datetime
-    version: int = 0
-    updated_at: datetime | None = None
 
 
 class CursorStore(Protocol):
@@ -353,17 +281,6 @@ class Checkpoints(Protocol):
 # ---- rules and catalog ---------------------------------------------------------------------------
 
 
-class StoredRules(OcpModel):
-    """One accepted rule document at one version (versions start at 1; 0 is the built-in default)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: str
-    version: int
-    document: dict[str, Any]
-    created_at: str
-
-
 class RulesStore(Protocol):
     def latest_version(self, kind: str) -> int:
         """The newest stored version of `kind` (0: none stored). One small read: the cache's freshness probe."""
@@ -444,12 +361,6 @@ class Workflows(Protocol):
         """Complete the paused task `token` with `output`; False when the token is no longer waiting."""
 
 
-class CarrierBooking(OcpModel):
-    carrier: str
-    waybill_no: str
-    pickup_code: str | None = None
-
-
 class Carriers(Protocol):
     """Return pickups and e-waybills (Cainiao, SF, JD Logistics, Douyin), behind one interface."""
 
@@ -476,15 +387,6 @@ class PrincipalStore(Protocol):
         """Remove the principal and its key at once; the removed principal, None when there was none."""
 
     def list(self) -> list[Principal]: ...
-
-
-class UsageKey(OcpModel):
-    """A principal's API Gateway API key: its throttle bucket in the usage plan of its kind (not a credential)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    value: str
 
 
 class UsageKeys(Protocol):

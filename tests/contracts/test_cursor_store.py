@@ -14,7 +14,8 @@ from infra.local.provision import table_definition
 from ocp.adapters.dynamodb.cursors import DynamoCursorStore
 from ocp.adapters.memory.intake import MemoryCursorStore
 from ocp.domain.errors import ConcurrentModification
-from ocp.ports import CursorStore, PollCursor
+from ocp.domain.order.polling import PollCursor
+from ocp.ports import CursorStore
 
 MARK = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
 

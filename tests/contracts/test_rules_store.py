@@ -15,7 +15,8 @@ from infra.local.provision import local_name, table_definition
 from ocp.adapters.dynamodb.rules import DynamoCatalogStore, DynamoRulesStore
 from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
 from ocp.domain.decisions.rules import RulesVersionConflict
-from ocp.ports import CatalogStore, RulesStore, StoredRules
+from ocp.domain.decisions.stored_rules import StoredRules
+from ocp.ports import CatalogStore, RulesStore
 from tests.rules_support import catalog_item
 
 

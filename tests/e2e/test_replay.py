@@ -20,7 +20,7 @@ from infra.local import LocalPlatform, config
 from infra.local.demo import shopify_headers
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.clock import iso
-from ocp.ports import InboxMessage
+from ocp.domain.order.inbox import InboxMessage
 from tests.channel_support import douyin_headers, douyin_push, shop_order
 from tests.fakes.channel_apis import FakeChannelApis
 from tests.held_support import shopify_document

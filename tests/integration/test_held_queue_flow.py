@@ -23,8 +23,8 @@ from infra.local.scheduler import scheduled_event
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.clock import utc_now
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.order.model import Hold, HoldReason, OrderStatus
-from ocp.ports import InboxMessage
 from tests.held_support import shopify_document
 from tests.support import FakeContext, api_event, sqs_event
 

@@ -24,7 +24,7 @@ from infra.local.provision import Resources
 from infra.local.scheduler import scheduled_event
 from ocp import composition
 from ocp.domain.clock import iso, utc_now
-from ocp.ports import InboxMessage
+from ocp.domain.order.inbox import InboxMessage
 from tests.held_support import shopify_document
 from tests.support import FakeContext, api_event, sqs_event
 

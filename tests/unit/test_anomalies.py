@@ -12,7 +12,7 @@ from ocp.domain.decisions.anomalies import check_order, checks
 from ocp.domain.decisions.anomalies.duplicates import compact
 from ocp.domain.decisions.duplicate_guard import claims, duplicate_hold
 from ocp.domain.decisions.rules import compile_document, default_ruleset
-from ocp.domain.decisions.rules.kinds import PriceCheck
+from ocp.domain.decisions.rules.documents.anomaly import PriceCheck
 from ocp.domain.inventory.commit import FingerprintHit
 from ocp.domain.order.divisions import china, china_with
 from ocp.domain.order.model import Address, HoldReason

@@ -119,7 +119,7 @@ def test_modified_orders_pages_through_a_window(
     # Given 7 orders modified a minute apart, and pages of 3
     for module, name in (("douyin", "PAGE_SIZE"), ("taobao", "INCREMENT_PAGE_SIZE"), ("jd", "SEARCH_PAGE_SIZE"),
                          ("shopify", "PAGE_LIMIT")):
-        monkeypatch.setattr(f"ocp.channels.{module}.{name}", 3)
+        monkeypatch.setattr(f"ocp.channels.wire.{module}.{name}", 3)
     fake.orders.clear()
     base = {"douyin": shop_order("channels/douyin/order_detail.multi_line.json"),
             "taobao": taobao_trade("channels/taobao/trade_fullinfo.multi_line.json"),

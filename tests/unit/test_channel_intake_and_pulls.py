@@ -20,8 +20,8 @@ from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.registry import adapter_for
 from ocp.channels.taobao import TaobaoAdapter
 from ocp.domain.errors import ChannelApiUnavailable, ChannelNotConfigured, SignatureInvalid
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.order.model import OrderStatus
-from ocp.ports import InboxMessage
 from ocp.services.order.intake import IntakeDeps, accept_delivery
 from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.channel_support import (

@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from ocp.channels import douyin, signing
+from ocp.channels import signing
 from ocp.channels.base import ChannelCredentials
 from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.jd import JdAdapter
 from ocp.channels.taobao import TaobaoAdapter
+from ocp.channels.wire import douyin
 from ocp.domain.errors import ChannelNotConfigured, SignatureInvalid
 from tests.channel_support import CREDENTIALS, RECEIVED_AT, delivery, douyin_headers, spi_query
 from tests.support import fixture_json

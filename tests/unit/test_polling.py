@@ -18,7 +18,7 @@ from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.base import ApiConfig
 from ocp.channels.jd import JdAdapter
 from ocp.domain.errors import ChannelApiUnavailable, ChannelNotConfigured, ConcurrentModification
-from ocp.ports import PollCursor
+from ocp.domain.order.polling import PollCursor
 from ocp.services.order.polling import PollingDeps, PollPolicy, poll_channel
 from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.channel_support import CREDENTIALS, GMT8, jd_order_info
@@ -40,7 +40,7 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def _small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ocp.channels.jd.SEARCH_PAGE_SIZE", 2)
+    monkeypatch.setattr("ocp.channels.wire.jd.SEARCH_PAGE_SIZE", 2)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.channels.shopify import ShopifyAdapter
 from ocp.domain.errors import ConcurrentModification
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.ports import InboxMessage
 from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from tests.support import fixture_json
 

@@ -20,8 +20,8 @@ from ocp.channels.base import ChannelCredentials
 from ocp.channels.douyin import DouyinAdapter
 from ocp.channels.registry import adapter_for
 from ocp.domain.errors import ChannelNotConfigured, InvalidQuery, UnknownChannel
+from ocp.domain.order.inbox import QuarantineRecord
 from ocp.domain.order.replay import QuarantineRecordNotFound, UnknownQueue, decode_token, delivery_key
-from ocp.ports import QuarantineRecord
 from ocp.services.order.intake import IntakeDeps, accept_delivery
 from ocp.services.order.processing import Outcome, ProcessingDeps, process_message
 from ocp.services.order.replay import (

@@ -21,15 +21,8 @@ from ocp.domain.order.ingest import apply_channel_update
 from ocp.domain.order.model import Channel, HoldReason, Order, OrderStatus
 from ocp.services.inventory.expiry import OrderStockDeps, release_expired
 from ocp.services.inventory.reservation import StockDeps
-from ocp.services.inventory.stock import (
-    InventoryDeps,
-    SignalDeps,
-    ledger_view,
-    publish_stock_signals,
-    push_stock,
-    put_policy,
-    stock_board,
-)
+from ocp.services.inventory.signals import SignalDeps, publish_stock_signals
+from ocp.services.inventory.stock import InventoryDeps, ledger_view, push_stock, put_policy, stock_board
 from ocp.services.inventory.stock_catalog import StockCatalog
 from ocp.services.order.processing import Outcome, Processed, ProcessingDeps, store_order
 from ocp.services.order.updates import update_order

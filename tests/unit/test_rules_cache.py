@@ -10,7 +10,7 @@ import pytest
 
 from ocp.adapters.memory.rules import MemoryRulesStore
 from ocp.domain.decisions.rules import InvalidRuleDocument
-from ocp.ports import StoredRules
+from ocp.domain.decisions.stored_rules import StoredRules
 from ocp.services.decisions.rules import RulesCache, RulesSlaSource, current_rules, put_rules
 
 NOW = datetime(2026, 11, 11, 4, 5, tzinfo=UTC)

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ocp.channels.base import ChannelCredentials, Delivery
-from ocp.channels.shopify import ShopifyAdapter, sign
+from ocp.channels.shopify import ShopifyAdapter
+from ocp.channels.wire.shopify import sign
 from ocp.domain.errors import MalformedDelivery, SignatureInvalid, UnmappableDocument
 from ocp.domain.order.model import Channel, OrderStatus
 from tests.support import fixture_bytes, fixture_json

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, model_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.fulfillment.callbacks import Outcome
+from ocp.domain.fulfillment.outcome import Outcome
 from ocp.domain.order.enums import OrderStatus
 
 

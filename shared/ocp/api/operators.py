@@ -66,18 +66,6 @@ def _person(event: APIGatewayProxyEvent) -> str | None:
     return named
 
 
-def revision_of(event: APIGatewayProxyEvent, of_what: str = "the order's revision") -> int | None:
-    """`If-Match: <number>` (an ETag, quoted or not): act only if the resource is still at that revision or version
-    (else 409). `of_what` names the number in the 400 for anything else."""
-    value = event.headers.get("If-Match")  # powertools v3 headers: case-insensitive
-    if value is None:
-        return None
-    text = value.strip().strip('"')
-    if not text.isdigit():
-        raise InvalidQuery(f"If-Match takes {of_what} the action is based on", details={"If-Match": value})
-    return int(text)
-
-
 def attribute_writes(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Middleware: every order and stock write of this request carries the authenticated principal
     (`ocp.services.access.attribution`)."""

@@ -1,8 +1,10 @@
 """What every channel adapter does: verify a delivery, split it into messages, tell thin messages from full
-documents, map documents to orders, and talk to the channel's API.
+documents, talk to the channel's API (`ChannelWire`), and map documents to orders (`ChannelAdapter`).
 
-Adding a channel is one module implementing `ChannelAdapter` plus one line in `registry.py`. Adapters are
-pure: they never import boto3 or an HTTP library; API calls go through the `HttpTransport` they are given.
+Adding a channel is a wire module (`ocp.channels.wire`) implementing `ChannelWire` and a module mapping its
+documents, implementing `ChannelAdapter`, plus one line in each registry. The wire side builds no order model:
+intake, replay and the poller never map. Adapters are pure: they never import boto3 or an HTTP library; API calls
+go through the `HttpTransport` they are given.
 """
 
 from __future__ import annotations
@@ -160,7 +162,9 @@ class ChannelApi(Protocol):
 # ---- the adapter ----------------------------------------------------------------------------------------
 
 
-class ChannelAdapter(Protocol):
+class ChannelWire(Protocol):
+    """A channel on the wire (`ocp.channels.wire`): all intake, replay and the poller use."""
+
     channel: Channel
 
     def verify(self, delivery: Delivery, credentials: ChannelCredentials) -> None:
@@ -182,11 +186,15 @@ class ChannelAdapter(Protocol):
     def order_ref(self, document: dict[str, Any]) -> str:
         """The channel order id a document is about: the one a thin message names, or a full order's own."""
 
-    def to_order(self, document: dict[str, Any]) -> Order:
-        """Map a full channel order document; raise `UnmappableDocument` with every reason."""
-
     def api(self, config: ApiConfig) -> ChannelApi:
         """The channel's API client (pulls of thin messages, the poller)."""
+
+
+class ChannelAdapter(ChannelWire, Protocol):
+    """The wire side and the channel's order documents mapped to orders: the order processor's."""
+
+    def to_order(self, document: dict[str, Any]) -> Order:
+        """Map a full channel order document; raise `UnmappableDocument` with every reason."""
 
 
 def body_digest(body: bytes) -> str:

@@ -1,38 +1,18 @@
-"""Shopify (the web store): HMAC-signed `orders/*` webhooks carrying the REST Order resource.
-
-Signature, headers and field meanings: CHANNELS.md §1. Ids are read from `admin_graphql_api_id` where
-present because the numeric `id` exceeds 2^53 and is often damaged by JavaScript on the way.
+"""Shopify REST Order resources mapped to orders (CHANNELS.md §1.3), and `ShopifyAdapter`: the wire side
+(`ocp.channels.wire.shopify`) with this mapping, for the order processor. Ids are read from `admin_graphql_api_id`
+where present because the numeric `id` exceeds 2^53 and is often damaged by JavaScript on the way.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import re
-import urllib.parse
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from ocp.channels.base import (
-    Ack,
-    ApiConfig,
-    ChannelCredentials,
-    ChannelMessage,
-    Delivery,
-    HttpRequest,
-    OrderPage,
-    ShipmentNotice,
-    body_digest,
-    parse_json_object,
-)
-from ocp.channels.common import json_body
-from ocp.domain.clock import iso, parse_instant
-from ocp.domain.errors import ChannelApiRejected, ChannelNotConfigured, SignatureInvalid, UnmappableDocument
+from ocp.channels.wire.shopify import ShopifyWire, gid_digits
+from ocp.domain.clock import parse_instant
+from ocp.domain.errors import UnmappableDocument
 from ocp.domain.order.address_text import with_district
 from ocp.domain.order.model import (
     Address,
@@ -47,51 +27,9 @@ from ocp.domain.order.model import (
 from ocp.domain.order.money import MoneyError, apportion, to_minor
 
 _PAID_STATES = {"paid", "partially_paid", "authorized", "partially_refunded", "refunded"}
-API_VERSION = "2026-04"
-CARRIERS = {"SF": "SF Express", "YTO": "YTO Express", "ZTO": "ZTO Express", "STO": "STO Express"}
-"""OCP carrier code → the tracking company name Shopify shows (others are passed as the warehouse sent them)."""
-PAGE_LIMIT = 250
-_NEXT_PAGE = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
-def sign(secret: str, body: bytes) -> str:
-    """`X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256 over the raw body bytes."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-class ShopifyAdapter:
-    channel = Channel.shopify
-
-    def verify(self, delivery: Delivery, credentials: ChannelCredentials) -> None:
-        received = delivery.header("x-shopify-hmac-sha256")
-        if not received:
-            raise SignatureInvalid("missing X-Shopify-Hmac-Sha256 header")
-        expected = sign(credentials.secret, delivery.body)
-        if not hmac.compare_digest(expected.encode(), received.strip().encode()):
-            raise SignatureInvalid("X-Shopify-Hmac-Sha256 does not match the body")
-
-    def delivery_id(self, delivery: Delivery) -> str:
-        # Shopify's retries reuse the webhook id; without one the body itself identifies the delivery.
-        return delivery.header("x-shopify-webhook-id") or body_digest(delivery.body)
-
-    def messages(self, delivery: Delivery) -> list[ChannelMessage]:
-        document = parse_json_object(delivery.body)
-        message_id = delivery.header("x-shopify-event-id") or self.delivery_id(delivery)
-        return [ChannelMessage(message_id=message_id, topic=delivery.header("x-shopify-topic"), document=document)]
-
-    def ack(self) -> Ack:
-        return Ack(status_code=200, body={"ok": True})
-
-    def is_thin(self, document: dict[str, Any]) -> bool:
-        return False  # order webhooks carry the full REST Order resource
-
-    def order_ref(self, document: dict[str, Any]) -> str:
-        return _gid_digits(document)
-
-    def api(self, config: ApiConfig) -> ShopifyApi:
-        return ShopifyApi(config)
-
+class ShopifyAdapter(ShopifyWire):
     def to_order(self, document: dict[str, Any]) -> Order:
         if isinstance(document.get("order"), dict) and "line_items" not in document:
             document = document["order"]  # the REST API's `{"order": …}` wrapper
@@ -112,15 +50,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
     return str(exc)
-
-
-def _gid_digits(entity: dict[str, Any]) -> str:
-    gid = entity.get("admin_graphql_api_id")
-    if isinstance(gid, str) and gid.rsplit("/", 1)[-1].isdigit():
-        return gid.rsplit("/", 1)[-1]
-    if entity.get("id") is None:
-        raise KeyError("id")
-    return str(entity["id"])
 
 
 def _shop_amount(document: dict[str, Any], field: str) -> str | None:
@@ -154,7 +83,7 @@ def _map_order(document: dict[str, Any], reasons: list[str]) -> Order | None:
     tax = 0 if tax_included else minor(_shop_amount(document, "total_tax"))
     status = _status(document)
     created_at = parse_instant(document["created_at"])
-    channel_order_id = _gid_digits(document)
+    channel_order_id = gid_digits(document)
     return Order(
         order_id=order_id_for(Channel.shopify, channel_order_id),
         channel=Channel.shopify,
@@ -176,7 +105,7 @@ def _map_order(document: dict[str, Any], reasons: list[str]) -> Order | None:
             tax=tax,
         ),
         address=_address(document.get("shipping_address") or {}),
-        buyer_id=_gid_digits(document["customer"]) if document.get("customer") else None,
+        buyer_id=gid_digits(document["customer"]) if document.get("customer") else None,
         buyer_note=document.get("note") or None,
         tags=tuple(t.strip() for t in (document.get("tags") or "").split(",") if t.strip()),
         channel_status=document.get("financial_status") or None,
@@ -201,7 +130,7 @@ def _map_lines(
     extra = apportion(unexplained, [max(n, 0) for n in nets])
     return [
         OrderLine(
-            line_id=_gid_digits(li),
+            line_id=gid_digits(li),
             sku=str(li.get("sku") or ""),
             channel_sku_id=str(li["variant_id"]) if li.get("variant_id") is not None else None,
             title=li.get("title"),
@@ -263,101 +192,3 @@ def _cross_border(
         kind="duties" if duties else "presentment", tax=duties,
         presentment_currency=presentment if presentment != currency else None,
     )
-
-
-class ShopifyApi:
-    """Admin REST API with the app's access token: `GET {base}/admin/api/{version}/orders…` (base is
-    `https://<shop>.myshopify.com`). Pages follow the `Link: <…page_info=…>; rel="next"` header."""
-
-    def __init__(self, config: ApiConfig) -> None:
-        if not config.credentials.access_token:
-            raise ChannelNotConfigured("no access token configured for channel 'shopify'")
-        self._config = config
-        self._root = f"{config.base_url.rstrip('/')}/admin/api/{API_VERSION}"
-
-    def fetch_order(self, channel_order_id: str) -> dict[str, Any]:
-        body, _ = self._get(f"{self._root}/orders/{urllib.parse.quote(channel_order_id)}.json")
-        order = body.get("order")
-        if not isinstance(order, dict):
-            raise ChannelApiRejected(f"no order {channel_order_id}")
-        return order
-
-    def modified_orders(self, start: datetime, end: datetime, page: str | None = None) -> OrderPage:
-        if page:
-            query = {"limit": str(PAGE_LIMIT), "page_info": page}
-        else:
-            query = {
-                "status": "any", "limit": str(PAGE_LIMIT), "order": "updated_at asc",
-                "updated_at_min": iso(start), "updated_at_max": iso(end),
-            }
-        body, link = self._get(f"{self._root}/orders.json?{urllib.parse.urlencode(query)}")
-        orders = [o for o in body.get("orders") or [] if isinstance(o, dict)]
-        return OrderPage(documents=orders, next_page=_page_info(link) if orders else None)
-
-    def confirm_shipment(self, notice: ShipmentNotice) -> None:
-        """Fulfillment orders API: a fulfillment already carrying this tracking number is the acknowledgement;
-        else the parcel's lines are matched to the open fulfillment orders' line items and fulfilled in one
-        `POST /fulfillments.json` with the tracking info (one tracking number per fulfillment, as Shopify wants)."""
-        order = f"{self._root}/orders/{urllib.parse.quote(notice.channel_order_id)}"
-        existing, _ = self._get(f"{order}/fulfillments.json")
-        for fulfillment in existing.get("fulfillments") or []:
-            numbers = {*(fulfillment.get("tracking_numbers") or []), fulfillment.get("tracking_number")}
-            if notice.tracking_no in numbers and fulfillment.get("status") != "cancelled":
-                return
-        body, _ = self._get(f"{order}/fulfillment_orders.json")
-        groups, missing = _fulfillment_groups(body.get("fulfillment_orders") or [], notice)
-        if missing:
-            raise ChannelApiRejected(f"Shopify has nothing left to fulfil for line(s) {', '.join(missing)}")
-        self._post(f"{self._root}/fulfillments.json", {"fulfillment": {
-            "line_items_by_fulfillment_order": groups,
-            "tracking_info": {"number": notice.tracking_no, "company": CARRIERS.get(notice.carrier, notice.carrier)},
-            "notify_customer": True,
-        }})
-
-    def _get(self, url: str) -> tuple[dict[str, Any], str]:
-        token = self._config.credentials.access_token or ""
-        response = self._config.transport.send(HttpRequest(
-            "GET", url, headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-        ))
-        return json_body(response, "Shopify Admin API"), response.headers.get("link", "")
-
-    def _post(self, url: str, document: dict[str, Any]) -> dict[str, Any]:
-        token = self._config.credentials.access_token or ""
-        response = self._config.transport.send(HttpRequest(
-            "POST", url, headers={"X-Shopify-Access-Token": token, "Accept": "application/json",
-                                  "Content-Type": "application/json"},
-            body=json.dumps(document).encode("utf-8"),
-        ))
-        return json_body(response, "Shopify Admin API")
-
-
-_FULFILLABLE = {"open", "in_progress"}
-
-
-def _fulfillment_groups(
-    fulfillment_orders: list[dict[str, Any]], notice: ShipmentNotice
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """`line_items_by_fulfillment_order` for the parcel's lines, and the lines Shopify cannot take (none left)."""
-    wanted = {item.line_id: item.quantity for item in notice.items}
-    groups: list[dict[str, Any]] = []
-    for fulfillment_order in fulfillment_orders:
-        if fulfillment_order.get("status") not in _FULFILLABLE:
-            continue
-        items = []
-        for line in fulfillment_order.get("line_items") or []:
-            line_id = str(line.get("line_item_id"))
-            take = min(wanted.get(line_id, 0), int(line.get("fulfillable_quantity") or 0))
-            if take > 0:
-                items.append({"id": line["id"], "quantity": take})
-                wanted[line_id] -= take
-        if items:
-            groups.append({"fulfillment_order_id": fulfillment_order["id"], "fulfillment_order_line_items": items})
-    return groups, [line_id for line_id, left in wanted.items() if left > 0]
-
-
-def _page_info(link: str) -> str | None:
-    match = _NEXT_PAGE.search(link)
-    if not match:
-        return None
-    values = urllib.parse.parse_qs(urllib.parse.urlsplit(match.group(1)).query).get("page_info")
-    return values[0] if values else None

@@ -9,8 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ocp.domain.order.replay import DlqRedriveRefused
-from ocp.ports import DeadLetterRedrive
+from ocp.domain.order.replay import DeadLetterRedrive, DlqRedriveRefused
 
 COPY_LIMIT = 1000
 """Messages one copy redrive moves at most (run it again for more)."""

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ocp.domain.inventory.signals import DomainEvent
+    from ocp.domain.inventory.events import DomainEvent
 
 _PUT_EVENTS_LIMIT = 10
 

@@ -12,7 +12,8 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from ocp.channels.base import ChannelCredentials
 from ocp.domain.errors import ChannelNotConfigured
-from ocp.ports import ArchivedObject, InboxMessage, QuarantineEntry, QuarantineRecord, QuarantineState
+from ocp.domain.order.inbox import InboxMessage, QuarantineRecord
+from ocp.domain.order.replay import ArchivedObject, QuarantineEntry, QuarantineState
 
 _MAX_SCANS = 10
 """Scan calls per quarantine page at most: a page of filtered records may come back short, never slow."""

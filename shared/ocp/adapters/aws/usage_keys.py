@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ocp.ports import UsageKey
+from ocp.domain.access.usage_keys import UsageKey
 
 
 class ApiGatewayUsageKeys:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.channels.base import ApiConfig, ChannelApi, HttpTransport
-from ocp.channels.registry import adapter_for
+from ocp.channels.wire.registry import wire_for
 from ocp.domain.errors import ChannelNotConfigured
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class ConfiguredChannelApis:
         self._environ = environ
 
     def api(self, channel: str) -> ChannelApi:
-        return adapter_for(channel).api(self._config(channel))
+        return wire_for(channel).api(self._config(channel))
 
     def aftersale_api(self, channel: str) -> AfterSaleApi:
         """The channel's after-sale client, on the same base URL and credentials as its order client."""

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ocp.domain.errors import ConcurrentModification
-from ocp.ports import PollCursor
+from ocp.domain.order.polling import PollCursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 

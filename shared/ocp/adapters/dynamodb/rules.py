@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 
 from ocp.adapters.dynamodb.items import plain
 from ocp.domain.decisions.rules.errors import RulesVersionConflict
+from ocp.domain.decisions.stored_rules import StoredRules
 from ocp.domain.operations.catalog import CatalogItem
-from ocp.ports import StoredRules
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _BATCH_GET = 100

@@ -18,7 +18,7 @@ import hashlib
 import threading
 from collections.abc import Mapping
 
-from ocp.ports import CarrierBooking
+from ocp.domain.returns.carriers import CarrierBooking
 
 
 class LocalCarriers:

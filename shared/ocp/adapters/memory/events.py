@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ocp.domain.inventory.signals import DomainEvent
+    from ocp.domain.inventory.events import DomainEvent
 
 
 class MemoryEvents:

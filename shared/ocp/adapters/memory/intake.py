@@ -11,15 +11,9 @@ from typing import TYPE_CHECKING
 
 from ocp.domain.clock import utc_now
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification
-from ocp.ports import (
-    ArchivedObject,
-    DeadLetterRedrive,
-    InboxMessage,
-    PollCursor,
-    QuarantineEntry,
-    QuarantineRecord,
-    QuarantineState,
-)
+from ocp.domain.order.inbox import InboxMessage, QuarantineRecord
+from ocp.domain.order.polling import PollCursor
+from ocp.domain.order.replay import ArchivedObject, DeadLetterRedrive, QuarantineEntry, QuarantineState
 
 if TYPE_CHECKING:
     from ocp.channels.base import ChannelApi, ChannelCredentials

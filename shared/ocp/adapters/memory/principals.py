@@ -6,7 +6,7 @@ import secrets
 import threading
 
 from ocp.domain.access.principals import Principal, PrincipalExists
-from ocp.ports import UsageKey
+from ocp.domain.access.usage_keys import UsageKey
 
 
 class MemoryPrincipalStore:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from ocp.domain.decisions.rules.errors import RulesVersionConflict
 
 if TYPE_CHECKING:
+    from ocp.domain.decisions.stored_rules import StoredRules
     from ocp.domain.operations.catalog import CatalogItem
-    from ocp.ports import StoredRules
 
 
 class MemoryRulesStore:

@@ -13,13 +13,12 @@ the address-bearing codes; the rest are ❓ unverified, from AFTERSALES.md §2.2
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.channels.common import Unmappable, epoch_seconds, fen, id_text, int_value, required_time, text
-from ocp.channels.douyin import DouyinApi
+from ocp.channels.wire.douyin import DouyinApi
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, DomainError
 from ocp.domain.order.enums import Channel
-from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -30,6 +29,9 @@ from ocp.domain.returns.channel import (
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.addresses import ReturnAddress
 
 FIRST_TAG, LAST_TAG = 200, 227
 """The refund (售后) message family; every one carries `aftersale_id` in `data`."""

@@ -18,14 +18,14 @@ Signed exactly like the order API (`JdApi._call`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.channels.common import Unmappable, china_time, fen, id_text, int_value, text
-from ocp.channels.jd import JdAdapter, JdApi
+from ocp.channels.jd import JdAdapter
 from ocp.channels.signing import china_time_text
+from ocp.channels.wire.jd import JdApi
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
 from ocp.domain.order.enums import Channel
-from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -36,6 +36,9 @@ from ocp.domain.returns.channel import (
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.addresses import ReturnAddress
 
 REFUND_PREFIX = "refund-"
 SERVICE_PREFIX = "service-"

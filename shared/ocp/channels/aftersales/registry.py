@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ocp.channels.aftersales import douyin, jd, shopify, taobao
 from ocp.channels.aftersales.base import AfterSaleAdapter
-from ocp.channels.registry import lookup
+from ocp.channels.wire.registry import lookup
 from ocp.domain.order.enums import Channel
 
 _ADAPTERS: dict[str, AfterSaleAdapter] = {

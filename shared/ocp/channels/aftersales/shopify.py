@@ -20,15 +20,14 @@ from __future__ import annotations
 import urllib.parse
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.channels.common import text
-from ocp.channels.shopify import ShopifyApi
+from ocp.channels.wire.shopify import ShopifyApi
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
 from ocp.domain.order.enums import Channel
 from ocp.domain.order.money import exponent, to_minor
-from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -37,6 +36,9 @@ from ocp.domain.returns.channel import (
     ChannelState,
 )
 from ocp.domain.returns.model import ReturnKind
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.addresses import ReturnAddress
 
 RETURN_TOPICS = frozenset({"returns/request", "returns/approve", "returns/decline", "returns/cancel",
                            "returns/close", "returns/reopen", "returns/update", "returns/process"})

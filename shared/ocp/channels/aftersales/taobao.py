@@ -11,14 +11,13 @@ gets (any error or per-refund failure whose code or text names the version is ta
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocp.channels.common import Unmappable, china_time, id_text, int_value, listed, required_time, text, yuan
 from ocp.channels.signing import china_time_text
-from ocp.channels.taobao import TaobaoApi
+from ocp.channels.wire.taobao import TaobaoApi
 from ocp.domain.errors import ChannelApiRejected, DomainError
 from ocp.domain.order.enums import Channel
-from ocp.domain.returns.addresses import ReturnAddress
 from ocp.domain.returns.channel import (
     AfterSaleRefused,
     AfterSaleSignal,
@@ -29,6 +28,9 @@ from ocp.domain.returns.channel import (
     StaleAfterSale,
 )
 from ocp.domain.returns.model import ReturnKind
+
+if TYPE_CHECKING:
+    from ocp.domain.returns.addresses import ReturnAddress
 
 TOPIC_PREFIX = "taobao_refund_"
 SETTLED_TOPIC = "taobao_refund_RefundSuccess"

@@ -23,12 +23,17 @@ from ocp.base_model import OcpModel
 from ocp.domain.decisions.anomalies import check_order
 from ocp.domain.decisions.gifts import GiftLine, gifts_for, with_gifts
 from ocp.domain.decisions.routing import RoutingDecision, WarehouseFacts, decide_route
+
+# Not only for typing: every order is decided with these three kinds, so their models load with the order path rather
+# than with its first order (a kind's module is otherwise imported on first use).
+from ocp.domain.decisions.rules.documents.anomaly import AnomalyThen
+from ocp.domain.decisions.rules.documents.gift import GiftThen
+from ocp.domain.decisions.rules.documents.routing import RoutingThen
 from ocp.domain.decisions.rules.engine import RuleSet, default_ruleset
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.order.model import Hold, Order
 
 if TYPE_CHECKING:
-    from ocp.domain.decisions.rules.kinds import AnomalyThen, GiftThen, RoutingThen
     from ocp.domain.operations.catalog import CatalogItem
 
 

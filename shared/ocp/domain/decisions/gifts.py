@@ -22,8 +22,8 @@ from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order, OrderLine, sold_lines
 
 if TYPE_CHECKING:
+    from ocp.domain.decisions.rules.documents.gift import GiftThen
     from ocp.domain.decisions.rules.engine import RuleSet
-    from ocp.domain.decisions.rules.kinds import GiftThen
     from ocp.domain.operations.catalog import CatalogItem
 
 

@@ -25,8 +25,8 @@ from ocp.base_model import OcpModel
 from ocp.domain.order.model import Hold, HoldReason, Order
 
 if TYPE_CHECKING:  # signatures only: the held queue uses this module's types without the rule language
+    from ocp.domain.decisions.rules.documents.routing import RoutingThen
     from ocp.domain.decisions.rules.engine import RuleSet
-    from ocp.domain.decisions.rules.kinds import RoutingThen
     from ocp.domain.decisions.rules.paths import Facts
     from ocp.domain.operations.catalog import CatalogItem
 

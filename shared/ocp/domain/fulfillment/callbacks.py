@@ -36,6 +36,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, ValidationInfo, field_val
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError
+from ocp.domain.fulfillment.outcome import Outcome
 from ocp.domain.fulfillment.parcels import from_view, parcel_named, parcel_view
 from ocp.domain.fulfillment.state import (
     FulfillmentIssue,
@@ -149,14 +150,6 @@ class FulfillmentEvent(OcpModel):
         if self.lines is not None and self.event != FulfillmentEventName.shipped:
             raise ValueError("only `shipped` takes lines")
         return self
-
-
-class Outcome(StrEnum):
-    applied = "applied"
-    """New and legal: recorded and in effect (the status may stay, e.g. after a partial shipment)."""
-    duplicate = "duplicate"
-    late = "late"
-    impossible = "impossible"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ocp.domain.clock import iso
 from ocp.domain.fulfillment.parcels import stoppable
 from ocp.domain.fulfillment.state import ChannelCancel, FulfillmentIssue, IssueKind, StopRequest, StopRequester
 from ocp.domain.fulfillment.stops import new_stop, with_stop
-from ocp.domain.inventory.signals import DomainEvent
+from ocp.domain.inventory.events import DomainEvent
 from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
 
 HOP = "reconciliation"

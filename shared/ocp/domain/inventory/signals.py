@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
+from ocp.domain.inventory.events import DomainEvent
 from ocp.domain.inventory.reservation import LockStrategy
 from ocp.domain.inventory.stock import StockLevel, is_low
 from ocp.domain.order.enums import Channel
@@ -22,17 +23,9 @@ from ocp.domain.order.enums import Channel
 if TYPE_CHECKING:
     from ocp.domain.inventory.policy import StockPolicy
 
-EVENT_SOURCE = "ocp.inventory"
-
 
 class _Model(OcpModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DomainEvent(_Model):
-    detail_type: str
-    detail: dict[str, Any]
-    source: str = EVENT_SOURCE
 
 
 class SignalState(_Model):

@@ -1,4 +1,5 @@
-"""Replay and redrive, the pure part: which archive keys hold a delivery, page tokens, and the refusals."""
+"""Replay and redrive, the pure part: which archive keys hold a delivery, page tokens, the refusals, and what the
+replay ports answer with (`ArchiveListing`, `QuarantineStore`, `DeadLetters`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
+from pydantic import ConfigDict
+
+from ocp.base_model import OcpModel
 from ocp.domain.errors import DomainError, InvalidQuery
+from ocp.domain.order.inbox import QuarantineRecord
 
 DELIVERY_PREFIXES = ("raw", "unverified")
 """Archive prefixes holding a delivery's envelope: verified on receipt, or kept while the channel had no secret."""
@@ -28,6 +35,39 @@ class DlqRedriveRefused(DomainError):
     """SQS refused to start moving the dead letters back (e.g. a move task is already running on that queue)."""
 
     code = "dlq_redrive_refused"
+
+
+class QuarantineEntry(QuarantineRecord):
+    """A stored quarantine record as operators list it: open until redriven (`redriven_at`); quarantined again, it
+    is open again with the new reason."""
+
+    redriven_at: str | None = None
+
+
+QuarantineState = Literal["open", "redriven", "all"]
+
+
+class ArchivedObject(OcpModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    stored_at: datetime
+    """When the object was last written (S3 `LastModified`): never before the delivery was received."""
+
+
+class DeadLetterRedrive(OcpModel):
+    """What `POST /dlq:redrive` started or did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue: str
+    dlq: str
+    task: str | None = None
+    """The SQS message move task's handle (AWS: the move runs in the background)."""
+    moved: int | None = None
+    """Messages moved back now (the local runtime, whose embedded SQS has no move tasks)."""
+    waiting: int | None = None
+    """Messages in the dead-letter queue when the redrive started (approximate)."""
 
 
 @dataclass(frozen=True)

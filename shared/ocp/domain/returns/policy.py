@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ocp.domain.decisions.rules.kinds import ReturnPolicyThen
+from ocp.domain.decisions.rules.documents.return_policy import ReturnPolicyThen
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.returns.checks import days_since_delivery
 from ocp.domain.returns.model import AfterSale, Policy

@@ -31,7 +31,7 @@ from ocp.domain.decisions.anomalies.checks import presale_release_at
 from ocp.domain.decisions.decide import RuleBook, decide
 from ocp.domain.decisions.duplicate_guard import claims, duplicate_hold
 from ocp.domain.decisions.routing import RouteAction, RoutingDecision, WarehouseFacts
-from ocp.domain.decisions.rules.kinds import reserves_while_held
+from ocp.domain.decisions.rules.documents.anomaly import reserves_while_held
 from ocp.domain.fulfillment.dispatch import EDITABLE_BEFORE_WAREHOUSE, DispatchRequest, flag_edit_after_dispatch
 from ocp.domain.inventory.commit import FingerprintClaim, OrderCommit
 from ocp.domain.inventory.planning import StockAction, action_for, end_commit, holds_stock, is_paid, lines_changed

@@ -18,20 +18,21 @@ from pydantic import BaseModel, ValidationError
 
 from ocp.base_model import OcpModel
 from ocp.domain.clock import iso
-from ocp.domain.decisions.decide import RuleBook
 from ocp.domain.decisions.gifts import gifts_for
 from ocp.domain.decisions.routing import WarehouseFacts, is_cross_border, route_for
 from ocp.domain.decisions.rules import RuleKind, RuleSet, compile_document, default_ruleset, spec_for
 from ocp.domain.decisions.rules.engine import validate_document
 from ocp.domain.decisions.rules.errors import InvalidSimulation, RuleVersionNotFound
 from ocp.domain.decisions.rules.paths import Facts
-from ocp.domain.fulfillment.stuck import SlaPolicy
+from ocp.domain.decisions.stored_rules import StoredRules
 from ocp.domain.order.model import Order
 from ocp.domain.problems import problems_from
-from ocp.ports import CatalogStore, RulesStore, StoredRules
 
 if TYPE_CHECKING:
+    from ocp.domain.decisions.decide import RuleBook
+    from ocp.domain.fulfillment.stuck import SlaPolicy
     from ocp.domain.operations.catalog import CatalogItem
+    from ocp.ports import CatalogStore, RulesStore
 
 DEFAULT_TTL_S = 5.0
 
@@ -143,6 +144,9 @@ class RulesCache:
         return compile_document(kind, stored.document, latest)
 
     def book(self) -> RuleBook:
+        # Loaded with the order path that asks for a book; the rules API's cold start never needs the decisions.
+        from ocp.domain.decisions.decide import RuleBook
+
         return RuleBook(routing=self.get("routing"), anomaly=self.get("anomaly"), gift=self.get("gift"))
 
     def invalidate(self, kind: str | None = None) -> None:
@@ -160,6 +164,9 @@ class RulesSlaSource:
         self._cache = cache
 
     def current(self) -> SlaPolicy:
+        # The `sla` kind's model, imported with that kind's document; not with every user of the rules.
+        from ocp.domain.fulfillment.stuck import SlaPolicy
+
         ruleset = self._cache.get(RuleKind.sla.value)
         policy = ruleset.document
         assert isinstance(policy, SlaPolicy)

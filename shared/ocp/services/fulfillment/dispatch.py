@@ -2,8 +2,8 @@
 
 The dispatcher also sends what an order owes a warehouse that has it already: a requested stop (the cancel
 instruction whose version the request fixed) and an update (the next fulfil version, after the buyer's address
-changed). Services hand both over through the dispatch queue (`request_owed`); reconciliation sends a stop that is
-still pending with the same `send_stop`.
+changed). Services ask for both through the dispatch queue (`request_owed`, `ocp.services.fulfillment.owed`);
+reconciliation sends a stop that is still pending with the same `send_stop`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ocp.domain.fulfillment.dispatch import (
     plan_dispatch,
     stop_instruction,
 )
-from ocp.domain.fulfillment.parcels import next_requests, owes_cancels, parcels_of
+from ocp.domain.fulfillment.parcels import next_requests, parcels_of
 from ocp.domain.fulfillment.stops import renumbered, stop_refused
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.parcels import (
@@ -42,7 +42,7 @@ from ocp.services.fulfillment.parcels import (
 from ocp.services.order.updates import update_order
 
 if TYPE_CHECKING:
-    from ocp.ports import DispatchQueue, TransactionalOrderStore, WmsAdapter
+    from ocp.ports import TransactionalOrderStore, WmsAdapter
 
 ACTOR = "dispatcher"
 UPDATE_ROUNDS = 3
@@ -197,20 +197,6 @@ def send_update(order: Order, deps: DispatchDeps) -> DispatchResult:
             break
     assert sent is not None  # every round sends or returns
     return sent
-
-
-def request_owed(order: Order, queue: DispatchQueue | None, actor: str | None = None) -> tuple[DispatchPurpose, ...]:
-    """Ask the dispatcher for what the order owes the warehouse that has it: a pending stop, else an owed update.
-    Asking again (a redelivered message, a second cancel) sends nothing twice: each is recorded on the order and
-    sent while still owed."""
-    stop, owed = order.fulfillment.stop, order.fulfillment.update
-    cancels = owes_cancels(order)  # a split order OCP cancelled while warehouses held its instructions
-    if queue is None or (stop is not None and not stop.pending) or (stop is None and owed is None and not cancels):
-        return ()
-    purpose = DispatchPurpose.stop if stop is not None or cancels else DispatchPurpose.update
-    queue.send([DispatchRequest(order_id=order.order_id, after_version=order.fulfillment.instruction_version,
-                                actor=actor, purpose=purpose)])
-    return (purpose,)
 
 
 def _parcel_deps(orders: TransactionalOrderStore, wms: WmsAdapter, now: datetime, writer: str) -> ParcelDeps:

@@ -55,13 +55,13 @@ from ocp.domain.fulfillment.merge import (
 )
 from ocp.domain.inventory.stock import StockContention
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
-from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult, dispatch, stop_after_cancel
 from ocp.services.order.updates import update_order
 
 if TYPE_CHECKING:  # types only (importing the rules' modules would load every anomaly check)
     from ocp.domain.decisions.decide import RuleBook
     from ocp.ports import DispatchQueue, MergeGroups, TransactionalOrderStore
+    from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult
+    from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult
 
 ACTOR = "parcel_merge"
 WRITE_ATTEMPTS = 3
@@ -173,10 +173,15 @@ def _mates(order: Order, deps: MergeRunDeps) -> list[Order]:
 
 # ---- the dispatcher --------------------------------------------------------------------------------------------
 
+# The dispatcher's use cases are imported inside the functions it calls (it has them loaded): the callbacks and the
+# merge run never dispatch, so their functions do not load them.
+
 
 def dispatch_merged(order: Order, request: DispatchRequest, deps: DispatchDeps) -> DispatchResult | None:
     """The dispatcher's answer for an order that waits to merge or is in a group; None for any other order (it is
     dispatched alone). `WmsUnavailable` propagates: nothing was handed over, the caller retries."""
+    from ocp.services.fulfillment.dispatch import DispatchResult
+
     record = order.fulfillment.merge
     if record is None:
         return None
@@ -200,6 +205,8 @@ def _group_orders(group_id: str, order_ids: Sequence[str], deps: DispatchDeps) -
 
 
 def _send(order_id: str, plan: GroupSend, request: DispatchRequest, deps: DispatchDeps) -> DispatchResult:
+    from ocp.services.fulfillment.dispatch import DispatchResult, stop_after_cancel
+
     now = deps.now()
     for order in plan.rewrite:  # the group as it is now, on every order, before the instruction names it
         update_order(deps.orders, order.order_id, partial(regrouped, send=plan, now=now), actor=ACTOR, at=now)
@@ -231,12 +238,17 @@ def _send(order_id: str, plan: GroupSend, request: DispatchRequest, deps: Dispat
 
 def _alone_now(plan: GroupSend, deps: DispatchDeps) -> None:
     """An order that left the group but can still go (its address or warehouse changed) goes on its own now."""
+    from ocp.services.fulfillment.dispatch import dispatch
+
     for order, _ in plan.leave:
         if order.status == OrderStatus.reserved:
             dispatch(DispatchRequest(order_id=order.order_id, after_version=0), deps)
 
 
 # ---- callbacks -------------------------------------------------------------------------------------------------
+
+# The callbacks' use case is imported inside the functions the callback route calls (it has it loaded): the merge
+# run and the order path never record a callback, so they do not load it.
 
 
 @dataclass(frozen=True)
@@ -255,6 +267,8 @@ def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps,
     `ParcelPartlyRecorded` when some orders could not take it now (the same event again completes them).
     `may_act_for` refuses (raises) an order the caller may not report on: every order the event would move is
     checked before the first is written, so a refusal records nothing."""
+    from ocp.services.fulfillment.callbacks import record_callback
+
     leader = group_leader(event.order_id)
     named = deps.orders.get(leader or event.order_id)
     if named is None:
@@ -289,6 +303,8 @@ def _per_order(event: FulfillmentEvent, targets: Sequence[Order]) -> list[Fulfil
 
 def _apply_each(events: Sequence[FulfillmentEvent], read: dict[str, Order],
                 deps: CallbackDeps) -> tuple[CallbackResult, ...]:
+    from ocp.services.fulfillment.callbacks import record_callback
+
     done: dict[str, CallbackResult] = {}
     failed: dict[str, str] = {}
     unused = dict(read)  # the first try needs no second read

@@ -28,7 +28,6 @@ from ocp.domain.fulfillment.reconciliation import (
     record_channel_cancel,
 )
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.dispatch import send_stop
 from ocp.services.order.updates import update_order
 
 if TYPE_CHECKING:
@@ -172,6 +171,9 @@ def _stop(order: Order, deps: ReconcileDeps, run: ReconcileRun, now: datetime) -
     stop = order.fulfillment.stop
     if stop is None or not stop.pending:
         return order
+    # A pending stop is rare here (the dispatcher sends them): its use cases load only when one is.
+    from ocp.services.fulfillment.dispatch import send_stop
+
     try:
         order, result = send_stop(order, deps.orders, deps.wms, now, actor=ACTOR, hop=HOP)
     except WmsUnavailable:

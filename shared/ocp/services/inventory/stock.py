@@ -1,12 +1,12 @@
-"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, shard rebalancing, returned
-goods, and the stock signals. The sweeper's release of expired pre-reservations, which changes orders, is in
-`ocp.services.inventory.expiry`."""
+"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, shard rebalancing and returned
+goods. The stock signals are `ocp.services.inventory.signals`; the sweeper's release of expired pre-reservations,
+which changes orders, is in `ocp.services.inventory.expiry`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification
-from ocp.domain.inventory.signals import ChannelStock, Signal, SignalState, channel_view, signals_for
+from ocp.domain.inventory.signals import ChannelStock, channel_view
 from ocp.domain.inventory.stock import (
     InvalidStockRequest,
     LedgerEntry,
@@ -37,7 +37,7 @@ from ocp.services.access.attribution import stamp_ledger
 
 if TYPE_CHECKING:
     from ocp.domain.inventory.policy import StockPolicy
-    from ocp.ports import EventPublisher, Notifier, SignalStore, StockStore, WarehouseRegistry
+    from ocp.ports import StockStore, WarehouseRegistry
 
 _ADJUST_ATTEMPTS = 5
 
@@ -228,50 +228,3 @@ def rebalance_sharded(deps: InventoryDeps) -> int:
         for warehouse in sorted(deps.stock.locations(sku)):
             moved += rebalance(warehouse, sku, deps)
     return moved
-
-
-# ---- stock signals --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignalDeps:
-    stock: StockStore
-    signals: SignalStore
-    events: EventPublisher
-    notifier: Notifier
-
-
-@dataclass
-class SignalReport:
-    published: list[str] = field(default_factory=list)
-    """Detail types published, in order."""
-    notified: int = 0
-
-
-def publish_stock_signals(skus: Iterable[str], deps: SignalDeps) -> SignalReport:
-    """Re-read each SKU's stock and publish whatever signal changed since it was last published — once."""
-    report = SignalReport()
-    for sku in sorted(set(skus)):
-        for signal in signals_for(sku, deps.stock.levels(sku)):
-            _settle(signal, deps, report)
-    return report
-
-
-def _settle(signal: Signal, deps: SignalDeps, report: SignalReport) -> None:
-    stored = deps.signals.get(signal.key)
-    if stored is not None and stored.as_of > signal.as_of:
-        return  # a newer view was handled already
-    if stored is not None and stored.value == signal.value and stored.notified:
-        return  # nothing changed that anyone needs to hear about
-    if stored is None and signal.quiet_first:
-        deps.signals.put(signal.key, SignalState(value=signal.value, as_of=signal.as_of, notified=True))
-        return
-    pending = SignalState(value=signal.value, as_of=max(signal.as_of, stored.as_of if stored else 0), notified=False)
-    if not deps.signals.put(signal.key, pending):
-        return  # someone with a newer view got there first
-    deps.events.publish(list(signal.events))
-    report.published += [event.detail_type for event in signal.events]
-    if signal.notification is not None:
-        deps.notifier.notify(*signal.notification)
-        report.notified += 1
-    deps.signals.put(signal.key, pending.model_copy(update={"notified": True}))

@@ -42,7 +42,7 @@ from ocp.domain.operations.held_queue import (
 from ocp.domain.order.model import Hold, Order, OrderStatus
 from ocp.domain.problems import problems_from
 from ocp.services.access.attribution import StampingOrders, stamp_commit, stamp_order
-from ocp.services.fulfillment.dispatch import request_owed
+from ocp.services.fulfillment.owed import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
 
 if TYPE_CHECKING:

@@ -7,13 +7,15 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ocp.channels.base import Ack, ChannelAdapter, ChannelMessage, Delivery
+from ocp.channels.base import Delivery
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelNotConfigured, MalformedDelivery
-from ocp.ports import CredentialsProvider, Inbox, InboxMessage, Quarantine, QuarantineRecord, RawArchive
+from ocp.domain.order.inbox import InboxMessage, QuarantineRecord
 
 if TYPE_CHECKING:
     from ocp.channels.aftersales.base import AfterSaleAdapter
+    from ocp.channels.base import Ack, ChannelMessage, ChannelWire
+    from ocp.ports import CredentialsProvider, Inbox, Quarantine, RawArchive
 
 # SQS takes 256 KiB per message; bigger documents travel by reference to the archive.
 INLINE_LIMIT_BYTES = 200_000
@@ -45,7 +47,7 @@ def archive_key(channel: str, delivery_id: str, prefix: str = "raw") -> str:
     return f"{prefix}/{channel}/{delivery_id}.json"
 
 
-def accept_delivery(delivery: Delivery, adapter: ChannelAdapter, deps: IntakeDeps) -> Accepted:
+def accept_delivery(delivery: Delivery, adapter: ChannelWire, deps: IntakeDeps) -> Accepted:
     """Raises `SignatureInvalid` (nothing stored or enqueued), `ChannelNotConfigured` (kept under
     `unverified/` so it can be replayed once configured) or `MalformedDelivery` (kept and quarantined).
     A delivery with no order message (Douyin's URL check) is archived and acknowledged; a broken message

@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocp.domain.clock import iso
-from ocp.ports import ChannelApis, CursorStore, Inbox, InboxMessage, PollCursor, RawArchive
+from ocp.domain.order.inbox import InboxMessage
+from ocp.domain.order.polling import PollCursor
 from ocp.services.order.intake import INLINE_LIMIT_BYTES, POLLED_PREFIX
 
 if TYPE_CHECKING:
-    from ocp.channels.base import ChannelAdapter
+    from ocp.channels.base import ChannelWire
+    from ocp.ports import ChannelApis, CursorStore, Inbox, RawArchive
 
 MAX_PAGES_PER_WINDOW = 500
 """A guard against a channel that never stops answering `next_page`."""
@@ -61,7 +63,7 @@ class PollResult:
 
 def poll_channel(
     channel: str,
-    adapter: ChannelAdapter,
+    adapter: ChannelWire,
     deps: PollingDeps,
     policy: PollPolicy = PollPolicy(),
     out_of_time: Callable[[], bool] = lambda: False,
@@ -95,7 +97,7 @@ def poll_channel(
 
 
 def _enqueue(
-    channel: str, adapter: ChannelAdapter, document: dict[str, Any], deps: PollingDeps, now: datetime,
+    channel: str, adapter: ChannelWire, document: dict[str, Any], deps: PollingDeps, now: datetime,
     result: PollResult,
 ) -> None:
     body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -18,16 +18,18 @@ from ocp.domain.errors import (
     UnmappableDocument,
 )
 from ocp.domain.fulfillment.changes import after_channel_update
+from ocp.domain.order.inbox import QuarantineRecord
 from ocp.domain.order.ingest import apply_channel_update, first_capture
-from ocp.ports import ChannelApis, DispatchQueue, InboxMessage, OrderStore, Quarantine, QuarantineRecord, RawArchive
 from ocp.services.decisions.order_path import RulesDeps, merging, place, redispatch_if_never_sent, request_dispatch
-from ocp.services.fulfillment.dispatch import request_owed
+from ocp.services.fulfillment.owed import request_owed
 from ocp.services.inventory.chunked import settled
 from ocp.services.order.intake import POLLED_PREFIX, delivery_from_envelope
 
 if TYPE_CHECKING:
     from ocp.channels.base import ChannelAdapter
+    from ocp.domain.order.inbox import InboxMessage
     from ocp.domain.order.model import Order
+    from ocp.ports import ChannelApis, DispatchQueue, OrderStore, Quarantine, RawArchive
     from ocp.services.inventory.reservation import StockDeps
 
 _WRITE_ATTEMPTS = 3

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
-from ocp.channels.registry import adapter_for
+from ocp.channels.wire.registry import wire_for
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import DomainError, InvalidQuery, MalformedDelivery
+from ocp.domain.order.inbox import InboxMessage
 from ocp.domain.order.replay import (
     MAX_PAGE,
+    QuarantineEntry,
     QuarantineRecordNotFound,
     UnknownQueue,
     channel_prefixes,
@@ -26,20 +28,12 @@ from ocp.domain.order.replay import (
     encode_token,
     page_limit,
 )
-from ocp.ports import (
-    ArchivedObject,
-    ArchiveListing,
-    DeadLetterRedrive,
-    DeadLetters,
-    InboxMessage,
-    QuarantineEntry,
-    QuarantineState,
-    QuarantineStore,
-)
 from ocp.services.order.intake import POLLED_PREFIX, IntakeDeps, accept_delivery, delivery_from_envelope, enqueue
 
 if TYPE_CHECKING:
-    from ocp.channels.base import ChannelAdapter, ChannelMessage, Delivery
+    from ocp.channels.base import ChannelMessage, ChannelWire, Delivery
+    from ocp.domain.order.replay import ArchivedObject, DeadLetterRedrive, QuarantineState
+    from ocp.ports import ArchiveListing, DeadLetters, QuarantineStore
 
 
 @dataclass(frozen=True)
@@ -123,7 +117,7 @@ def replay_range(deps: ReplayDeps, channel: str, since: datetime, until: datetim
                  token: str | None = None) -> ReplayAnswer:
     """Replay one page of `channel`'s archived deliveries received in [since, until): at most `limit` keys are
     examined per call (`raw/<channel>/` then `unverified/<channel>/`, in key order); `next_token` continues."""
-    adapter_for(channel)  # UnknownChannel (404) for a channel OCP does not speak
+    wire_for(channel)  # UnknownChannel (404) for a channel OCP does not speak
     limit = page_limit(limit)
     if since >= until:
         raise InvalidQuery("since must be before until", details={"field": "since"})
@@ -165,7 +159,7 @@ def _replay_one(deps: ReplayDeps, key: str, raw: bytes, answer: ReplayAnswer) ->
         return
     try:
         # Verified with the channel's current secret, archived under raw/, split and enqueued: a fresh webhook.
-        accepted = accept_delivery(delivery, adapter_for(delivery.channel.value), deps.intake)
+        accepted = accept_delivery(delivery, wire_for(delivery.channel.value), deps.intake)
     except DomainError as exc:
         answer.failed.append(ReplayFailure(key=key, code=exc.code, reason=exc.message))
         return
@@ -180,7 +174,7 @@ def _replay_one(deps: ReplayDeps, key: str, raw: bytes, answer: ReplayAnswer) ->
 def list_quarantine(deps: ReplayDeps, channel: str | None = None, state: QuarantineState = "open", limit: int = 50,
                     token: str | None = None) -> QuarantinePage:
     if channel is not None:
-        adapter_for(channel)
+        wire_for(channel)
     records, next_token = deps.quarantine.page(channel, state, page_limit(limit), token)
     return QuarantinePage(records=records, next_token=next_token)
 
@@ -223,12 +217,12 @@ def _send_again(deps: ReplayDeps, entry: QuarantineEntry) -> int:
                                             channel=entry.channel, archive_key=key, received_at=entry.at))
         return 1
     delivery = delivery_from_envelope(raw)
-    messages = _messages_of(delivery, adapter_for(entry.channel), entry)
+    messages = _messages_of(delivery, wire_for(entry.channel), entry)
     enqueue(delivery, entry.delivery_id, key, messages, deps.intake)
     return len(messages)
 
 
-def _messages_of(delivery: Delivery, adapter: ChannelAdapter, entry: QuarantineEntry) -> list[ChannelMessage]:
+def _messages_of(delivery: Delivery, adapter: ChannelWire, entry: QuarantineEntry) -> list[ChannelMessage]:
     """The quarantined message (every message, for a delivery quarantined whole) as the adapter splits it now.
     The archive key is under raw/: it was verified when received, so it is not verified again here."""
     messages = adapter.messages(delivery)  # MalformedDelivery: still unreadable

@@ -13,13 +13,12 @@ from ocp.domain.errors import ConcurrentModification, DomainError
 from ocp.domain.returns.channel import AfterSaleSignal, ChannelAfterSale, ChannelState
 from ocp.domain.returns.checks import ReturnRefused, priced_lines
 from ocp.domain.returns.model import AfterSale, Label, RefundState, ReturnLine, ReturnStatus, with_step
-from ocp.services.returns.polling import POLL_TOPIC
-from ocp.services.returns.requests import _start, settle
-from ocp.services.returns.workflow import resume_if_waiting
+from ocp.services.returns.progress import resume_if_waiting, settle, start
+from ocp.services.returns.topics import POLL_TOPIC
 
 if TYPE_CHECKING:
+    from ocp.domain.order.inbox import InboxMessage
     from ocp.domain.order.model import Order
-    from ocp.ports import InboxMessage
     from ocp.services.returns.deps import ReturnsDeps
 
 _ATTEMPTS = 5
@@ -68,10 +67,10 @@ def take_record(record: ChannelAfterSale, deps: ReturnsDeps, settled: bool = Fal
                 raise AfterSaleOrderUnknown(f"{record.channel} order {record.channel_order_id} of after-sale "
                                             f"{record.aftersale_id} is not in OCP yet")
             if deps.returns.create(created):
-                _start(created, deps)
+                start(created, deps)
                 return Taken(return_id, "created")
             continue
-        _start(existing, deps)  # a start lost after the create: named, so a second one changes nothing
+        start(existing, deps)  # a start lost after the create: named, so a second one changes nothing
         paid_out = settled or record.state == ChannelState.refunded
         if paid_out and existing.refund is not None and existing.refund.state != RefundState.settled:
             settle(return_id, deps, f"channel:{record.channel}")

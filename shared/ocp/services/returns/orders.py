@@ -20,7 +20,7 @@ from ocp.domain.order.model import (
     TimelineEntry,
 )
 from ocp.domain.returns.checks import LINES_REFUNDED, refund_marker
-from ocp.services.fulfillment.dispatch import request_owed
+from ocp.services.fulfillment.owed import request_owed
 from ocp.services.operations.held_queue import cancel_or_stop
 
 if TYPE_CHECKING:

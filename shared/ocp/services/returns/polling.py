@@ -10,15 +10,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso
-from ocp.ports import CursorStore, Inbox, InboxMessage, PollCursor
+from ocp.domain.order.inbox import InboxMessage
+from ocp.domain.order.polling import PollCursor
 from ocp.services.order.polling import PollPolicy
+from ocp.services.returns.topics import POLL_TOPIC
 
 if TYPE_CHECKING:
+    from ocp.ports import CursorStore, Inbox
     from ocp.services.returns.deps import AfterSaleApis
 
 _POLICY = PollPolicy()
-POLL_TOPIC = "aftersale_poll"
-"""The topic of a polled after-sale's signal (its document: `{"aftersale_id"}`)."""
 
 
 @dataclass(frozen=True)

@@ -12,29 +12,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, Field, ValidationError
 
 from ocp.base_model import OcpModel
-from ocp.domain.errors import ConcurrentModification, OrderNotFound
+from ocp.domain.errors import OrderNotFound
 from ocp.domain.returns.checks import Problem, ReturnRefused, check, priced_lines
 from ocp.domain.returns.errors import InvalidReturnRequest, ReturnConflict, ReturnNotFound
-from ocp.domain.returns.model import (
-    AfterSale,
-    Decision,
-    Receipt,
-    ReceiptLine,
-    RefundState,
-    ReturnKind,
-    ReturnStatus,
-    with_step,
-)
+from ocp.domain.returns.model import AfterSale, Decision, Receipt, ReceiptLine, ReturnKind, ReturnStatus, with_step
 from ocp.domain.returns.policy import policy_for, return_facts
 from ocp.services.access.attribution import stamp_steps
 from ocp.services.returns.places import receiving_warehouse
+from ocp.services.returns.progress import get_return, return_id_of_refund, settle, start, update
 from ocp.services.returns.restock import restock_receipt
-from ocp.services.returns.workflow import resume_if_waiting, return_id_of_refund
 
 if TYPE_CHECKING:
     from ocp.services.returns.deps import ReturnsDeps
-
-_ATTEMPTS = 5
 
 
 class _Strict(OcpModel):
@@ -72,13 +61,6 @@ def parse(model: type[_Strict], body: Any) -> Any:
         raise InvalidReturnRequest(f"the request is not a valid {model.__name__}", details=details) from None
 
 
-def get_return(return_id: str, deps: ReturnsDeps) -> AfterSale:
-    found = deps.returns.get(return_id)
-    if found is None:
-        raise ReturnNotFound(f"no after-sale {return_id!r}")
-    return found
-
-
 # ---- a new after-sale -------------------------------------------------------------------------------------------
 
 
@@ -89,7 +71,7 @@ def create_return(body: Any, deps: ReturnsDeps, actor: str) -> tuple[AfterSale, 
     return_id = _return_id(request)
     existing = deps.returns.get(return_id)
     if existing is not None:
-        _start(existing, deps)
+        start(existing, deps)
         return existing, False
     order = deps.orders.get(request.order_id)
     if order is None:
@@ -109,7 +91,7 @@ def create_return(body: Any, deps: ReturnsDeps, actor: str) -> tuple[AfterSale, 
     after_sale = with_step(after_sale, "requested", actor, now, f"{request.kind.value} of {len(lines)} line(s)")
     if not deps.returns.create(stamp_steps(None, after_sale)):
         after_sale = get_return(return_id, deps)
-    _start(after_sale, deps)
+    start(after_sale, deps)
     return after_sale, True
 
 
@@ -118,12 +100,6 @@ def _return_id(request: ReturnRequest) -> str:
         return f"ret-{uuid.uuid4().hex[:20]}"
     digest = hashlib.sha256(f"{request.order_id}\n{request.request_id}".encode()).hexdigest()[:20]
     return f"ret-{digest}"
-
-
-def _start(after_sale: AfterSale, deps: ReturnsDeps) -> None:
-    """Start the after-sale's workflow; named by its id, so a second start changes nothing."""
-    deps.workflows.start(after_sale.return_id,
-                         deps.timing.execution_input(after_sale.return_id, deps.now(), after_sale.deadline))
 
 
 # ---- acting on one ----------------------------------------------------------------------------------------------
@@ -153,7 +129,7 @@ def decide_return(return_id: str, approved: bool, deps: ReturnsDeps, actor: str,
             updates["status"] = ReturnStatus.rejected
         return with_step(current, "approve" if approved else "reject", actor, now, note, **updates)
 
-    return _update(return_id, deps, change)
+    return update(return_id, deps, change)
 
 
 RECEIVING = frozenset({ReturnStatus.awaiting_receipt, ReturnStatus.awaiting_buyer_shipment,
@@ -192,7 +168,7 @@ def record_receipt(return_id: str, body: Any, deps: ReturnsDeps, actor: str,
         return with_step(latest, "receipt", actor, at, f"{receipt_id} at {warehouse}: {graded}",
                          receipts=(*latest.receipts, receipt), status=status)
 
-    stored = _update(return_id, deps, change)
+    stored = update(return_id, deps, change)
     recorded = next(r for r in stored.receipts if r.receipt_id == receipt_id)
     restock_receipt(stored, recorded, deps)  # idempotent: one ledger entry per receipt line
     return stored
@@ -216,37 +192,3 @@ def settle_refund(refund_id: str, deps: ReturnsDeps, actor: str) -> AfterSale:
     if return_id is None or deps.returns.get(return_id) is None:
         raise ReturnNotFound(f"no refund {refund_id!r}")
     return settle(return_id, deps, actor)
-
-
-def settle(return_id: str, deps: ReturnsDeps, actor: str) -> AfterSale:
-    def change(current: AfterSale, now: datetime) -> AfterSale | None:
-        refund = current.refund
-        if refund is None:
-            raise ReturnConflict(f"after-sale {return_id} has no refund agreed yet")
-        if refund.state == RefundState.settled:
-            return None
-        settled = refund.model_copy(update={"state": RefundState.settled, "settled_at": now})
-        return with_step(current, "settled", actor, now, f"refund {refund.amount} {current.currency} arrived",
-                         refund=settled, status=ReturnStatus.refunded)
-
-    return _update(return_id, deps, change)
-
-
-def _update(return_id: str, deps: ReturnsDeps,
-            change: Callable[[AfterSale, datetime], AfterSale | None]) -> AfterSale:
-    """Apply `change` at the revision read, then resume the workflow if it waits on what changed."""
-    for _ in range(_ATTEMPTS):
-        current = get_return(return_id, deps)
-        after = change(current, deps.now())
-        if after is None:
-            resume_if_waiting(current, deps)
-            return current
-        try:
-            stored = deps.returns.replace(stamp_steps(current, after), current.revision)
-        except ConcurrentModification:
-            continue
-        resume_if_waiting(stored, deps)
-        return stored
-    raise ConcurrentModification(f"after-sale {return_id} kept changing; retry")
-
-

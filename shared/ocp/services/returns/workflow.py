@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification, DomainError, OrderNotFound
-from ocp.domain.inventory.signals import DomainEvent
+from ocp.domain.inventory.events import DomainEvent
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.domain.returns.channel import ChannelAfterSale, ChannelAfterSaleLine, ChannelState
 from ocp.domain.returns.checks import Problem, ReturnRefused, check, counting, priced_lines
@@ -33,6 +33,7 @@ from ocp.domain.returns.money import grade_deductions, lines_amount, refund_line
 from ocp.domain.returns.policy import AUTO_ACTOR, needs_a_person, policy_for, return_facts
 from ocp.services.returns.orders import cancel_for_refund, place_replacement, remove_lines
 from ocp.services.returns.places import return_address
+from ocp.services.returns.progress import refund_id_of, resume_output
 
 if TYPE_CHECKING:
     from ocp.services.returns.deps import ReturnsDeps
@@ -171,29 +172,6 @@ def await_event(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> 
             deps.workflows.resume(token, ready)
         return {"next": "waiting"}
     raise ConcurrentModification(f"after-sale {return_id} kept changing while its wait was recorded")
-
-
-def resume_output(after_sale: AfterSale, on: Waiting) -> Mapping[str, Any] | None:
-    """What resumes a wait on `on`, once the after-sale shows it happened; None while it has not. An after-sale that
-    ended meanwhile (closed or refused on the channel) ends its workflow."""
-    if on == Waiting.decision and after_sale.decision is not None:
-        return {"next": "approved" if after_sale.decision.approved else "rejected"}
-    if after_sale.final and on != Waiting.settlement:
-        return {"next": "done"}
-    if on == Waiting.receipt and after_sale.receipts and after_sale.fully_received():
-        return {"next": "received"}
-    if on == Waiting.settlement and after_sale.refund is not None and after_sale.refund.state == RefundState.settled:
-        return {"next": "settled"}
-    return None
-
-
-def resume_if_waiting(after_sale: AfterSale, deps: ReturnsDeps) -> None:
-    """Resume the workflow when the after-sale now shows what it waits for."""
-    if after_sale.wait is None:
-        return
-    ready = resume_output(after_sale, after_sale.wait.on)
-    if ready is not None:
-        deps.workflows.resume(after_sale.wait.token, ready)
 
 
 # ---- what happens to the goods --------------------------------------------------------------------------------
@@ -350,14 +328,6 @@ def refund(return_id: str, event: Mapping[str, Any], deps: ReturnsDeps) -> Answe
     save(after_sale, with_step(after_sale, "refund", WORKFLOW_ACTOR, now, agreed.detail(amount, after_sale),
                                status=status, lines=lines, refund=refund_record, refund_amount=amount, wait=None), deps)
     return {"next": "done" if agreed.paid_out else "await_settlement", "timeout_s": timeout}
-
-
-def refund_id_of(return_id: str) -> str:
-    return f"rf-{return_id}"
-
-
-def return_id_of_refund(refund_id: str) -> str | None:
-    return refund_id[3:] if refund_id.startswith("rf-") else None
 
 
 def _graded(after_sale: AfterSale) -> dict[str, dict[Any, int]]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocp.domain.decisions.anomalies import checks
 from ocp.domain.decisions.anomalies.duplicates import address_key, compact
-from ocp.domain.decisions.rules.kinds import AnomalyChecks, AnomalyDocument, AnomalyThen
+from ocp.domain.decisions.rules.documents.anomaly import AnomalyChecks, AnomalyDocument, AnomalyThen
 from ocp.domain.decisions.rules.paths import Facts
 from ocp.domain.order.divisions import Divisions, china, china_with
 from ocp.domain.order.model import Hold, HoldReason, Order

@@ -14,7 +14,7 @@ from ocp.domain.clock import iso
 from ocp.domain.order.money import exponent
 
 if TYPE_CHECKING:
-    from ocp.domain.decisions.rules.kinds import PriceCheck
+    from ocp.domain.decisions.rules.documents.anomaly import PriceCheck
     from ocp.domain.operations.catalog import CatalogItem
     from ocp.domain.order.divisions import Divisions
     from ocp.domain.order.model import Address, Order

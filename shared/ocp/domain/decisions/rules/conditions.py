@@ -135,8 +135,8 @@ Condition = Annotated[
     ),
 ]
 
-for _model in (AllOf, AnyOf, NotOf):
-    _model.model_rebuild()
+# AllOf, AnyOf and NotOf refer to `Condition` before it exists: pydantic resolves it from this module when a model
+# is first built (OcpModel defers that), so no `model_rebuild()` here, which would build the validators at import.
 
 
 # ---- checks of a field test against its path --------------------------------------------------------------

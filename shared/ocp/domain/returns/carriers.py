@@ -1,0 +1,11 @@
+"""A return pickup as the `Carriers` port books it, apart from `ocp.ports`."""
+
+from __future__ import annotations
+
+from ocp.base_model import OcpModel
+
+
+class CarrierBooking(OcpModel):
+    carrier: str
+    waybill_no: str
+    pickup_code: str | None = None
