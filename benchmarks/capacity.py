@@ -38,8 +38,9 @@ from ocp.domain.errors import UnmappableDocument
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent
 from ocp.domain.fulfillment.dispatch import DispatchRequest
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, record_callback, write_back
+from ocp.services.fulfillment.callbacks import CallbackDeps, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, dispatch
+from ocp.services.fulfillment.writeback import WritebackDeps, write_back
 from ocp.services.order.processing import store_order
 
 _CAPACITY_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchGetItem",

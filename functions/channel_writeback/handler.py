@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, Json
 from ocp import composition
 from ocp.base_model import OcpModel
 from ocp.observability import instruments
-from ocp.services.fulfillment.callbacks import WritebackAttempt, sweep_writebacks, write_back
+from ocp.services.fulfillment.writeback import WritebackAttempt, sweep_writebacks, write_back
 
 logger, tracer, metrics = instruments("channel_writeback")
 _RESERVE_MS = 30_000

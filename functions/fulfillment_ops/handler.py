@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
-from ocp.api.fulfillment_models import RedispatchAnswer, RedispatchBody, SkippedOrder
 from ocp.api.operators import attribute_writes
+from ocp.api.redispatch_models import RedispatchAnswer, RedispatchBody, SkippedOrder
 from ocp.api.responses import documented, errors
 from ocp.domain.fulfillment.stuck import StuckReport
 from ocp.observability import instruments

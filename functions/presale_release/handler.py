@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ocp import composition
 from ocp.observability import instruments
-from ocp.services.operations.held_queue import DueRelease, release_due_orders
+from ocp.services.operations.presale import DueRelease, release_due_orders
 
 logger, tracer, metrics = instruments("presale_release")
 BATCH = 200

@@ -13,7 +13,7 @@ from ocp import composition
 from ocp.domain.clock import utc_now
 from ocp.observability import instruments
 from ocp.services.inventory.expiry import OrderStockDeps, release_expired
-from ocp.services.inventory.stock import rebalance_sharded
+from ocp.services.inventory.shards import rebalance_sharded
 
 logger, tracer, metrics = instruments("reservation_sweeper")
 

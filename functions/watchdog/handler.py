@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ocp import composition
 from ocp.domain.fulfillment.stuck import GROWTH_METRIC, OLDEST_METRIC, STUCK_METRIC, HopReport, StuckReport
 from ocp.observability import NAMESPACE, instruments
-from ocp.services.fulfillment.stuck import run_watchdog
+from ocp.services.fulfillment.watchdog import run_watchdog
 
 SERVICE = "watchdog"
 logger, tracer, metrics = instruments(SERVICE)

@@ -16,16 +16,17 @@ from infra import wiring
 from infra.constructs.lambda_function import OcpFunction
 from infra.constructs.queues import Queues
 from infra.constructs.registry import pascal
-from ocp.domain.fulfillment.stuck import DEFAULT_SLA, GROWTH_METRIC, STUCK_METRIC
+from ocp.domain.fulfillment.stuck import GROWTH_METRIC, STUCK_METRIC, default_sla
 from ocp.observability import FUNNEL, NAMESPACE, ORDERS_HELD
 
 PERIOD = Duration.minutes(5)
+DEFAULT_SLA = default_sla()
 WATCHDOG = "watchdog"
 REFUND_OVERDUE_HOP = "refund_overdue"
 
 # ---- how old the oldest message of a queue may get -------------------------------------------------------------
 # A healthy queue's oldest message is seconds old: its consumer polls continuously. A message older than the SLA of
-# the hop it feeds (`ocp.domain.fulfillment.stuck.DEFAULT_SLA`) means the consumer is stalled, failing and
+# the hop it feeds (`ocp.domain.fulfillment.stuck.default_sla`) means the consumer is stalled, failing and
 # redelivering, or (a WMS queue) not consuming at all; the DLQ alarm only fires after max_receive_count failures.
 QUEUE_HOPS: dict[str, str] = {
     wiring.ORDERS_INBOX.id: "processing",

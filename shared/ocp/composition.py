@@ -32,11 +32,13 @@ if TYPE_CHECKING:
     from ocp.services.access.principals import AccessDeps, BootstrapKey
     from ocp.services.decisions.order_path import RulesDeps
     from ocp.services.decisions.rules import RulesCache
-    from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, WritebackSweepDeps
+    from ocp.services.fulfillment.callbacks import CallbackDeps
     from ocp.services.fulfillment.dispatch import DispatchDeps
     from ocp.services.fulfillment.merge import MergeRunDeps
     from ocp.services.fulfillment.reconciliation import ReconcileDeps
-    from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps, WatchdogDeps
+    from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps
+    from ocp.services.fulfillment.watchdog import WatchdogDeps
+    from ocp.services.fulfillment.writeback import WritebackDeps, WritebackSweepDeps
     from ocp.services.inventory.signals import SignalDeps
     from ocp.services.inventory.stock import InventoryDeps
     from ocp.services.inventory.stock_catalog import StockCatalog
@@ -208,7 +210,7 @@ def stock_catalog() -> StockCatalog:
 @cache
 def inventory_deps() -> InventoryDeps:
     from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
-    from ocp.services.inventory.stock import InventoryDeps
+    from ocp.services.inventory.shards import InventoryDeps
     from ocp.settings.inventory import InventoryApiSettings
     settings = load(InventoryApiSettings)
     warehouses = DynamoWarehouseStore(_dynamodb().Table(settings.warehouses_table), settings.seed_warehouses)
@@ -218,7 +220,7 @@ def inventory_deps() -> InventoryDeps:
 @cache
 def signal_deps() -> SignalDeps:
     from ocp.adapters.aws.events import EventBridgePublisher, SnsNotifier
-    from ocp.adapters.dynamodb.stock import DynamoSignalStore
+    from ocp.adapters.dynamodb.signals import DynamoSignalStore
     from ocp.services.inventory.signals import SignalDeps
     from ocp.settings.inventory import StockEventsSettings
     settings = load(StockEventsSettings)
@@ -240,7 +242,7 @@ def sweeper_orders() -> DynamoOrderStore:
 @cache
 def sweeper_inventory() -> InventoryDeps:
     # The sweeper rebalances shards it already knows; it never registers warehouses.
-    from ocp.services.inventory.stock import InventoryDeps
+    from ocp.services.inventory.shards import InventoryDeps
     return InventoryDeps(stock=stock_store(), warehouses=_NoNewWarehouses(), now=utc_now)
 
 
@@ -330,7 +332,7 @@ def merge_run_deps() -> MergeRunDeps:
 def writeback_deps() -> WritebackDeps:
     from ocp.adapters.channels.writeback import ChannelApiWriteback
     from ocp.adapters.dynamodb.orders import DynamoOrderStore
-    from ocp.services.fulfillment.callbacks import WritebackDeps
+    from ocp.services.fulfillment.writeback import WritebackDeps
     from ocp.settings.callbacks import WritebackSettings
     settings = load(WritebackSettings)
     channel = ChannelApiWriteback(_channel_apis(settings.channel_secrets_arn))
@@ -341,7 +343,7 @@ def writeback_deps() -> WritebackDeps:
 
 @cache
 def writeback_sweep_deps() -> WritebackSweepDeps:
-    from ocp.services.fulfillment.callbacks import WritebackSweepDeps
+    from ocp.services.fulfillment.writeback import WritebackSweepDeps
     return WritebackSweepDeps(writeback=writeback_deps(), queries=order_queries())
 
 
@@ -394,7 +396,7 @@ def redispatch_deps() -> RedispatchDeps:
 @cache
 def watchdog_deps() -> WatchdogDeps:
     from ocp.adapters.aws.fulfillment import DynamoWatchdogState
-    from ocp.services.fulfillment.stuck import WatchdogDeps
+    from ocp.services.fulfillment.watchdog import WatchdogDeps
     from ocp.settings.stuck import WatchdogSettings
     state = DynamoWatchdogState(_dynamodb().Table(load(WatchdogSettings).watchdog_table))
     return WatchdogDeps(stuck=stuck_deps(), state=state)

@@ -16,7 +16,8 @@ from infra import wiring
 from infra.local.provision import local_name, table_definition
 from infra.local.stock_lab import synthetic_order
 from ocp.adapters.dynamodb.orders import DynamoOrderStore
-from ocp.adapters.dynamodb.stock import DynamoSignalStore, DynamoStockStore, StockTables
+from ocp.adapters.dynamodb.signals import DynamoSignalStore
+from ocp.adapters.dynamodb.stock import DynamoStockStore, StockTables
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.inventory.chunks import all_entry_ids, chunk_commit, intent_commit

@@ -24,7 +24,7 @@ from cfnlint.api import ManualArgs, lint
 
 from infra import wiring
 from infra.app import build, cdk_json_context
-from infra.build import LAYER_DISTRIBUTIONS, REPO_ROOT, StagedAssets, handler_package, stage
+from infra.build import LAMBDA_PYTHON, LAYER_DISTRIBUTIONS, REPO_ROOT, StagedAssets, handler_package, stage
 from infra.constructs.console import DEPLOYMENT_HANDLER_PREFIX
 from infra.constructs.layers import POWERTOOLS_ACCOUNT, POWERTOOLS_LAYER_NAME
 from infra.constructs.registry import USAGE_KEY_PATHS
@@ -705,14 +705,19 @@ def test_function_asset_holds_its_own_package_only_and_is_what_lambda_ships(
     s3_key = synth.resources[synth.function_logical_id(spec.id)]["Properties"]["Code"]["S3Key"]
     shipped = synth.outdir / f"asset.{s3_key.removesuffix('.zip')}"
 
+    bytecode = synth.staged.bytecode_by is not None
+    tag = f"cpython-{''.join(map(str, LAMBDA_PYTHON))}"
     for asset in (staged, shipped):
-        # Then functions/ holds its __init__.py and this function's package, nothing else
-        assert sorted(p.name for p in (asset / "functions").iterdir()) == sorted(["__init__.py", package[-1]])
+        # Then functions/ holds its __init__.py (and its bytecode) and this function's package, nothing else
+        assert sorted(p.name for p in (asset / "functions").iterdir()) == sorted(
+            ["__init__.py", package[-1], *(["__pycache__"] if bytecode else [])])
         assert [p.name for p in asset.iterdir()] == ["functions"]
-        # and the package is the source, file for file, without caches
+        # and the package is the source, file for file, plus the Lambda runtime's bytecode of each module
         source = REPO_ROOT.joinpath(*package)
-        expected = {f for f in _files(source) if "__pycache__" not in f and not f.endswith(".pyc")}
-        assert _files(asset.joinpath(*package)) == expected
+        sources = {f for f in _files(source) if "__pycache__" not in f and not f.endswith(".pyc")}
+        compiled = {str(Path(f).parent / "__pycache__" / f"{Path(f).stem}.{tag}.pyc")
+                    for f in sources if f.endswith(".py")} if bytecode else set()
+        assert _files(asset.joinpath(*package)) == sources | compiled
         assert (asset.joinpath(*package) / "handler.py").is_file() == (source / "handler.py").is_file()
 
 
@@ -721,11 +726,17 @@ def test_ocp_layer_asset_is_shared_ocp_under_python(synth: Synth) -> None:
     layer = synth.staged.layer
     source = REPO_ROOT / "shared" / "ocp"
 
-    # Then it has python/ocp, mirroring shared/ocp without caches or READMEs, beside only the declared dependencies
+    # Then it has python/ocp, mirroring shared/ocp without caches or READMEs (plus the Lambda runtime's bytecode of
+    # each module), beside only the declared dependencies
     assert [p.name for p in layer.iterdir()] == ["python"]
     declared = {Path(str(f)).parts[0] for name in LAYER_DISTRIBUTIONS for f in metadata.distribution(name).files or []}
-    assert {p.name for p in (layer / "python").iterdir()} == {"ocp"} | {d for d in declared if d != ".."}
+    assert {p.name for p in (layer / "python").iterdir()} - {"__pycache__"} == {"ocp"} | {d for d in declared
+                                                                                          if d != ".."}
     expected = {f for f in _files(source) if "__pycache__" not in f and not f.endswith((".pyc", "README.md"))}
+    tag = f"cpython-{''.join(map(str, LAMBDA_PYTHON))}"
+    if synth.staged.bytecode_by is not None:
+        expected |= {str(Path(f).parent / "__pycache__" / f"{Path(f).stem}.{tag}.pyc") for f in expected
+                     if f.endswith(".py")}
     assert _files(layer / "python" / "ocp") == expected
 
 

@@ -12,7 +12,8 @@ from ocp.adapters.channels.writeback import ChannelApiOrders, ChannelApiWritebac
 from ocp.adapters.memory.intake import StaticChannelApis
 from ocp.channels.base import ApiConfig, ChannelApi
 from ocp.channels.registry import adapter_for
-from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable, apply_event
+from ocp.domain.fulfillment.callbacks import apply_event
+from ocp.domain.fulfillment.writeback import WritebackRejected, WritebackUnavailable
 from ocp.domain.order.model import Order, OrderLine, OrderStatus
 from tests.channel_support import CREDENTIALS, jd_order_info, shop_order, taobao_trade
 from tests.fakes.channel_apis import FakeChannelApis

@@ -38,27 +38,36 @@ WITHOUT: dict[str, tuple[str, ...]] = {
                         "ocp.domain.inventory", "ocp.domain.fulfillment"),
     # Listing the held queue never releases an order.
     "operator_api": ORDER_PATH,
-    "inventory_api": (*ORDER_PATH, "ocp.domain.decisions"),
+    "inventory_api": (*ORDER_PATH, "ocp.domain.decisions", "ocp.domain.access.principals",
+                      "ocp.domain.inventory.reservation"),
     # Rules documents are stored and validated; the anomaly checks run only in an anomaly dry run, a kind's models
     # (`sla`'s are the stuck report's) load with its first document, and of the caller only `If-Match` is read.
     "rules_api": (*ORDER_PATH, "ocp.domain.decisions.decide", "ocp.domain.decisions.rules.documents",
                   "ocp.domain.fulfillment.stuck", "ocp.api.operators"),
     # Most stock changes release no held order: the order path loads on the first restock retry. The signals need
     # none of the board's views, and a retried order only asks the dispatcher.
-    "stock_events": (*ORDER_PATH, "ocp.services.inventory.stock", "ocp.services.fulfillment.dispatch"),
-    "reservation_sweeper": (*ORDER_PATH, "ocp.domain.decisions"),
+    # Signals, and a restock's scan of the held queue: the queue's actions and routing load with the restock's deps.
+    "stock_events": (*ORDER_PATH, "ocp.services.inventory.stock", "ocp.services.fulfillment",
+                     "ocp.services.operations.held_queue", "ocp.domain.operations.held_queue", "ocp.domain.decisions",
+                     "ocp.domain.fulfillment.dispatch"),
+    # The sweeper only rebalances shards: not the stock board's views, nor the stock signals.
+    "reservation_sweeper": (*ORDER_PATH, "ocp.domain.decisions", "ocp.services.inventory.stock",
+                            "ocp.domain.inventory.signals"),
     "dispatcher": (*ORDER_PATH, "ocp.domain.decisions"),
     # A stop is sent only when one is pending (rare: the dispatcher sends them); no stock signals.
     "reconciliation": (*ORDER_PATH, "ocp.services.fulfillment.dispatch", "ocp.domain.inventory.signals"),
     # Operators' actions and pre-sale releases only ask the dispatcher for what an order owes its warehouse.
-    "orders_ops": ("ocp.services.fulfillment.dispatch",),
+    "orders_ops": ("ocp.services.fulfillment.dispatch", "ocp.domain.access.principals"),
     "presale_release": ("ocp.services.fulfillment.dispatch",),
-    "channel_writeback": (*ORDER_PATH, "ocp.domain.decisions"),
+    # Write-backs only: not the callbacks' events and state machine, nor parcels and dispatch requests.
+    "channel_writeback": (*ORDER_PATH, "ocp.domain.decisions", "ocp.services.fulfillment.callbacks",
+                          "ocp.domain.fulfillment.callbacks", "ocp.domain.fulfillment.dispatch"),
     # A callback never dispatches; the merge run neither dispatches nor records a callback.
     "fulfillment_callback": (*ORDER_PATH, "ocp.services.fulfillment.dispatch"),
     # The stuck report and re-dispatch read order summaries and queue requests: no order model, no state machine.
     "fulfillment_ops": (*ORDER_PATH, "ocp.domain.order.model", "ocp.domain.fulfillment.callbacks",
-                        "ocp.domain.inventory.stock", "ocp.services.order"),
+                        "ocp.domain.inventory.stock", "ocp.services.order", "ocp.services.fulfillment.watchdog",
+                        "ocp.api.fulfillment_models", "ocp.domain.access.principals"),
     "parcel_merge": (*ORDER_PATH, "ocp.services.fulfillment.dispatch", "ocp.services.fulfillment.callbacks"),
     "watchdog": (*ORDER_PATH, "ocp.domain.decisions", "ocp.domain.returns", "ocp.domain.order.model",
                  "ocp.domain.inventory", "ocp.domain.fulfillment.dispatch"),
@@ -67,9 +76,11 @@ WITHOUT: dict[str, tuple[str, ...]] = {
     "principals_api": ACCESS_ONLY,
     # After-sales place or change an order only for an exchange, a reship or a refund before shipment.
     # The API's actions need no workflow step: the steps and the channels' after-sale records are the workflow's.
+    # A receipt books returned goods without the stock board's views or the stock signals.
     "returns_api": (*ORDER_PATH, "ocp.services.returns.workflow", "ocp.services.returns.orders",
-                    "ocp.domain.returns.channel"),
-    "returns_workflow": ORDER_PATH,
+                    "ocp.domain.returns.channel", "ocp.services.inventory.stock", "ocp.domain.inventory.signals"),
+    "returns_workflow": (*ORDER_PATH, "ocp.services.operations", "ocp.services.fulfillment", "ocp.services.inventory",
+                         "ocp.domain.fulfillment.changes", "ocp.domain.order.ingest"),
     # A signal upserts the after-sale and starts or resumes its workflow: no return policy, stock books or order change.
     "aftersale_intake": (*ORDER_PATH, "ocp.domain.decisions", "ocp.services.returns.requests",
                          "ocp.services.returns.workflow", "ocp.services.inventory", "ocp.services.operations",
@@ -77,7 +88,9 @@ WITHOUT: dict[str, tuple[str, ...]] = {
     # Pollers and replays enqueue channel documents as they came: mapping them is the processor's.
     "channel_poller": (*ORDER_PATH, *MAPPING),
     "replay_ops": (*ORDER_PATH, *MAPPING),
-    "order_processor": ("ocp.ports",),
+    # Placing an order may make it wait to merge; it never runs the merge, nor records a callback.
+    "order_processor": ("ocp.ports", "ocp.services.fulfillment.merge", "ocp.services.fulfillment.callbacks",
+                        "ocp.domain.fulfillment.callbacks"),
 }
 
 

@@ -8,16 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ocp.domain.fulfillment.callbacks import (
-    FulfillmentEvent,
-    Outcome,
-    apply_event,
-    due_writebacks,
-    writeback_backoff,
-    writeback_confirmed,
-    writeback_failed,
-)
+from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome, apply_event
 from ocp.domain.fulfillment.state import IssueKind, WritebackState
+from ocp.domain.fulfillment.writeback import due_writebacks, writeback_backoff, writeback_confirmed, writeback_failed
 from ocp.domain.order.model import Order, OrderStatus
 from tests.fulfillment_support import CUP, ORDER_ID, T0, TEA, callback, order_at
 

@@ -35,15 +35,10 @@ from ocp.domain.fulfillment.state import IssueKind, WritebackState
 from ocp.domain.inventory.reservation import ReservationState
 from ocp.domain.inventory.stock import StockPush
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.callbacks import (
-    CallbackDeps,
-    WritebackDeps,
-    WritebackSweepDeps,
-    record_callback,
-    sweep_writebacks,
-)
+from ocp.services.fulfillment.callbacks import CallbackDeps, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, dispatch
 from ocp.services.fulfillment.reconciliation import ReconcileDeps, reconcile
+from ocp.services.fulfillment.writeback import WritebackDeps, WritebackSweepDeps, sweep_writebacks
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.inventory.stock import InventoryDeps, push_stock, stock_board
 from ocp.services.inventory.stock_catalog import StockCatalog

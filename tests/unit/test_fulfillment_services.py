@@ -12,8 +12,9 @@ from ocp.domain.fulfillment.callbacks import Outcome
 from ocp.domain.fulfillment.state import WritebackState
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.callbacks import CallbackDeps, WritebackDeps, record_callback, write_back
+from ocp.services.fulfillment.callbacks import CallbackDeps, record_callback
 from ocp.services.fulfillment.merge import record_parcel_callback
+from ocp.services.fulfillment.writeback import WritebackDeps, write_back
 from tests.fulfillment_support import ORDER_ID, T0, TEA, callback, order_at
 
 NOW = T0 + timedelta(minutes=5)

@@ -13,8 +13,9 @@ from ocp.domain.errors import ConcurrentModification, InvalidQuery
 from ocp.domain.operations.held_queue import InvalidBulkOrderRequest, InvalidOrderEdit, OrderActionRefused
 from ocp.domain.order.model import HoldReason, OrderStatus
 from ocp.services.access.attribution import acting_as
-from ocp.services.operations.held_queue import bulk, cancel_order, patch_order, release_due_orders, release_order
+from ocp.services.operations.held_queue import bulk, cancel_order, patch_order, release_order
 from ocp.services.operations.order_pages import decode_token, queue_page
+from ocp.services.operations.presale import release_due_orders
 from tests.held_support import RulesWorld, paid_order
 from tests.rules_support import catalog_item, line
 

@@ -14,7 +14,7 @@ import pytest
 from ocp.adapters.memory.fulfillment import MemoryWms
 from ocp.adapters.memory.merge import MemoryMergeGroups
 from ocp.domain.access.binding import callback_binding
-from ocp.domain.access.principals import Forbidden
+from ocp.domain.access.scopes import Forbidden
 from ocp.domain.decisions.rules import InvalidRuleDocument, json_schema, validate_document
 from ocp.domain.decisions.rules.documents.routing import RoutingDocument
 from ocp.domain.errors import ConcurrentModification

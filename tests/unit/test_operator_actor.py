@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from ocp.api.operators import caller_of
 from ocp.api.preconditions import revision_of
-from ocp.domain.access.principals import Forbidden
+from ocp.domain.access.scopes import Forbidden
 from ocp.domain.errors import InvalidQuery
 from tests.support import api_event
 

@@ -371,7 +371,7 @@ def test_any_later_status_change_commits_its_stock_effect() -> None:
 
 
 def test_the_sweeper_rebalances_skewed_shards_and_drains_retired_ones() -> None:
-    from ocp.services.inventory.stock import rebalance_sharded
+    from ocp.services.inventory.shards import rebalance_sharded
 
     # Given 4 shards of 3 units, and orders that drained some shards more than others
     world = World()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ocp.domain.access.binding import receipt_binding
-from ocp.domain.access.principals import Forbidden
+from ocp.domain.access.scopes import Forbidden
 from ocp.domain.order.model import OrderStatus
 from ocp.domain.returns.checks import ReturnRefused
 from ocp.domain.returns.errors import InvalidReturnRequest

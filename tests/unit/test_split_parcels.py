@@ -28,10 +28,11 @@ from ocp.domain.fulfillment.state import ParcelStatus
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
 from ocp.domain.inventory.stock import MovementKind, StockPush
 from ocp.domain.order.model import Order, OrderStatus
-from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, WritebackDeps, record_callback, write_back
+from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult, dispatch, dispatch_now
 from ocp.services.fulfillment.reconciliation import ReconcileDeps, reconcile
 from ocp.services.fulfillment.stuck import RedispatchDeps, StuckDeps, redispatch, stuck_report
+from ocp.services.fulfillment.writeback import WritebackDeps, write_back
 from ocp.services.inventory.stock import ledger_view, push_stock, stock_board
 from ocp.services.operations.held_queue import cancel_order
 from tests.fulfillment_support import callback

@@ -15,13 +15,13 @@ from ocp.adapters.memory.sla import StaticSla
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.fulfillment.callbacks import apply_event
 from ocp.domain.fulfillment.stuck import (
-    DEFAULT_SLA,
     DEFAULT_SLA_DOCUMENT,
     Cutoffs,
     SlaPolicy,
     StatusSla,
     backlog_growth,
     candidate_bound,
+    default_sla,
     due_at,
     next_cutoff,
 )
@@ -29,14 +29,14 @@ from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.stuck import (
     RedispatchDeps,
     StuckDeps,
-    WatchdogDeps,
     redispatch,
-    run_watchdog,
     stuck_report,
 )
+from ocp.services.fulfillment.watchdog import WatchdogDeps, run_watchdog
 from tests.fulfillment_support import T0, callback, order_at
 
 S = OrderStatus
+DEFAULT_SLA = default_sla()
 SHANGHAI_16 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
 """16:00 in Shanghai on 11 November: the default cut-off."""
 

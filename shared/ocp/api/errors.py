@@ -23,6 +23,7 @@ def status_table() -> dict[type[domain.DomainError], HTTPStatus]:
     """Each domain error's status. Built on the first error, not at import: most of these modules belong to other
     functions' domains, and importing them all made every API handler's cold start pay for every domain."""
     from ocp.domain.access import principals as access
+    from ocp.domain.access import scopes
     from ocp.domain.decisions.rules import errors as rules
     from ocp.domain.fulfillment import parcels
     from ocp.domain.inventory import stock as inventory
@@ -69,7 +70,7 @@ def status_table() -> dict[type[domain.DomainError], HTTPStatus]:
         replay.UnknownQueue: HTTPStatus.NOT_FOUND,
         replay.DlqRedriveRefused: HTTPStatus.CONFLICT,
         # Access: a caller acting beyond its scopes or its warehouse; principals by name.
-        access.Forbidden: HTTPStatus.FORBIDDEN,
+        scopes.Forbidden: HTTPStatus.FORBIDDEN,
         access.InvalidPrincipal: HTTPStatus.BAD_REQUEST,
         access.PrincipalExists: HTTPStatus.CONFLICT,
         access.PrincipalNotFound: HTTPStatus.NOT_FOUND,

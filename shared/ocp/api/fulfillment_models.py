@@ -1,10 +1,9 @@
-"""Request and response models of the fulfilment routes (they drive the OpenAPI document)."""
+"""Response models of the fulfilment callback routes (they drive the OpenAPI document); the re-dispatch route's
+are `redispatch_models`."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.fulfillment.outcome import Outcome
@@ -33,30 +32,3 @@ class ParcelCallbackAnswer(CallbackAnswer):
 
     orders: list[ParcelOrderAnswer] = Field(description="Each order of the merged parcel, as the callback left it")
 
-
-class RedispatchBody(OcpModel):
-    """`POST /orders:redispatch`: name the orders, or a hop of the stuck report (`dispatch`, `wms_acceptance`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    order_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default=[], max_length=500)
-    hop: str | None = Field(default=None, max_length=48)
-    limit: int = Field(default=500, ge=1, le=500, description="At most this many orders are queued")
-    actor: str | None = Field(default=None, max_length=128, description="Who asks: recorded on each order's timeline")
-
-    @model_validator(mode="after")
-    def _names_something(self) -> RedispatchBody:
-        if not self.order_ids and not self.hop:
-            raise ValueError("give order_ids or hop")
-        return self
-
-
-class SkippedOrder(OcpModel):
-    order_id: str
-    reason: str
-
-
-class RedispatchAnswer(OcpModel):
-    queued: list[str] = Field(description="A new instruction version is queued for these (dispatched asynchronously)")
-    skipped: list[SkippedOrder] = Field(description="Not re-dispatchable: the warehouse accepted them, or they left")
-    not_found: list[str]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ocp.channels.base import ShipmentNotice, ShippedItem
 from ocp.channels.registry import adapter_for
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured
-from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable
+from ocp.domain.fulfillment.writeback import WritebackRejected, WritebackUnavailable
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Order
 from ocp.domain.order.views import ChannelOrderView
 

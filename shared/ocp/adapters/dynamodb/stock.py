@@ -1,4 +1,5 @@
-"""Stock in DynamoDB: shard items, the ledger, the SKU registry, the stock policy, counters and signal state.
+"""Stock in DynamoDB: shard items, the ledger, the SKU registry, the stock policy and counters (the signal state is
+`ocp.adapters.dynamodb.signals`).
 
 Tables (see `infra/wiring.py`):
 - `stock` (`stock_id` = `<warehouse>#<shard>#<sku>`): on_hand, reserved, available, seq; shard 0 also holds
@@ -22,7 +23,6 @@ from ocp.adapters.dynamodb.items import from_item, plain, to_attr, to_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, TransactStats, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.inventory.policy import StockPolicy
-from ocp.domain.inventory.signals import SignalState
 from ocp.domain.inventory.stock import (
     LedgerEntry,
     MovementKind,
@@ -330,36 +330,3 @@ class DynamoStockStore:
             if "LastEvaluatedKey" not in response:
                 return entries
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-
-# ---- signal state -----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DynamoSignalStore:
-    client: Any
-    table: str
-
-    def get(self, key: str) -> SignalState | None:
-        item = self.client.get_item(TableName=self.table, Key=self._key(key), ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        values = plain(from_item(item))
-        return SignalState(value=values["value"], as_of=values["as_of"], notified=values["notified"])
-
-    def put(self, key: str, state: SignalState) -> bool:
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=to_item({"pk": f"signal#{key}", "sk": "state", **state.model_dump(), "at": iso(utc_now())}),
-                # Newer wins; the same view may only move from "stored" to "published".
-                ConditionExpression="attribute_not_exists(as_of) OR as_of < :a OR (as_of = :a AND notified = :f)",
-                ExpressionAttributeValues={":a": to_attr(state.as_of), ":f": to_attr(False)},
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
-
-    @staticmethod
-    def _key(key: str) -> dict[str, Any]:
-        return {"pk": to_attr(f"signal#{key}"), "sk": to_attr("state")}

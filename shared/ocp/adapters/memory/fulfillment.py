@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.domain.clock import iso
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable
-from ocp.domain.fulfillment.callbacks import WritebackRejected, WritebackUnavailable
 from ocp.domain.fulfillment.stuck import OrderSummary
+from ocp.domain.fulfillment.writeback import WritebackRejected, WritebackUnavailable
 from ocp.domain.order.model import Channel, Order, OrderStatus
 from ocp.domain.order.views import ChannelOrderView
 

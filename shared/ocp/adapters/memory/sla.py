@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ocp.domain.fulfillment.stuck import DEFAULT_SLA, SlaPolicy
+from ocp.domain.fulfillment.stuck import SlaPolicy, default_sla
 
 
 class StaticSla:
-    def __init__(self, policy: SlaPolicy = DEFAULT_SLA) -> None:
-        self._policy = policy
+    def __init__(self, policy: SlaPolicy | None = None) -> None:
+        self._policy = policy if policy is not None else default_sla()
 
     def current(self) -> SlaPolicy:
         return self._policy

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from ocp.domain.access.principals import EVERY_WAREHOUSE, WMS_PREFIX, Forbidden
+from ocp.domain.access.scopes import EVERY_WAREHOUSE, WMS_PREFIX, Forbidden
 
 if TYPE_CHECKING:
     from ocp.domain.order.model import Order

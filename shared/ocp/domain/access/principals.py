@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel
+from ocp.domain.access.scopes import EVERY_WAREHOUSE, WMS_PREFIX
 from ocp.domain.errors import DomainError
 from ocp.domain.inventory.ids import WAREHOUSE_ID
 
@@ -16,8 +17,6 @@ RESERVED_NAMES = frozenset({"admin", "local"})
 """The bootstrap key's principal (AWS, local): never given to a stored principal, whose timeline entries would then
 pass for the bootstrap key's (the principals function does not read the bootstrap secret to see the clash)."""
 PLAIN_SCOPES = ("admin", "operator", "finance", "read")
-WMS_PREFIX = "wms:"
-EVERY_WAREHOUSE = "wms:*"
 BOOTSTRAP_SCOPES: tuple[str, ...] = (*PLAIN_SCOPES, EVERY_WAREHOUSE)
 KIND_ORDER = ("operator", "wms", "finance", "read", "admin")
 """A principal's kind (its usage plan) is the first of these its scopes hold: the busiest work it does."""
@@ -33,12 +32,6 @@ class PrincipalExists(DomainError):
 
 class PrincipalNotFound(DomainError):
     code = "principal_not_found"
-
-
-class Forbidden(DomainError):
-    """The caller is known but its scopes do not reach this action (or this warehouse)."""
-
-    code = "forbidden"
 
 
 class Principal(OcpModel):

@@ -1,4 +1,5 @@
-"""The order state machine for warehouse and carrier callbacks, and the write-back of shipments to the channel.
+"""The order state machine for warehouse and carrier callbacks (the write-back of shipments to the channel is
+`ocp.domain.fulfillment.writeback`).
 
 Rules (API.md, `POST /fulfillment/events`):
 - A callback's `event_id` is recorded once: the same id again is a **duplicate** and changes nothing.
@@ -28,14 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.outcome import Outcome
 from ocp.domain.fulfillment.parcels import from_view, parcel_named, parcel_view
 from ocp.domain.fulfillment.state import (
@@ -45,12 +45,11 @@ from ocp.domain.fulfillment.state import (
     Shipment,
     ShippedLine,
     Writeback,
-    WritebackState,
 )
+from ocp.domain.fulfillment.writeback import with_fulfillment
 from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
 
 HOP = "fulfillment"
-WRITEBACK_HOP = "channel_writeback"
 
 FULFILMENT_ORDER: tuple[OrderStatus, ...] = (
     OrderStatus.reserved,
@@ -196,7 +195,7 @@ def _on_parcel(order: Order, parcel: Parcel, event: FulfillmentEvent, now: datet
     view = parcel_view(order, parcel)
     applied = apply_event(view, event.model_copy(update={"warehouse": None}), now)
     after = from_view(order, parcel, view, applied.order, min(event.at, now))
-    return Applied(applied.outcome, _with(after, {}))
+    return Applied(applied.outcome, with_fulfillment(after, {}))
 
 
 def _ship(order: Order, event: FulfillmentEvent, now: datetime) -> Applied:
@@ -310,7 +309,7 @@ def _record(
     if status != order.status:
         # The reporter's time says when the order really got there; never ahead of now, never before the last move.
         changes |= {"status": status, "status_since": max(order.status_since, min(event.at, now))}
-    return Applied(outcome, _with(order, fulfillment, changes))
+    return Applied(outcome, with_fulfillment(order, fulfillment, changes))
 
 
 def _source(order: Order, event: FulfillmentEvent) -> str:
@@ -321,101 +320,3 @@ def _source(order: Order, event: FulfillmentEvent) -> str:
         carrier = event.carrier or (carriers.pop() if len(carriers) == 1 else None)
         return f"tms:{carrier}" if carrier else "tms"
     return f"wms:{order.warehouse}" if order.warehouse else "wms"
-
-
-def _with(order: Order, fulfillment: Mapping[str, Any], update: Mapping[str, Any] | None = None) -> Order:
-    """The next revision of `order` with fulfilment fields replaced; keeps `writeback_pending_since` derived."""
-    state = order.fulfillment.model_copy(update=dict(fulfillment))
-    return order.model_copy(update={
-        **(update or {}),
-        "fulfillment": state,
-        # An exchange's or reship's parcel is the after-sale's business, not an order shipment of the channel's.
-        "writeback_pending_since": None if order.aftersale_of else state.writeback_pending_since(),
-    })
-
-
-# ---- write-back to the channel ------------------------------------------------------------------------
-
-
-class WritebackUnavailable(DomainError):
-    """The channel did not acknowledge the shipment this time (network, 5xx, throttled): retry later."""
-
-    code = "writeback_unavailable"
-
-
-class WritebackRejected(DomainError):
-    """The channel refused the shipment confirmation for good (order closed, invalid carrier): an operator acts."""
-
-    code = "writeback_rejected"
-
-
-WRITEBACK_BACKOFF_CAP = timedelta(minutes=60)
-
-
-def writeback_backoff(attempts: int) -> timedelta:
-    """1, 2, 4, … minutes after the n-th failed attempt, capped at an hour: retried until acknowledged."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), WRITEBACK_BACKOFF_CAP)
-
-
-def due_writebacks(order: Order, now: datetime) -> tuple[Shipment, ...]:
-    """Shipments whose write-back is pending and whose next attempt is due."""
-    return tuple(
-        s for s in order.fulfillment.shipments
-        if s.writeback.state == WritebackState.pending
-        and (s.writeback.next_attempt_at is None or s.writeback.next_attempt_at <= now)
-    )
-
-
-def writeback_confirmed(order: Order, tracking_no: str, now: datetime) -> Order | None:
-    """The channel acknowledged the parcel; None when that was recorded already."""
-    shipment = _pending_shipment(order, tracking_no)
-    if shipment is None:
-        return None
-    writeback = shipment.writeback.model_copy(update={
-        "state": WritebackState.confirmed, "attempts": shipment.writeback.attempts + 1, "confirmed_at": now,
-        "next_attempt_at": None, "last_error": None,
-    })
-    entry = TimelineEntry(at=now, hop=WRITEBACK_HOP, event="written_back", source=order.channel.value,
-                          detail=f"{shipment.carrier} {tracking_no}")
-    return _with(order, {"shipments": _replace_writeback(order, tracking_no, writeback)},
-                 {"timeline": (*order.timeline, entry)})
-
-
-def writeback_failed(order: Order, tracking_no: str, error: str, *, retryable: bool, now: datetime) -> Order | None:
-    """A failed attempt: retried after a backoff, or (refused for good) failed, with an issue for an operator.
-
-    A retryable failure changes only the write-back's state (attempts, next attempt, last error): the timeline
-    gets one entry when the write-back is finally confirmed or refused, not one per attempt.
-    """
-    shipment = _pending_shipment(order, tracking_no)
-    if shipment is None:
-        return None
-    attempts = shipment.writeback.attempts + 1
-    writeback = shipment.writeback.model_copy(update={
-        "state": WritebackState.pending if retryable else WritebackState.failed,
-        "attempts": attempts,
-        "next_attempt_at": now + writeback_backoff(attempts) if retryable else None,
-        "last_error": error[:500],
-    })
-    fulfillment: dict[str, Any] = {"shipments": _replace_writeback(order, tracking_no, writeback)}
-    update: dict[str, Any] = {}
-    if not retryable:
-        issue = FulfillmentIssue(at=now, kind=IssueKind.writeback_rejected, reason=f"{tracking_no}: {error[:400]}")
-        fulfillment["issues"] = (*order.fulfillment.issues, issue)
-        entry = TimelineEntry(at=now, hop=WRITEBACK_HOP, event="writeback_rejected", source=order.channel.value,
-                              detail=f"{shipment.carrier} {tracking_no}: {error[:200]}")
-        update["timeline"] = (*order.timeline, entry)
-    return _with(order, fulfillment, update)
-
-
-def _pending_shipment(order: Order, tracking_no: str) -> Shipment | None:
-    return next((s for s in order.fulfillment.shipments
-                 if s.tracking_no == tracking_no and s.writeback.state == WritebackState.pending), None)
-
-
-def _replace_writeback(order: Order, tracking_no: str, writeback: Writeback) -> tuple[Shipment, ...]:
-    return tuple(
-        s.model_copy(update={"writeback": writeback})
-        if s.tracking_no == tracking_no and s.writeback.state == WritebackState.pending else s
-        for s in order.fulfillment.shipments
-    )

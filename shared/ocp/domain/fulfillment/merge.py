@@ -22,13 +22,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from ocp.domain.clock import iso
 from ocp.domain.errors import ConcurrentModification
-from ocp.domain.fulfillment.callbacks import EventLine
 from ocp.domain.fulfillment.dispatch import (
     HOP,
     DispatchOutcome,
@@ -42,6 +41,9 @@ from ocp.domain.fulfillment.merge_record import MergeRecord
 from ocp.domain.fulfillment.state import IssueKind
 from ocp.domain.inventory.stock import spread
 from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
+
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.callbacks import EventLine
 
 GROUP_PREFIX = "merge:"
 """A group's id is `merge:<its first order's id>`: the merged instruction's `order_id`, never an order's."""
@@ -425,6 +427,10 @@ def parcel_lines(orders: Sequence[Order], lines: Sequence[EventLine]) -> dict[st
                 quantity -= share
         if not slots or quantity:
             return None
+    # Only a callback's lines are shared out, on the callback route, which has the callbacks loaded: the order path
+    # and the merge run, which use this module too, do not load them.
+    from ocp.domain.fulfillment.callbacks import EventLine
+
     shares: dict[str, list[EventLine]] = {}
     for (order_id, line_id), quantity in taken.items():
         shares.setdefault(order_id, []).append(EventLine(line_id=line_id, quantity=quantity))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -132,8 +133,13 @@ DEFAULT_SLA_DOCUMENT: dict[str, object] = {
     "channel_writeback": {"hop": WRITEBACK_HOP, "max_minutes": 30},
     "cutoffs": {"timezone": "Asia/Shanghai", "default": "16:00", "warehouses": {}},
 }
-DEFAULT_SLA = SlaPolicy.model_validate(DEFAULT_SLA_DOCUMENT)
-"""Used until an `sla` document is stored with the rules (version 0 marks the built-in one)."""
+
+
+@cache
+def default_sla() -> SlaPolicy:
+    """Used until an `sla` document is stored with the rules (version 0 marks the built-in one). Built when asked
+    for: deployed functions read the `sla` document through the rules cache, never this one."""
+    return SlaPolicy.model_validate(DEFAULT_SLA_DOCUMENT)
 
 
 # ---- evaluation ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import ConfigDict, Field, field_validator
 
 from ocp.base_model import OcpModel
-from ocp.domain.inventory.reservation import LockStrategy
+from ocp.domain.inventory.locking import LockStrategy
 from ocp.domain.inventory.stock import MAX_SHARDS, validate_sku
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""What an order carries about its stock: the lock strategy, and the reservation it holds (pure).
+"""What an order carries about its stock: the reservation it holds (pure; the lock strategy is `locking.py`).
 
 Kept apart from `stock.py` so the order model can import it without importing the order model back.
 """
@@ -11,15 +11,7 @@ from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.clock import UtcTime
-
-
-class LockStrategy(StrEnum):
-    reserve_on_order = "reserve_on_order"
-    """Reserve as soon as the order is captured, paid or not; an unpaid order holds stock until cancelled."""
-    reserve_on_payment = "reserve_on_payment"
-    """Reserve only once the order is paid; unpaid orders never hold stock."""
-    pre_reserve = "pre_reserve"
-    """Reserve on capture, but an order still unpaid after the expiry releases its stock (the sweeper does)."""
+from ocp.domain.inventory.locking import LockStrategy as LockStrategy  # re-exported: its importers predate `locking`
 
 
 class ReservationState(StrEnum):

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.inventory.events import DomainEvent
-from ocp.domain.inventory.reservation import LockStrategy
+from ocp.domain.inventory.locking import LockStrategy
 from ocp.domain.inventory.stock import StockLevel, is_low
 from ocp.domain.order.enums import Channel
 

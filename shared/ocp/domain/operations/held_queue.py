@@ -14,7 +14,8 @@ Every action is one timeline entry (hop `operator`, source `operator`) naming th
 personal data (which fields changed, not their values).
 
 Timed holds (a pre-sale order held until its ship date) carry `until`; the scheduled release drops them when due.
-An order held for stock alone is released by OCP itself when stock of a SKU it needs arrives (`restocked`).
+An order held for stock alone is released by OCP itself when stock of a SKU it needs arrives
+(`ocp.domain.operations.restock`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import StopRequester
 from ocp.domain.fulfillment.stops import INTERCEPT_OR_RETURN, PAST_PICK, STOPPABLE, request_stop, stopped_at
 from ocp.domain.inventory.stock import spread
+from ocp.domain.operations.restock import OrderActionRefused, was_paid
 from ocp.domain.order.model import (
     GIFT_LINE_PREFIX,
     Address,
@@ -46,8 +48,6 @@ from ocp.domain.problems import Problem, problems_from
 
 HOP = "operator"
 SOURCE = "operator"
-RESTOCK_ACTOR = "ocp"
-"""Who releases an order held for stock when stock arrives."""
 RELEASE_BUCKETS = 64
 """The sparse release index is spread over this many partition keys (a pre-sale can hold millions of orders, taken
 at 10,000 orders/s: docs/CAPACITY.md). Raising it keeps items written before visible; lowering it would not."""
@@ -61,12 +61,6 @@ FIELD_REASONS: dict[str, tuple[HoldReason, ...]] = {
 """A field an operator fixed and the hold reasons about it, which the checks then no longer raise."""
 CANCELLABLE = frozenset({OrderStatus.held, OrderStatus.pending_payment, OrderStatus.received, OrderStatus.reserved})
 """Not with the warehouse yet (a `reserved` order's dispatch sees the cancellation and stops)."""
-
-
-class OrderActionRefused(DomainError):
-    """The action does not apply to the order in its status (409)."""
-
-    code = "order_action_refused"
 
 
 class InvalidOrderEdit(DomainError):
@@ -160,12 +154,6 @@ def operator_entry(at: datetime, event: str, actor: str, detail: str | None = No
     return TimelineEntry(at=at, hop=HOP, event=event, source=SOURCE, actor=actor, detail=detail)
 
 
-def was_paid(order: Order) -> bool:
-    """Paid (or cash on delivery), whatever the status says now (`held` hides it)."""
-    return order.paid_at is not None or order.cash_on_delivery or any(
-        e.event == "paid" and e.hop == "ingest" for e in order.timeline)
-
-
 def released(order: Order, actor: str, at: datetime, note: str | None = None) -> Order:
     """A held order sent back through the checks: its holds acknowledged, its status what it was before the hold."""
     if order.status != OrderStatus.held:
@@ -181,25 +169,6 @@ def released(order: Order, actor: str, at: datetime, note: str | None = None) ->
         "operator_overrides": overrides.model_copy(update={"acknowledged": acknowledged}),
         "timeline": (*order.timeline, operator_entry(at, "released", actor, detail)),
     })
-
-
-def waits_only_for_stock(order: Order) -> bool:
-    """Held for `insufficient_stock` and nothing else: stock arriving is all it waits for."""
-    return order.status == OrderStatus.held and bool(order.holds) and all(
-        h.reason == HoldReason.insufficient_stock for h in order.holds)
-
-
-def restocked(order: Order, sku: str, at: datetime) -> Order:
-    """An order held for stock alone, sent back through the checks and reservation because stock of `sku`
-    arrived: like `released`, but by OCP (actor and source `ocp`), and acknowledging nothing (no person looked)."""
-    if not waits_only_for_stock(order):
-        raise OrderActionRefused(f"order {order.order_id} is not held for stock alone",
-                                 details={"status": order.status.value})
-    entry = TimelineEntry(at=at, hop="inventory", event="released", source=RESTOCK_ACTOR, actor=RESTOCK_ACTOR,
-                          detail=f"released automatically: stock arrived for {sku}")
-    status = OrderStatus.received if was_paid(order) else OrderStatus.pending_payment
-    return order.model_copy(update={"status": status, "status_since": at, "holds": (),
-                                    "timeline": (*order.timeline, entry)})
 
 
 def resumed(order: Order, at: datetime) -> Order:

@@ -38,7 +38,7 @@ from ocp.domain.inventory.planning import StockAction, action_for, end_commit, h
 from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.operations.held_queue import STOCK_REASONS, not_acknowledged, operator_route
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus, RulesApplied, TimelineEntry
-from ocp.services.fulfillment.merge import MergeWait, wait_to_merge
+from ocp.services.fulfillment.merge_wait import MergeWait, wait_to_merge
 from ocp.services.inventory.reservation import (
     DuplicateSuspected,
     RoutePlan,

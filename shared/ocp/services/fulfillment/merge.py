@@ -1,7 +1,7 @@
 """Merged parcels (合单), the use cases (rules in `ocp.domain.fulfillment.merge`):
 
-- `wait_to_merge`: where a newly reserved order would be handed to the dispatcher, with the routing document's
-  `merge_window_minutes` on it waits instead (one more conditional write of the order).
+- `wait_to_merge` (`ocp.services.fulfillment.merge_wait`): where a newly reserved order would be handed to the
+  dispatcher, with the routing document's `merge_window_minutes` on it waits instead.
 - `merge_due_orders`: the scheduled run (every minute) groups each order whose window ended with its waiting
   mates, writes the group onto all of them in one transaction, then asks the dispatcher for it once. A repeated
   or overlapping run finds them grouped already (the transaction is conditional on every order's revision); a
@@ -17,11 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
-from ocp.domain.fulfillment.callbacks import FulfillmentEvent, FulfillmentEventName
 from ocp.domain.fulfillment.dispatch import (
     DispatchOutcome,
     DispatchRequest,
@@ -35,7 +34,6 @@ from ocp.domain.fulfillment.merge import (
     ParcelPartlyRecorded,
     alone,
     callback_targets,
-    can_wait,
     group_leader,
     group_of,
     grouped,
@@ -43,63 +41,26 @@ from ocp.domain.fulfillment.merge import (
     mark_group_dispatched,
     merge_due,
     merge_key,
-    merge_window,
     merged_instruction,
     owed_request,
     parcel_lines,
     parcel_of,
     plan_group,
     regrouped,
-    waiting,
     waits,
 )
 from ocp.domain.inventory.stock import StockContention
 from ocp.domain.order.model import Order, OrderStatus
+from ocp.services.fulfillment.merge_wait import ACTOR
 from ocp.services.order.updates import update_order
 
-if TYPE_CHECKING:  # types only (importing the rules' modules would load every anomaly check)
-    from ocp.domain.decisions.decide import RuleBook
+if TYPE_CHECKING:
+    from ocp.domain.fulfillment.callbacks import FulfillmentEvent
     from ocp.ports import DispatchQueue, MergeGroups, TransactionalOrderStore
     from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult
     from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult
 
-ACTOR = "parcel_merge"
 WRITE_ATTEMPTS = 3
-
-
-# ---- waiting instead of going to the dispatcher ----------------------------------------------------------------
-
-
-class RuleBookSource(Protocol):
-    def book(self) -> RuleBook: ...
-
-
-@dataclass(frozen=True)
-class MergeWait:
-    """What a newly reserved order needs to wait for its mates: the rules in force, and a write of the order."""
-
-    orders: TransactionalOrderStore
-    rules: RuleBookSource
-    now: Callable[[], datetime]
-
-
-def wait_to_merge(order: Order, merge: MergeWait | None, actor: str | None = None) -> bool:
-    """True when the reserved order waits for others (now, or already): send no dispatch request for it. False
-    when merging is off or the order cannot merge (split, no buyer, handed over): dispatch it as before."""
-    if merge is None:
-        return False
-    if waits(order):
-        return True
-    window = merge_window(merge.rules.book().routing.document)
-    if not window or not can_wait(order):
-        return False
-    now = merge.now()
-
-    def stamp(current: Order) -> Order | None:
-        return waiting(current, window, now, actor) if can_wait(current) and not waits(current) else None
-
-    stored, _ = update_order(merge.orders, order.order_id, stamp, actor=ACTOR, at=now)
-    return waits(stored)
 
 
 # ---- the scheduled run -----------------------------------------------------------------------------------------
@@ -247,8 +208,8 @@ def _alone_now(plan: GroupSend, deps: DispatchDeps) -> None:
 
 # ---- callbacks -------------------------------------------------------------------------------------------------
 
-# The callbacks' use case is imported inside the functions the callback route calls (it has it loaded): the merge
-# run and the order path never record a callback, so they do not load it.
+# The callbacks' events and use case are imported inside the functions the callback route calls (it has them
+# loaded): the merge run and the order path never record a callback, so they do not load them.
 
 
 @dataclass(frozen=True)
@@ -267,6 +228,7 @@ def record_parcel_callback(event: FulfillmentEvent, deps: CallbackDeps,
     `ParcelPartlyRecorded` when some orders could not take it now (the same event again completes them).
     `may_act_for` refuses (raises) an order the caller may not report on: every order the event would move is
     checked before the first is written, so a refusal records nothing."""
+    from ocp.domain.fulfillment.callbacks import FulfillmentEventName
     from ocp.services.fulfillment.callbacks import record_callback
 
     leader = group_leader(event.order_id)

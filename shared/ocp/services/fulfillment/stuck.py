@@ -1,4 +1,5 @@
-"""Where is it stuck? The live report from the status index, the scheduled watchdog, and bulk re-dispatch."""
+"""Where is it stuck? The live report from the status index, and bulk re-dispatch (the scheduled watchdog that
+compares reports is `ocp.services.fulfillment.watchdog`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from ocp.domain.fulfillment.stuck import (
     SlaPolicy,
     StuckReport,
     aftersale_hop,
-    backlog_growth,
     candidate_bound,
     status_hop,
     writeback_hop,
@@ -22,12 +22,11 @@ from ocp.domain.fulfillment.stuck import (
 
 if TYPE_CHECKING:
     from ocp.domain.order.model import OrderStatus
-    from ocp.ports import DispatchQueue, OrderQueries, OrderStore, ReturnStore, SlaSource, WatchdogState
+    from ocp.ports import DispatchQueue, OrderQueries, OrderStore, ReturnStore, SlaSource
 
 DEFAULT_SAMPLE = 20
 SCAN_LIMIT = 10_000
 """Per hop: past this many stuck orders the count stops and the hop says `truncated` (the answer stays fast)."""
-WATCHDOG_CHECK = "stuck_orders"
 
 
 @dataclass(frozen=True)
@@ -80,33 +79,6 @@ def _status_hop(deps: StuckDeps, policy: SlaPolicy, status: OrderStatus, now: da
     rule = policy.statuses[status]
     candidates = deps.queries.in_status(status, candidate_bound(rule, now, policy.cutoffs))
     return status_hop(status, rule, candidates, policy.cutoffs, now, sample=sample, limit=limit)
-
-
-# ---- the watchdog ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WatchdogDeps:
-    stuck: StuckDeps
-    state: WatchdogState
-
-
-@dataclass(frozen=True)
-class WatchdogRun:
-    report: StuckReport
-    previous: dict[str, int]
-    grown: dict[str, tuple[int, int]]
-    """hop → (count at the last run, count now), for hops whose backlog grew."""
-
-
-def run_watchdog(deps: WatchdogDeps) -> WatchdogRun:
-    """One scheduled check: the report (sample 1: the handler needs counts and the oldest), compared with the
-    counts the previous run saved, which are then replaced."""
-    report = stuck_report(deps.stuck, sample=1)
-    previous = deps.state.last_counts(WATCHDOG_CHECK)
-    counts = report.counts()
-    deps.state.save_counts(WATCHDOG_CHECK, counts, report.generated_at)
-    return WatchdogRun(report=report, previous=previous, grown=backlog_growth(previous, counts))
 
 
 # ---- bulk re-dispatch -----------------------------------------------------------------------------------

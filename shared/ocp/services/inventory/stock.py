@@ -1,13 +1,10 @@
-"""Inventory use cases: WMS pushes, the stock board and its ledger, the stock policy, shard rebalancing and returned
-goods. The stock signals are `ocp.services.inventory.signals`; the sweeper's release of expired pre-reservations,
-which changes orders, is in `ocp.services.inventory.expiry`."""
+"""Inventory use cases: WMS pushes, the stock board and its ledger, and the stock policy. Returned goods are
+`ocp.services.returns.restock`'s; shard rebalancing (and `InventoryDeps`) is `ocp.services.inventory.shards`; the
+stock signals are `ocp.services.inventory.signals`; the sweeper's release of expired pre-reservations, which
+changes orders, is in `ocp.services.inventory.expiry`."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
@@ -28,30 +25,21 @@ from ocp.domain.inventory.stock import (
     count_time,
     ledger_totals,
     plan_adjustment,
-    skewed,
     summarize,
     validate_sku,
     validate_warehouse,
 )
 from ocp.services.access.attribution import stamp_ledger
+from ocp.services.inventory.shards import ADJUST_ATTEMPTS
+from ocp.services.inventory.shards import InventoryDeps as InventoryDeps
 
 if TYPE_CHECKING:
     from ocp.domain.inventory.policy import StockPolicy
-    from ocp.ports import StockStore, WarehouseRegistry
-
-_ADJUST_ATTEMPTS = 5
 
 
 class UnknownWarehouse(InvalidStockRequest):
     def __init__(self, warehouse: str) -> None:
         super().__init__("warehouse", f"unknown warehouse {warehouse!r}: register it first (see docs/INVENTORY.md)")
-
-
-@dataclass(frozen=True)
-class InventoryDeps:
-    stock: StockStore
-    warehouses: WarehouseRegistry
-    now: Callable[[], datetime]
 
 
 # ---- WMS pushes -----------------------------------------------------------------------------------------------
@@ -66,7 +54,7 @@ def push_stock(warehouse: str, sku: str, push: StockPush, deps: InventoryDeps, a
     if not deps.warehouses.known(warehouse):
         raise UnknownWarehouse(warehouse)
     policy = deps.stock.policy()
-    for _ in range(_ADJUST_ATTEMPTS):
+    for _ in range(ADJUST_ATTEMPTS):
         head, shards = deps.stock.shards(warehouse, sku)
         if head is not None and push.version <= head.version:
             reason = "repeated_version" if push.version == head.version else "stale_version"
@@ -169,62 +157,3 @@ def put_policy(document: StockPolicy, deps: InventoryDeps) -> StockPolicy:
     if not deps.stock.put_policy(document, expected_version=current.version):
         raise ConcurrentModification("the stock policy changed meanwhile; read it again and retry")
     return document.model_copy(update={"version": current.version + 1})
-
-
-# ---- rebalancing ---------------------------------------------------------------------------------------------------
-
-
-def rebalance(warehouse: str, sku: str, deps: InventoryDeps, actor: str = "reservation_sweeper",
-              force: bool = False) -> bool:
-    """Even out `available` over the active shards (and adopt the policy's shard count); True if it moved."""
-    policy = deps.stock.policy()
-    for _ in range(_ADJUST_ATTEMPTS):
-        head, shards = deps.stock.shards(warehouse, sku)
-        if head is None:
-            return False
-        active = policy.shards(sku) or head.shards
-        if not force and active == head.shards and not skewed(shards, active):
-            return False
-        now = deps.now()
-        new_head = head.model_copy(update={"shards": active, "slots": max(active, head.slots), "updated_at": now})
-        adjustment = plan_adjustment(
-            MovementKind.rebalance, warehouse, sku, current=shards, total_on_hand=sum(s.on_hand for s in shards),
-            head=new_head, actor=actor, reason=f"rebalance over {active} shards", at=now,
-            entry_prefix=f"rebalance#{warehouse}#{uuid.uuid4().hex}#{sku}",
-        )
-        if deps.stock.adjust(adjustment):
-            return True
-    return False
-
-
-def receive_returned(warehouse: str, sku: str, units: int, entry_id: str, deps: InventoryDeps, *, actor: str,
-                     reason: str) -> bool:
-    """Put `units` of returned goods on the books of (warehouse, SKU), once per `entry_id` (the ledger refuses a
-    second entry of that id, and a repeat finds it recorded); True when this call moved them."""
-    for _ in range(_ADJUST_ATTEMPTS):
-        head, shards = deps.stock.shards(warehouse, sku)
-        now = deps.now()
-        base = head or StockHead(version=0, safety_stock=0, shards=1, slots=1)
-        new_head = base.model_copy(update={"updated_at": now})
-        adjustment = plan_adjustment(
-            MovementKind.return_in, warehouse, sku, current=shards,
-            total_on_hand=sum(s.on_hand for s in shards) + units,
-            head=new_head, actor=actor, reason=reason, at=now, entry_prefix=entry_id,
-        )
-        adjustment = adjustment.model_copy(update={"ledger": stamp_ledger(adjustment.ledger)})
-        if deps.stock.adjust(adjustment):
-            return True
-        if any(entry.entry_id == entry_id for entry in deps.stock.ledger(sku)):
-            return False
-    raise StockContention(f"stock of {sku} at {warehouse} kept changing while returned goods were received; retry")
-
-
-def rebalance_sharded(deps: InventoryDeps) -> int:
-    """Rebalance every SKU the policy shards, in every warehouse stocking it; the number rebalanced."""
-    moved = 0
-    for sku, sku_policy in sorted(deps.stock.policy().skus.items()):
-        if sku_policy.shards is None:
-            continue
-        for warehouse in sorted(deps.stock.locations(sku)):
-            moved += rebalance(warehouse, sku, deps)
-    return moved

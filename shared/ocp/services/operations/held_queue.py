@@ -1,5 +1,5 @@
-"""The held queue: fix held orders, release or cancel them, one or many at a time, and release pre-sale orders
-when their ship date comes. Listing them by reason is `ocp.services.operations.order_pages`.
+"""The held queue: fix held orders, release or cancel them, one or many at a time. Listing them by reason is
+`ocp.services.operations.order_pages`; releasing pre-sale orders when their ship date comes, `presale`.
 
 Every action reads the order, changes it (`ocp.domain.operations.held_queue`) and writes it with its stock effects in
 one transaction at the revision it read (an `If-Match` revision makes a stale edit a 409 instead of a retry):
@@ -35,9 +35,7 @@ from ocp.domain.operations.held_queue import (
     edited,
     parse_patch,
     released,
-    resumed,
     stop_requested,
-    without_due_holds,
 )
 from ocp.domain.order.model import Hold, Order, OrderStatus
 from ocp.domain.problems import problems_from
@@ -51,7 +49,6 @@ if TYPE_CHECKING:
 
 WRITE_ATTEMPTS = 3
 MAX_BULK = 100
-PRESALE_ACTOR = "ocp:presale-release"
 
 
 @dataclass(frozen=True)
@@ -249,45 +246,3 @@ def _outcome(action: BulkAction, order: Order) -> BulkOutcome:
     if action == BulkAction.cancel and order.status != OrderStatus.cancelled:
         return BulkOutcome.stop_requested
     return BulkOutcome.done
-
-
-# ---- pre-sale orders whose ship date came -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DueRelease:
-    order_id: str
-    status: OrderStatus | None
-    """None: nothing to do (released by someone else, or not due after all)."""
-
-
-def release_due_orders(deps: HeldQueueDeps, limit: int = 200) -> list[DueRelease]:
-    """Held orders whose timed hold ended: the hold goes; with no other hold left the order is released through
-    the checks and reservation like an operator's release (by `PRESALE_ACTOR`), else it stays held for them."""
-    done: list[DueRelease] = []
-    for order_id in deps.queries.release_due(deps.now(), limit):
-        done.append(DueRelease(order_id, _release_due(deps, order_id)))
-    return done
-
-
-def _release_due(deps: HeldQueueDeps, order_id: str) -> OrderStatus | None:
-    from ocp.services.decisions.order_path import merging, place, request_dispatch  # see `release_order`
-
-    for _ in range(WRITE_ATTEMPTS):
-        current = deps.orders.get(order_id)
-        now = deps.now()
-        if current is None or current.status != OrderStatus.held:
-            return None
-        shorter = without_due_holds(current, now)
-        if shorter is None:
-            return None
-        if shorter.holds:
-            stored = commit_order(deps.stock, OrderCommit(order=shorter, expected_revision=current.revision))
-        else:
-            stored = place(current, resumed(shorter, now), deps.stock, deps.rules)
-            if stored is not None:
-                request_dispatch(current, stored, deps.dispatch, actor=PRESALE_ACTOR,
-                                 merge=merging(deps.rules, deps.orders, deps.now))
-        if stored is not None:
-            return stored.status
-    raise ConcurrentModification(f"order {order_id} kept changing; the next run retries")

@@ -27,16 +27,20 @@ from typing import TYPE_CHECKING, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
-from ocp.domain.operations.held_queue import RESTOCK_ACTOR, restocked, waits_only_for_stock
+from ocp.domain.operations.restock import RESTOCK_ACTOR, restocked, waits_only_for_stock
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Hold, HoldReason, Order, OrderStatus
 from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps, commit_order
-from ocp.services.operations.held_queue import WRITE_ATTEMPTS, HeldQueueDeps
 
+# The held queue's actions (and their dispatch requests) are typing only here: they load with the deps `composition`
+# builds on the first restock, as the order path does; the stock signals of every batch never need them.
 if TYPE_CHECKING:
     from ocp.domain.inventory.stock import StockLevel
     from ocp.ports import TransactionalOrderStore
+    from ocp.services.operations.held_queue import HeldQueueDeps
 
+WRITE_ATTEMPTS = 3
+"""Reads of an order written meanwhile before the retry gives up (the next restock tries it again)."""
 RETRIES = 20
 """Orders retried per SKU per restock."""
 SCAN = 200

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # fields' types only: e.g. the order path loads where an afte
     )
     from ocp.services.decisions.order_path import RulesDeps
     from ocp.services.inventory.reservation import StockDeps
-    from ocp.services.inventory.stock import InventoryDeps
+    from ocp.services.inventory.shards import InventoryDeps
 
 
 class RuleKinds(Protocol):

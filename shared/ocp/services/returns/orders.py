@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ocp.domain.errors import ConcurrentModification, OrderExists
-from ocp.domain.fulfillment.changes import after_channel_update
 from ocp.domain.fulfillment.state import Fulfillment
-from ocp.domain.order.ingest import first_capture
 from ocp.domain.order.model import (
     Amounts,
     HoldReason,
@@ -20,8 +18,6 @@ from ocp.domain.order.model import (
     TimelineEntry,
 )
 from ocp.domain.returns.checks import LINES_REFUNDED, refund_marker
-from ocp.services.fulfillment.owed import request_owed
-from ocp.services.operations.held_queue import cancel_or_stop
 
 if TYPE_CHECKING:
     from ocp.domain.returns.model import AfterSale
@@ -36,6 +32,9 @@ def cancel_for_refund(order: Order, deps: ReturnsDeps, reason: str) -> Order:
     """The whole order refunded before shipment: cancelled (its stock released), or stopped at the warehouse."""
     if order.status == OrderStatus.cancelled or order.fulfillment.stop is not None:
         return order
+    # See `remove_lines`: the held queue's cancel (reservations, warehouse stops) too loads only when an order changes.
+    from ocp.services.operations.held_queue import cancel_or_stop
+
     return cancel_or_stop(_stock(deps), deps.dispatch, order.order_id, RETURNS_ACTOR, reason)
 
 
@@ -44,7 +43,9 @@ def remove_lines(order: Order, after_sale: AfterSale, deps: ReturnsDeps) -> Orde
     own edit. A repeat finds the units gone already and changes nothing."""
     # The order path (checks, rules, phone and ID data) loads only when an after-sale changes or places an order, not
     # in every returns function's cold start.
+    from ocp.domain.fulfillment.changes import after_channel_update
     from ocp.services.decisions.order_path import merging, place, request_dispatch
+    from ocp.services.fulfillment.owed import request_owed
 
     stock = _stock(deps)
     for _ in range(_ATTEMPTS):
@@ -90,7 +91,8 @@ def _without(order: Order, after_sale: AfterSale) -> Order | None:
 def place_replacement(order: Order, after_sale: AfterSale, deps: ReturnsDeps) -> Order:
     """The exchange's or reship's outbound order: the after-sale's lines at no charge, to the original address,
     decided, reserved and handed to the dispatcher like any order (a repeat answers the one placed)."""
-    from ocp.services.decisions.order_path import place, request_dispatch  # see `remove_lines`
+    from ocp.domain.order.ingest import first_capture  # see `remove_lines`
+    from ocp.services.decisions.order_path import place, request_dispatch
 
     replacement_id = f"{after_sale.return_id}-out"
     existing = deps.orders.get(replacement_id)
