@@ -213,7 +213,7 @@ def prepare(workdir: Path, root: Path = build.REPO_ROOT, specs: Sequence[wiring.
     shipped_bytecode = "compile_bytecode" in (root / "infra" / "build.py").read_text()
     staged = build.stage(root=root, build_dir=workdir / "build", functions=specs, bytecode=shipped_bytecode)
     if shipped_bytecode:
-        build.compile_bytecode(sys.executable, [*staged.functions.values(), staged.layer])
+        build.compile_bytecode(sys.executable, build.deployed_paths(staged.functions.values(), staged.layer))
     _link_distributions(POWERTOOLS_LAYER_DISTRIBUTIONS, workdir / "powertools-layer" / "python")
     _link_distributions(RUNTIME_DISTRIBUTIONS, workdir / "runtime")
     anchor = workdir / "anchor" / "anchor_handler.py"

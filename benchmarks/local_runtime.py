@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks.revisions import revision_tree
+from benchmarks.revisions import REPO, revision_tree
 from infra.local import config
 from infra.local.demo import demo_orders, shopify_headers
 
-REPO = Path(__file__).resolve().parent.parent
 SKU = "BENCH-LOCAL-1"
 WAREHOUSE = "WH-GZ"
 _TEMPLATE_PHONE = "+86 138 0013 8000"

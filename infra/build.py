@@ -25,13 +25,14 @@ so a stale file or a function removed from wiring never lingers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -120,7 +121,8 @@ def stage(
         (scratch / "functions").mkdir(exist_ok=True)
         interpreter = lambda_python() if bytecode else None
         if interpreter is not None:
-            compile_bytecode(interpreter, [scratch / "functions", scratch / "layer"])
+            assets = [scratch / "functions" / spec.id for spec in specs]
+            compile_bytecode(interpreter, deployed_paths(assets, scratch / "layer"))
         _swap_in(scratch / "functions", build_dir / "functions")
         _swap_in(scratch / "layer", build_dir / "layer")
     finally:
@@ -155,13 +157,31 @@ def _python_version(interpreter: str) -> tuple[int, ...] | None:
     return tuple(map(int, result.stdout.split())) if result.returncode == 0 else None
 
 
-def compile_bytecode(interpreter: Path | str, directories: Iterable[Path]) -> None:
-    """Compile every `.py` under `directories` with `interpreter`, as unchecked-hash `.pyc` (see the module doc)."""
-    subprocess.run(
-        [str(interpreter), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-         *map(str, directories)],
-        check=True, stdout=subprocess.DEVNULL, timeout=600,
-    )
+_COMPILE = """\
+import compileall, json, py_compile, sys
+for directory, deployed in json.loads(sys.argv[1]):
+    ok = compileall.compile_dir(directory, quiet=1, workers=0, stripdir=directory, prependdir=deployed,
+                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    if not ok:
+        sys.exit(f"cannot compile {directory}")
+"""
+
+
+def compile_bytecode(interpreter: Path | str, directories: Mapping[Path, str]) -> None:
+    """Compile every `.py` under each directory with `interpreter`, as unchecked-hash `.pyc` (see the module doc).
+
+    Each directory maps to where Lambda mounts it (`/var/task`, `/opt`): the bytecode records that path, so a
+    traceback names the deployed file and two builds of the same source are byte-identical (an unchanged asset
+    keeps its hash, and a deploy leaves its function alone).
+    """
+    pairs = [[str(directory), deployed] for directory, deployed in directories.items()]
+    subprocess.run([str(interpreter), "-c", _COMPILE, json.dumps(pairs)], check=True, stdout=subprocess.DEVNULL,
+                   timeout=600)
+
+
+def deployed_paths(functions: Iterable[Path], layer: Path) -> dict[Path, str]:
+    """Each staged asset directory → its path in Lambda: a function's code at `/var/task`, a layer's at `/opt`."""
+    return {**dict.fromkeys(functions, "/var/task"), layer: "/opt"}
 
 
 def _stage_function(spec: wiring.Function, root: Path, asset: Path) -> list[str]:

@@ -209,7 +209,7 @@ def test_bytecode_compiled_for_this_interpreter_is_loaded_without_its_source(tmp
     # Given a module compiled the way the assets are, then its source edited (as a fixed zip timestamp would look)
     module = tmp_path / "pkg" / "probe.py"
     _write(module, "ANSWER = 'compiled'\n")
-    compile_bytecode(sys.executable, [tmp_path / "pkg"])
+    compile_bytecode(sys.executable, {tmp_path / "pkg": str(tmp_path / "pkg")})
     module.write_text("ANSWER = 'source'\n")
 
     # When a fresh interpreter imports it without writing bytecode
@@ -218,6 +218,27 @@ def test_bytecode_compiled_for_this_interpreter_is_loaded_without_its_source(tmp
 
     # Then it ran the bytecode: unchecked means the source is never compared
     assert result.stdout.strip() == "compiled"
+
+
+def test_two_builds_of_the_same_source_ship_identical_bytecode_naming_the_deployed_paths(checkout: Path,
+                                                                                        tmp_path: Path) -> None:
+    # Given the Lambda runtime's Python (as above)
+    if lambda_python() is None:
+        pytest.skip(f"no Python {LAMBDA_PYTHON} here: the assets would ship source only")
+
+    # When the same checkout is staged twice into different places (each through its own scratch folder)
+    first = stage(root=checkout, build_dir=tmp_path / "one", functions=[_spec("alpha")])
+    second = stage(root=checkout, build_dir=tmp_path / "two", functions=[_spec("alpha")])
+
+    # Then every file is byte-identical, so an unchanged asset keeps its hash and a deploy leaves it alone
+    def contents(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert contents(first.root) == contents(second.root)
+    # and the bytecode names the file where Lambda mounts it, so a traceback points at /var/task
+    tag = f"cpython-{''.join(map(str, LAMBDA_PYTHON))}"
+    handler_pyc = first.functions["alpha"] / "functions" / "alpha" / "__pycache__" / f"handler.{tag}.pyc"
+    assert b"/var/task/functions/alpha/handler.py" in handler_pyc.read_bytes()
 
 
 def test_lambda_python_refuses_an_interpreter_of_another_version(monkeypatch: pytest.MonkeyPatch,
