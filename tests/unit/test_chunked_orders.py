@@ -3,7 +3,6 @@ nothing, and finished or undone by whoever finds one a crash left half-written (
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -62,8 +61,7 @@ def _stocked(count: int, on_hand: int = 5, **short: int) -> tuple[World, list[tu
 def _crashing(world: World, writes: int) -> ProcessingDeps:
     store = Crashing(world.orders, writes)
     assert world.processing.stock is not None
-    return dataclasses.replace(world.processing, orders=store,  # type: ignore[arg-type]
-                               stock=dataclasses.replace(world.processing.stock, orders=store))  # type: ignore[arg-type]
+    return world.processing._replace(orders=store, stock=world.processing.stock._replace(orders=store))
 
 
 def _reserved_units(world: World, lines: list[tuple[str, int]]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -145,7 +144,7 @@ def test_a_callback_that_beats_the_dispatch_write_keeps_its_status() -> None:
             return receipt
 
     # When the order is dispatched
-    dispatch(DispatchRequest(order_id=ORDER_ID), replace(deps, wms=FastWms()))
+    dispatch(DispatchRequest(order_id=ORDER_ID), deps._replace(wms=FastWms()))
     # Then it stays accepted, with both the callback and the hand-over on the timeline
     order = _stored(store)
     assert (order.status, order.fulfillment.instruction_version) == (OrderStatus.accepted, 1)

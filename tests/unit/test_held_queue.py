@@ -10,7 +10,8 @@ import pytest
 
 from ocp.domain.decisions.routing import WarehouseKind
 from ocp.domain.errors import ConcurrentModification, InvalidQuery
-from ocp.domain.operations.held_queue import InvalidBulkOrderRequest, InvalidOrderEdit, OrderActionRefused
+from ocp.domain.operations.held_queue import InvalidBulkOrderRequest, OrderActionRefused
+from ocp.domain.operations.order_edits import InvalidOrderEdit
 from ocp.domain.order.model import HoldReason, OrderStatus
 from ocp.services.access.attribution import acting_as
 from ocp.services.operations.held_queue import bulk, cancel_order, patch_order, release_order

@@ -27,7 +27,7 @@ def status_table() -> dict[type[domain.DomainError], HTTPStatus]:
     from ocp.domain.decisions.rules import errors as rules
     from ocp.domain.fulfillment import parcels
     from ocp.domain.inventory import stock as inventory
-    from ocp.domain.operations import catalog, held_queue, warehouses
+    from ocp.domain.operations import catalog, held_queue, order_edits, warehouses
     from ocp.domain.order import replay
     from ocp.domain.returns import checks as returns
     from ocp.domain.returns import errors as return_errors
@@ -55,7 +55,7 @@ def status_table() -> dict[type[domain.DomainError], HTTPStatus]:
         catalog.CatalogItemNotFound: HTTPStatus.NOT_FOUND,
         # The held queue and warehouses: an action the order's status does not allow is a conflict.
         held_queue.OrderActionRefused: HTTPStatus.CONFLICT,
-        held_queue.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
+        order_edits.InvalidOrderEdit: HTTPStatus.BAD_REQUEST,
         held_queue.InvalidBulkOrderRequest: HTTPStatus.BAD_REQUEST,
         warehouses.InvalidWarehouse: HTTPStatus.BAD_REQUEST,
         # A callback for a split order that does not name its parcel's warehouse.

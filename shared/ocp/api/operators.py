@@ -8,8 +8,7 @@ recorded beside the principal, never instead of it. Without it the person is the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -24,8 +23,7 @@ ACTOR_HEADER = "x-ocp-actor"
 MAX_ACTOR = 128
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     principal: str
     """The authenticated principal's name (`unknown` only where no authorizer ran: a direct invoke in a test)."""
     scopes: tuple[str, ...]

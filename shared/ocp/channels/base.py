@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import ConfigDict
 
@@ -81,6 +81,8 @@ class Ack(OcpModel):
 
 
 # ---- talking to a channel's API -------------------------------------------------------------------------
+# Immutable records without a mutable default are NamedTuples: each costs a fifth of a frozen dataclass to define,
+# and every function that talks to a channel imports them.
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,7 @@ class HttpTransport(Protocol):
         """Any HTTP status comes back as a response; raise `ChannelApiUnavailable` when no response came."""
 
 
-@dataclass(frozen=True)
-class ApiConfig:
+class ApiConfig(NamedTuple):
     """Everything a channel API client needs, built by the shell (`ocp.adapters.channels.apis`)."""
 
     base_url: str
@@ -114,16 +115,14 @@ class ApiConfig:
     now: Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class OrderPage:
+class OrderPage(NamedTuple):
     """One page of orders modified in a window: full order documents `to_order` accepts."""
 
     documents: list[dict[str, Any]]
     next_page: str | None = None
 
 
-@dataclass(frozen=True)
-class ShippedItem:
+class ShippedItem(NamedTuple):
     line_id: str
     """The channel's own line id (OCP keeps it as `OrderLine.line_id`)."""
     quantity: int
@@ -131,8 +130,7 @@ class ShippedItem:
     """The line's quantity on the order: a parcel may hold part of it."""
 
 
-@dataclass(frozen=True)
-class ShipmentNotice:
+class ShipmentNotice(NamedTuple):
     """One parcel to confirm on the channel (the write-back): the carrier and tracking number the
     warehouse reported and the channel's lines it holds."""
 

@@ -9,9 +9,8 @@ Every write carries the record's version where the channel has one; a channel th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from ocp.channels.base import ApiConfig
@@ -38,8 +37,7 @@ class AfterSaleApi(Protocol):
         """Refuse the after-sale with the channel's reason code and a message for the buyer."""
 
 
-@dataclass(frozen=True)
-class AfterSaleAdapter:
+class AfterSaleAdapter(NamedTuple):
     """A channel's after-sale side: which of its pushes are about an after-sale, and its after-sale API client."""
 
     channel: str

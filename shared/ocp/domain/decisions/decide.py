@@ -13,9 +13,8 @@ database: the rules come compiled from the `RulesCache`, the catalog entries are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ConfigDict
 
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
     from ocp.domain.operations.catalog import CatalogItem
 
 
-@dataclass(frozen=True)
-class RuleBook:
+class RuleBook(NamedTuple):
     """One compiled rule set per kind the processor uses, each at the version it was read at."""
 
     routing: RuleSet[RoutingThen]

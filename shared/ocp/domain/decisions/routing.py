@@ -15,9 +15,8 @@ holds the order as `insufficient_stock`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ConfigDict
 
@@ -40,8 +39,7 @@ class WarehouseKind(StrEnum):
     supplier = "supplier"
 
 
-@dataclass(frozen=True)
-class WarehouseFacts:
+class WarehouseFacts(NamedTuple):
     """What routing needs to know about a warehouse (the warehouses registry supplies it)."""
 
     id: str

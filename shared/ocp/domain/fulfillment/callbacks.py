@@ -28,10 +28,9 @@ Every recorded event (all but duplicates) adds exactly one timeline entry.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AwareDatetime, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -151,8 +150,7 @@ class FulfillmentEvent(OcpModel):
         return self
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     outcome: Outcome
     order: Order
     """The order after the event: the input itself for a duplicate, else the next revision to store."""

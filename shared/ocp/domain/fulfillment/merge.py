@@ -20,9 +20,8 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import Field
 
@@ -248,8 +247,7 @@ def _joined(notes: Iterable[str | None]) -> str | None:
 # ---- handing a group over --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GroupSend:
+class GroupSend(NamedTuple):
     """What the dispatcher sends for a group, and what it writes first."""
 
     group_id: str

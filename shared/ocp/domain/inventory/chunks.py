@@ -18,9 +18,8 @@ later attempt at the same reservation cycle never collides with an undone one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ocp.domain.inventory.commit import CounterChange, OrderCommit
 from ocp.domain.inventory.intent import FinalChange, IntentChunk, IntentCounter, IntentMove, StockIntent
@@ -60,8 +59,7 @@ def intent_deadline(order: Order) -> datetime | None:
 # ---- planning the chunks ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Unit:
+class _Unit(NamedTuple):
     moves: tuple[IntentMove, ...]
     counters: tuple[IntentCounter, ...] = ()
 
@@ -99,8 +97,7 @@ def _kind(movements: Sequence[StockMovement]) -> str:
     return "ship" if kinds & {MovementKind.ship, MovementKind.ship_counted} else "release"
 
 
-@dataclass(frozen=True)
-class _Ids:
+class _Ids(NamedTuple):
     order_id: str
     cycle: int | None
     revision: int

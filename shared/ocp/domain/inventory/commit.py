@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ocp.domain.inventory.stock import LedgerEntry, MovementKind, StockMovement
     from ocp.domain.order.model import Order
 
 
-@dataclass(frozen=True)
-class CounterChange:
+class CounterChange(NamedTuple):
     """Move a buyer's purchase counter for a SKU by `delta`; a claim (delta > 0) must stay within `limit`."""
 
     buyer_id: str
@@ -27,8 +26,7 @@ class CounterChange:
     limit: int | None = None
 
 
-@dataclass(frozen=True)
-class FingerprintClaim:
+class FingerprintClaim(NamedTuple):
     """Remember the order under a duplicate-check key in the same transaction. With `guard`, only if no
     other order holds the key with a `created_at` within [since, until]; else the commit is rejected with that
     order (`CommitRejected.duplicates`), and nothing is written. The record expires (TTL) at `expires_at`."""
@@ -42,8 +40,7 @@ class FingerprintClaim:
     guard: bool = True
 
 
-@dataclass(frozen=True)
-class FingerprintHit:
+class FingerprintHit(NamedTuple):
     """Another order holds the key: the same buyer (or phone), address and items within the window."""
 
     key: str
@@ -51,8 +48,7 @@ class FingerprintHit:
     created_at: datetime | None
 
 
-@dataclass(frozen=True)
-class CountGuard:
+class CountGuard(NamedTuple):
     """The (warehouse, SKU)'s last applied push is still the one whose count time was read (`counted_at`; None:
     no push stored one): a push landing between that read and the commit rejects it (`stale_count`), so a
     shipment is never judged against a count that is no longer the stock's."""
@@ -92,8 +88,7 @@ class OrderCommit:
                 + len(self.count_guards))
 
 
-@dataclass(frozen=True)
-class Shortage:
+class Shortage(NamedTuple):
     """A reservation's condition failed: the shard had only `available` (0 when it does not exist)."""
 
     warehouse: str
@@ -102,15 +97,13 @@ class Shortage:
     available: int
 
 
-@dataclass(frozen=True)
-class LimitBreach:
+class LimitBreach(NamedTuple):
     sku: str
     bought: int
     limit: int | None
 
 
-@dataclass(frozen=True)
-class BooksRefusal:
+class BooksRefusal(NamedTuple):
     """A release or shipment would have taken a shard's `on_hand` or `reserved` below zero (or the shard is
     missing: both None); the shard's numbers when it was refused."""
 
@@ -122,8 +115,7 @@ class BooksRefusal:
     reserved: int | None
 
 
-@dataclass(frozen=True)
-class CommitRejected:
+class CommitRejected(NamedTuple):
     """Why a commit did not happen. Nothing was written."""
 
     order_conflict: bool = False

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from ocp.domain.fulfillment.state import ParcelStatus
 from ocp.domain.inventory.books import ShardKey, StockKey, counted_units, stock_keys
@@ -39,8 +40,7 @@ Locations = Mapping[str, Mapping[str, int]]
 """SKU → {warehouse: active shard count}: where each SKU is stocked (the cached SKU registry)."""
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     sku: str
     quantity: int
 
@@ -98,8 +98,7 @@ def action_for(before: Order | None, after: Order, strategy: LockStrategy) -> St
 # ---- the planner ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     warehouse: str
     allocations: tuple[StockAllocation, ...]
 

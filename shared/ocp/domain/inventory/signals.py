@@ -8,9 +8,8 @@ repeated view of the stock can never publish again or move a signal backwards.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import ConfigDict, Field
 
@@ -43,8 +42,7 @@ class SignalKind(StrEnum):
     """Per SKU: what every channel should list as sellable."""
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(NamedTuple):
     kind: SignalKind
     key: str
     value: int

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 _SUFFIXES = (
     "特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "自治县", "自治旗",
@@ -34,8 +35,7 @@ def short_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class CityDistricts:
+class CityDistricts(NamedTuple):
     """One city's districts, with its province's and its own official names (the way the dataset writes them)."""
 
     province: str

@@ -22,9 +22,8 @@ a database on the way: rules, catalog and warehouses come from per-process cache
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ocp.domain.decisions.anomalies import prepared
 from ocp.domain.decisions.anomalies.checks import presale_release_at
@@ -65,8 +64,7 @@ class WarehouseDirectory(Protocol):
     def facts(self) -> Mapping[str, WarehouseFacts]: ...
 
 
-@dataclass(frozen=True)
-class RulesDeps:
+class RulesDeps(NamedTuple):
     """Per-process caches: `RulesCache`, `CachedCatalog`, `CachedWarehouses` (no read per order when warm)."""
 
     rules: RuleBookSource
@@ -74,8 +72,7 @@ class RulesDeps:
     warehouses: WarehouseDirectory
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     order: Order
     """The order with `rules_applied`, and its gift lines unless it already holds stock (lines then stay)."""
     holds: tuple[Hold, ...]

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.fulfillment.callbacks import (
     Applied,
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
 CALLBACK_ACTOR = "fulfillment_callback"
 
 
-@dataclass(frozen=True)
-class CallbackDeps:
+class CallbackDeps(NamedTuple):
     orders: TransactionalOrderStore
     """Stock-aware: a callback that ships or cancels the order moves its stock in the same write."""
     now: Callable[[], datetime]
@@ -36,8 +34,7 @@ class CallbackDeps:
     on_hand again (None: every shipment is)."""
 
 
-@dataclass(frozen=True)
-class CallbackResult:
+class CallbackResult(NamedTuple):
     order_id: str
     status: OrderStatus
     outcome: Outcome

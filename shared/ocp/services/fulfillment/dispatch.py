@@ -9,10 +9,9 @@ reconciliation sends a stop that is still pending with the same `send_stop`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.fulfillment.changes import drop_update, mark_updated, plan_update
 from ocp.domain.fulfillment.dispatch import (
@@ -49,15 +48,13 @@ UPDATE_ROUNDS = 3
 """Updates sent in one go while changes keep arriving during the send (then the next request takes over)."""
 
 
-@dataclass(frozen=True)
-class DispatchDeps:
+class DispatchDeps(NamedTuple):
     orders: TransactionalOrderStore
     wms: WmsAdapter
     now: Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class DispatchResult:
+class DispatchResult(NamedTuple):
     order_id: str
     outcome: DispatchOutcome
     version: int | None = None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.clock import iso
 from ocp.domain.errors import ConcurrentModification, OrderNotFound
@@ -66,8 +66,7 @@ WRITE_ATTEMPTS = 3
 # ---- the scheduled run -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MergeRunDeps:
+class MergeRunDeps(NamedTuple):
     orders: TransactionalOrderStore
     groups: MergeGroups
     queue: DispatchQueue
@@ -212,8 +211,7 @@ def _alone_now(plan: GroupSend, deps: DispatchDeps) -> None:
 # loaded): the merge run and the order path never record a callback, so they do not load them.
 
 
-@dataclass(frozen=True)
-class ParcelCallback:
+class ParcelCallback(NamedTuple):
     answer: CallbackResult
     """The named order's result (for a group: its first order's)."""
     results: tuple[CallbackResult, ...]

@@ -6,9 +6,8 @@ never runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ocp.domain.fulfillment.merge import can_wait, merge_window, waiting, waits
 from ocp.services.order.updates import update_order
@@ -25,8 +24,7 @@ class RuleBookSource(Protocol):
     def book(self) -> RuleBook: ...
 
 
-@dataclass(frozen=True)
-class MergeWait:
+class MergeWait(NamedTuple):
     """What a newly reserved order needs to wait for its mates: the rules in force, and a write of the order."""
 
     orders: TransactionalOrderStore

@@ -10,10 +10,9 @@ order and the other warehouses still get theirs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.fulfillment.changes import drop_update
 from ocp.domain.fulfillment.dispatch import (
@@ -44,8 +43,7 @@ if TYPE_CHECKING:
     from ocp.ports import TransactionalOrderStore, WmsAdapter
 
 
-@dataclass(frozen=True)
-class ParcelDeps:
+class ParcelDeps(NamedTuple):
     orders: TransactionalOrderStore
     wms: WmsAdapter
     now: Callable[[], datetime]
@@ -53,8 +51,7 @@ class ParcelDeps:
     """Who writes the order (the dispatcher, reconciliation)."""
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     """What one request did to a split order's parcels (the dispatcher reports it as its `DispatchResult`)."""
 
     outcome: DispatchOutcome

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import ChannelApiRejected, ChannelApiUnavailable, ChannelNotConfigured, UnmappableDocument
@@ -50,8 +50,7 @@ CHANNEL_FAILURES_PER_RUN = 3
 """After this many failed lookups a channel is left alone for the rest of the run."""
 
 
-@dataclass(frozen=True)
-class ReconcileDeps:
+class ReconcileDeps(NamedTuple):
     orders: TransactionalOrderStore
     queries: OrderQueries
     channels: ChannelOrders

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.fulfillment.writeback import (
@@ -28,15 +28,13 @@ if TYPE_CHECKING:
 WRITEBACK_ACTOR = "channel_writeback"
 
 
-@dataclass(frozen=True)
-class WritebackDeps:
+class WritebackDeps(NamedTuple):
     orders: TransactionalOrderStore
     channel: ChannelWriteback
     now: Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class WritebackAttempt:
+class WritebackAttempt(NamedTuple):
     tracking_no: str
     confirmed: bool
     error: str | None = None
@@ -68,8 +66,7 @@ def write_back(order_id: str, deps: WritebackDeps) -> list[WritebackAttempt]:
     return attempts
 
 
-@dataclass(frozen=True)
-class WritebackSweepDeps:
+class WritebackSweepDeps(NamedTuple):
     writeback: WritebackDeps
     queries: OrderQueries
 

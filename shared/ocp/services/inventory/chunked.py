@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.books import within_books
@@ -46,8 +46,7 @@ _CONFLICT = CommitRejected(order_conflict=True)
 _APPLIED = "applied"
 
 
-@dataclass(frozen=True)
-class Undone:
+class Undone(NamedTuple):
     """A chunked change was refused part-way and undone: none of its stock stays; `stored` is the order now (held
     for the refusal, or waiting for payment), for the caller to re-plan from or keep."""
 

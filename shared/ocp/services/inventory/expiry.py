@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.books import within_books
@@ -28,8 +28,7 @@ class ExpiringOrders(Protocol):
         was abandoned by then, oldest first."""
 
 
-@dataclass(frozen=True)
-class OrderStockDeps:
+class OrderStockDeps(NamedTuple):
     orders: TransactionalOrderStore
     now: Callable[[], datetime]
 

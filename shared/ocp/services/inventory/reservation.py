@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.chunks import too_many_lines
@@ -55,8 +54,7 @@ if TYPE_CHECKING:
 _SPLIT_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class _Short:
+class _Short(NamedTuple):
     """The split candidates together hold too little; `before`: the order as stored now (a chunked attempt given
     back re-stores it)."""
 
@@ -67,8 +65,7 @@ class ShardPeek(Protocol):
     def availability(self, warehouse: str, sku: str, shards: list[int]) -> dict[int, int]: ...
 
 
-@dataclass(frozen=True)
-class StockDeps:
+class StockDeps(NamedTuple):
     orders: TransactionalOrderStore
     catalog: StockCatalog
     now: Callable[[], datetime]
@@ -80,8 +77,7 @@ class StockDeps:
     answer: every warehouse stocking all of the order's SKUs, by id. A `RoutePlan` given to `write_order` wins."""
 
 
-@dataclass(frozen=True)
-class RoutePlan:
+class RoutePlan(NamedTuple):
     """What the routing decision tells the reservation."""
 
     candidates: tuple[str, ...]
@@ -141,7 +137,7 @@ def move_reservation(before: Order, after: Order, deps: StockDeps, *, route: Rou
     claims = counter_claims(after, limits)
     current = after.reservation.warehouse if after.reservation else None
     ordered = tuple(sorted(route.candidates, key=lambda w: w != current))
-    planner = _planner(after, needs, deps, dataclasses.replace(route, candidates=ordered))
+    planner = _planner(after, needs, deps, route._replace(candidates=ordered))
     while (plan := planner.next_plan()) is not None:
         if (oversized := too_many_lines(len(plan.allocations))) is not None:
             return _release_short(before, after, HoldReason.unroutable, oversized, deps, guards)
@@ -234,7 +230,7 @@ def _reserve(before: Order | None, after: Order, policy: StockPolicy, deps: Stoc
                 continue
             lighter = _without_short_gifts(after, planner, route, now)
             if lighter is not None:
-                return _reserve(before, lighter, policy, deps, dataclasses.replace(route, optional_gifts=frozenset())
+                return _reserve(before, lighter, policy, deps, route._replace(optional_gifts=frozenset())
                                 if route else None, guards)
             if route is not None and route.split and len(route.candidates) > 1 and deps.peek is not None:
                 split = _split(before, after, needs, claims, route, deps, guards, strategy=strategy, expiry=expiry)

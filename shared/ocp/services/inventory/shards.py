@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.inventory.stock import MovementKind, plan_adjustment, skewed
 
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 ADJUST_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class InventoryDeps:
+class InventoryDeps(NamedTuple):
     stock: StockStore
     warehouses: WarehouseRegistry
     now: Callable[[], datetime]

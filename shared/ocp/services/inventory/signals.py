@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.inventory.signals import Signal, SignalState, signals_for
 
@@ -13,8 +13,7 @@ if TYPE_CHECKING:
     from ocp.ports import EventPublisher, Notifier, SignalStore, StockStore
 
 
-@dataclass(frozen=True)
-class SignalDeps:
+class SignalDeps(NamedTuple):
     stock: StockStore
     signals: SignalStore
     events: EventPublisher

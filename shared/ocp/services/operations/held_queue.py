@@ -14,10 +14,9 @@ one transaction at the revision it read (an `If-Match` revision makes a stale ed
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import Field, ValidationError
 
@@ -29,14 +28,12 @@ from ocp.domain.inventory.planning import end_commit, holds_stock, status_change
 from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.operations.held_queue import (
     InvalidBulkOrderRequest,
-    InvalidOrderEdit,
     OrderActionRefused,
     cancelled,
-    edited,
-    parse_patch,
     released,
     stop_requested,
 )
+from ocp.domain.operations.order_edits import InvalidOrderEdit, edited, parse_patch
 from ocp.domain.order.model import Hold, Order, OrderStatus
 from ocp.domain.problems import problems_from
 from ocp.services.access.attribution import StampingOrders, stamp_commit, stamp_order
@@ -51,8 +48,7 @@ WRITE_ATTEMPTS = 3
 MAX_BULK = 100
 
 
-@dataclass(frozen=True)
-class HeldQueueDeps:
+class HeldQueueDeps(NamedTuple):
     orders: TransactionalOrderStore
     queries: HeldQueueQueries
     stock: StockDeps
@@ -91,7 +87,7 @@ def release_order(deps: HeldQueueDeps, order_id: str, actor: str, note: str | No
     for _ in range(WRITE_ATTEMPTS):
         current = _get(deps.orders, order_id, expected_revision)
         # The order path knows nothing of principals: its writes carry the caller's through the store.
-        stock = replace(deps.stock, orders=StampingOrders(deps.stock.orders, current))
+        stock = deps.stock._replace(orders=StampingOrders(deps.stock.orders, current))
         placed = place(current, released(current, actor, deps.now(), note), stock, deps.rules)
         if placed is not None:
             stored = stamp_order(current, placed)  # `place` answers the order it built, before the store stamped it

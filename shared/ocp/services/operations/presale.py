@@ -4,8 +4,7 @@ it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.commit import OrderCommit
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
 PRESALE_ACTOR = "ocp:presale-release"
 
 
-@dataclass(frozen=True)
-class DueRelease:
+class DueRelease(NamedTuple):
     order_id: str
     status: OrderStatus | None
     """None: nothing to do (released by someone else, or not due after all)."""

@@ -20,10 +20,9 @@ the orders held for nothing else that need the SKU, and sends each through the p
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
@@ -52,8 +51,7 @@ class StockLevels(Protocol):
     def levels(self, sku: str) -> list[StockLevel]: ...
 
 
-@dataclass(frozen=True)
-class RestockDeps:
+class RestockDeps(NamedTuple):
     held: HeldQueueDeps
     stock: StockLevels
 
@@ -174,7 +172,7 @@ def _retry(deps: HeldQueueDeps, order_id: str, sku: str) -> Order | None:
             return None
         # A sold-out memo from before the restock would hold the order again without trying the stock.
         deps.stock.catalog.forget_sold_out(line.sku for line in current.lines)
-        quiet = dataclasses.replace(deps.stock, orders=_StillShortGuard(deps.stock.orders))
+        quiet = deps.stock._replace(orders=_StillShortGuard(deps.stock.orders))
         try:
             stored = place(current, restocked(current, sku, deps.now()), quiet, deps.rules)
         except _StillShort as short:  # as it was, at the revision stored now (a chunked attempt given back moved it)

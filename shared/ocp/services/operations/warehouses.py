@@ -7,9 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocp.domain.clock import iso
 from ocp.domain.operations.warehouses import Warehouse, WarehouseList, directory, parse_warehouse, routing_facts
@@ -35,8 +34,7 @@ def list_warehouses(store: WarehouseStore, seed: Iterable[str] = ()) -> Warehous
     return WarehouseList(warehouses=list(directory(store.all(), seed).values()))
 
 
-@dataclass(frozen=True)
-class _Snapshot:
+class _Snapshot(NamedTuple):
     at: float
     warehouses: dict[str, Warehouse]
     facts: dict[str, WarehouseFacts]
@@ -86,7 +84,7 @@ class CachedWarehouses:
                     raise
                 if self._on_error is not None:
                     self._on_error(exc)
-                loaded = replace(self._loaded, at=now)
+                loaded = self._loaded._replace(at=now)
             self._loaded = loaded
             return loaded
 

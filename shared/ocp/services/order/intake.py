@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.channels.base import Delivery
 from ocp.domain.clock import iso
@@ -24,8 +23,7 @@ POLLED_PREFIX = "polled"
 """Archive prefix of documents a channel poller fetched (the object is the channel document itself)."""
 
 
-@dataclass(frozen=True)
-class IntakeDeps:
+class IntakeDeps(NamedTuple):
     credentials: CredentialsProvider
     archive: RawArchive
     inbox: Inbox
@@ -34,8 +32,7 @@ class IntakeDeps:
     """Where the channels' after-sale pushes go (the returns' intake); None: they go to `inbox` like the rest."""
 
 
-@dataclass(frozen=True)
-class Accepted:
+class Accepted(NamedTuple):
     delivery_id: str
     archive_key: str
     messages: int

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocp.domain.clock import iso, parse_instant
 from ocp.domain.errors import (
@@ -43,8 +42,7 @@ class Outcome(StrEnum):
     quarantined = "quarantined"
 
 
-@dataclass(frozen=True)
-class ProcessingDeps:
+class ProcessingDeps(NamedTuple):
     orders: OrderStore
     archive: RawArchive
     quarantine: Quarantine
@@ -61,8 +59,7 @@ class ProcessingDeps:
     """Where a newly reserved order is handed to the dispatcher. None: nobody is told."""
 
 
-@dataclass(frozen=True)
-class Processed:
+class Processed(NamedTuple):
     outcome: Outcome
     order_id: str | None
     order: Order | None = None

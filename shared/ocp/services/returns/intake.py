@@ -4,9 +4,8 @@ older or equal version is ignored, and the workflow is named by the after-sale."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ocp.channels.aftersales.registry import aftersale_adapter_for
 from ocp.domain.errors import ConcurrentModification, DomainError
@@ -34,8 +33,7 @@ def aftersale_return_id(channel: str, aftersale_id: str) -> str:
     return f"{channel}-as-{local}"
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     return_id: str
     outcome: str
     """created | updated | unchanged | settled"""

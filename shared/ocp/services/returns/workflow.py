@@ -8,9 +8,8 @@ done answers the same label without doing it again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocp.domain.errors import ChannelNotConfigured, ConcurrentModification, DomainError, OrderNotFound
 from ocp.domain.inventory.events import DomainEvent
@@ -339,8 +338,7 @@ def _graded(after_sale: AfterSale) -> dict[str, dict[Any, int]]:
     return graded
 
 
-@dataclass(frozen=True)
-class Agreed:
+class Agreed(NamedTuple):
     reference: str | None
     """The channel's refund reference; None when no channel API takes the refund (finance pays it)."""
     paid_out: bool = False

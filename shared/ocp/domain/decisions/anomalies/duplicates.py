@@ -7,9 +7,8 @@ the order's own transaction claims, so the check needs no read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from ocp.domain.order.model import Order
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 _SPACE = re.compile(r"[\s,，.。·\-—_/]+")
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFingerprint:
+class OrderFingerprint(NamedTuple):
     order_id: str
     buyer: str | None
     """`channel:buyer_id`, or None when the channel sent no buyer."""

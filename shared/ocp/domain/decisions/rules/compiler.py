@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ocp.domain.decisions.rules.conditions import (
     MAX_SUBJECT,
@@ -41,8 +40,7 @@ ValueTest = Callable[[Any], bool]
 MAX_TRACE_VALUES = 10
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledCondition:
+class CompiledCondition(NamedTuple):
     test: Test
     explain: Explain
     """Evaluate exactly as `test` does (same short-circuits), appending one trace entry per node."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum, StrEnum
 from functools import cache
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from pydantic import BaseModel
 
@@ -47,8 +47,7 @@ class ValueType(StrEnum):
     """Untyped (kind-specific roots): operators check types when they run."""
 
 
-@dataclass(frozen=True)
-class PathSpec:
+class PathSpec(NamedTuple):
     path: str
     type: ValueType
     fanout: bool = False
