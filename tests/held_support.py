@@ -14,7 +14,7 @@ from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.rules import MemoryCatalogStore, MemoryRulesStore
 from ocp.adapters.memory.warehouses import MemoryWarehouses, MemoryWarehouseStore
-from ocp.domain.inventory.stock import StockPush
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.operations.catalog import CatalogItem
 from ocp.domain.operations.warehouses import Warehouse
 from ocp.domain.order.model import Order

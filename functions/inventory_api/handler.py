@@ -15,7 +15,8 @@ from ocp.api.errors import register_error_handlers
 from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented
 from ocp.domain.inventory.policy import StockPolicy
-from ocp.domain.inventory.stock import PushResult, StockNotFound, StockPush
+from ocp.domain.inventory.pushes import PushResult, StockPush
+from ocp.domain.inventory.stock import StockNotFound
 from ocp.observability import instruments
 from ocp.services.inventory.stock import LedgerView, StockBoard, ledger_view, push_stock, put_policy, stock_board
 

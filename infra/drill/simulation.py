@@ -34,7 +34,7 @@ from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.adapters.memory.warehouses import MemoryWarehouses
-from ocp.domain.inventory.stock import StockPush
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.order.model import OrderStatus
 from ocp.services.inventory.reservation import StockDeps
 from ocp.services.inventory.stock import InventoryDeps, push_stock, stock_board

@@ -24,7 +24,8 @@ from ocp.adapters.dynamodb.warehouses import DynamoWarehouseStore
 from ocp.adapters.memory.intake import MemoryQuarantine, MemoryRawArchive
 from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS, StockPush
+from ocp.domain.inventory.pushes import StockPush
+from ocp.domain.inventory.stock import MAX_TRANSACTION_ITEMS
 from ocp.domain.order.model import Order
 from ocp.services.decisions.order_path import RulesDeps
 from ocp.services.decisions.rules import RulesCache

@@ -18,11 +18,12 @@ if TYPE_CHECKING:  # only the protocols' signatures need these: keeps every cold
     from ocp.domain.fulfillment.dispatch import DispatchRequest, WarehouseInstruction
     from ocp.domain.fulfillment.stuck import OrderSummary, SlaPolicy
     from ocp.domain.fulfillment.wms import WmsEndpoint
+    from ocp.domain.inventory.adjustments import StockAdjustment
     from ocp.domain.inventory.commit import CommitRejected, OrderCommit
     from ocp.domain.inventory.events import DomainEvent
     from ocp.domain.inventory.policy import StockPolicy
     from ocp.domain.inventory.signals import SignalState
-    from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockAdjustment, StockHead, StockLevel
+    from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockHead, StockLevel
     from ocp.domain.operations.catalog import CatalogItem
     from ocp.domain.operations.warehouses import Warehouse
     from ocp.domain.order.inbox import InboxMessage, QuarantineRecord

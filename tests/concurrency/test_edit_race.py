@@ -14,7 +14,8 @@ import pytest
 from infra.local.dynamodb_local import DynamoDBLocal
 from infra.local.stock_lab import StockLab, checked_order, synthetic_order
 from ocp.domain.clock import utc_now
-from ocp.domain.inventory.stock import StockContention, StockPush
+from ocp.domain.inventory.pushes import StockPush
+from ocp.domain.inventory.stock import StockContention
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.inventory.stock import ledger_view, push_stock
 from ocp.services.order.processing import ProcessingDeps, store_order

@@ -20,12 +20,13 @@ from ocp.adapters.dynamodb.signals import DynamoSignalStore
 from ocp.adapters.dynamodb.stock import DynamoStockStore, StockTables
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
+from ocp.domain.inventory.adjustments import plan_adjustment
 from ocp.domain.inventory.chunks import all_entry_ids, chunk_commit, intent_commit
 from ocp.domain.inventory.commit import BooksRefusal, CounterChange, CountGuard, LimitBreach, OrderCommit, Shortage
 from ocp.domain.inventory.policy import SkuPolicy, StockPolicy
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
 from ocp.domain.inventory.signals import SignalState
-from ocp.domain.inventory.stock import MovementKind, StockHead, StockMovement, ledger_entry, plan_adjustment
+from ocp.domain.inventory.stock import MovementKind, StockHead, StockMovement, ledger_entry
 from ocp.domain.order.model import Order, OrderStatus
 
 AT = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ from ocp.adapters.memory.warehouses import MemoryWarehouses, MemoryWarehouseStor
 from ocp.domain.fulfillment.callbacks import Outcome
 from ocp.domain.fulfillment.dispatch import DispatchOutcome, DispatchPurpose, InstructionKind, WmsUnavailable
 from ocp.domain.fulfillment.state import Fulfillment, IssueKind, StopRequester
-from ocp.domain.inventory.stock import StockPush
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.operations.held_queue import OrderActionRefused
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.decisions.order_path import RulesDeps

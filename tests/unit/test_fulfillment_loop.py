@@ -32,8 +32,8 @@ from ocp.domain.fulfillment.dispatch import (
 )
 from ocp.domain.fulfillment.reconciliation import ALERT_DETAIL_TYPE
 from ocp.domain.fulfillment.state import IssueKind, WritebackState
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.inventory.reservation import ReservationState
-from ocp.domain.inventory.stock import StockPush
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, dispatch

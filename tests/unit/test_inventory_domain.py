@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.local.stock_lab import synthetic_order
+from ocp.domain.inventory.adjustments import distribute, plan_adjustment, skewed
 from ocp.domain.inventory.commit import OrderCommit, Shortage
 from ocp.domain.inventory.planning import (
     ReservationPlanner,
@@ -26,12 +27,9 @@ from ocp.domain.inventory.stock import (
     ShardLevel,
     StockHead,
     StockLevel,
-    distribute,
     is_low,
     parse_stock_id,
-    plan_adjustment,
     preferred_shard,
-    skewed,
     stock_id,
     validate_warehouse,
 )

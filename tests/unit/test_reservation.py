@@ -15,8 +15,9 @@ from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.orders import MemoryOrderStore
 from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.inventory.policy import ChannelPolicy, SkuPolicy, StockPolicy
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.inventory.reservation import LockStrategy, ReservationState
-from ocp.domain.inventory.stock import InvalidStockRequest, StockPush
+from ocp.domain.inventory.stock import InvalidStockRequest
 from ocp.domain.order.ingest import apply_channel_update
 from ocp.domain.order.model import Channel, HoldReason, Order, OrderStatus
 from ocp.services.inventory.expiry import OrderStockDeps, release_expired

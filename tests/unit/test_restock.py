@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ocp.adapters.memory.warehouses import MemoryWarehouses
-from ocp.domain.inventory.stock import StockPush
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.order.model import Hold, HoldReason, Order, OrderStatus
 from ocp.services.inventory.stock import InventoryDeps, push_stock
 from ocp.services.operations.restock import RestockDeps, RestockReport, retry_held_for_stock

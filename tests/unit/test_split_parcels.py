@@ -25,8 +25,9 @@ from ocp.domain.fulfillment.dispatch import (
 )
 from ocp.domain.fulfillment.parcels import ParcelNotNamed, parcels_of
 from ocp.domain.fulfillment.state import ParcelStatus
+from ocp.domain.inventory.pushes import StockPush
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
-from ocp.domain.inventory.stock import MovementKind, StockPush
+from ocp.domain.inventory.stock import MovementKind
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
 from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult, dispatch, dispatch_now

@@ -15,8 +15,9 @@ from ocp.adapters.memory.warehouses import MemoryWarehouses
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent
 from ocp.domain.inventory.books import BOOKS_REFUSED, counted_units
 from ocp.domain.inventory.commit import OrderCommit
+from ocp.domain.inventory.pushes import StockPush, count_time
 from ocp.domain.inventory.reservation import LockStrategy, Reservation, ReservationState, StockAllocation
-from ocp.domain.inventory.stock import MovementKind, StockMovement, StockPush, count_time, ledger_entry, stock_id
+from ocp.domain.inventory.stock import MovementKind, StockMovement, ledger_entry, stock_id
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult, record_callback
 from ocp.services.inventory.expiry import OrderStockDeps, release_expired

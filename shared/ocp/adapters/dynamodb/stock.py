@@ -26,9 +26,7 @@ from ocp.domain.inventory.policy import StockPolicy
 from ocp.domain.inventory.stock import (
     LedgerEntry,
     MovementKind,
-    ShardChange,
     ShardLevel,
-    StockAdjustment,
     StockHead,
     StockLevel,
     StockMovement,
@@ -37,6 +35,7 @@ from ocp.domain.inventory.stock import (
 )
 
 if TYPE_CHECKING:
+    from ocp.domain.inventory.adjustments import ShardChange, StockAdjustment
     from ocp.domain.inventory.commit import CounterChange, CountGuard
 
 _BATCH_GET_LIMIT = 100

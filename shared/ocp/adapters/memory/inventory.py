@@ -27,7 +27,6 @@ from ocp.domain.inventory.stock import (
     LedgerEntry,
     MovementKind,
     ShardLevel,
-    StockAdjustment,
     StockHead,
     StockLevel,
     StockMovement,
@@ -38,6 +37,7 @@ from ocp.domain.inventory.stock import (
 
 if TYPE_CHECKING:
     from ocp.adapters.memory.orders import MemoryOrderStore
+    from ocp.domain.inventory.adjustments import StockAdjustment
     from ocp.domain.inventory.signals import SignalState
 
 

@@ -1,15 +1,15 @@
 """The channels OCP speaks, on the wire (intake, replay, the poller, the API clients): no order model is built.
-Adding one is a new wire module plus one line here, and its adapter in `ocp.channels.registry`."""
+Adding one is a new wire module plus one line here, and its adapter in `ocp.channels.registry`.
+
+A channel's modules load with its first use: a function serving only some channels never loads the others'."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
+from importlib import import_module
 from typing import TYPE_CHECKING, TypeVar
 
-from ocp.channels.wire.douyin import DouyinWire
-from ocp.channels.wire.jd import JdWire
-from ocp.channels.wire.shopify import ShopifyWire
-from ocp.channels.wire.taobao import TaobaoWire
 from ocp.domain.errors import UnknownChannel
 from ocp.domain.order.enums import Channel
 
@@ -18,16 +18,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_WIRES: dict[str, ChannelWire] = {
-    Channel.shopify.value: ShopifyWire(),
-    Channel.douyin.value: DouyinWire(),
-    Channel.taobao.value: TaobaoWire(),
-    Channel.jd.value: JdWire(),
+_WIRES: dict[str, tuple[str, str]] = {
+    Channel.shopify.value: ("ocp.channels.wire.shopify", "ShopifyWire"),
+    Channel.douyin.value: ("ocp.channels.wire.douyin", "DouyinWire"),
+    Channel.taobao.value: ("ocp.channels.wire.taobao", "TaobaoWire"),
+    Channel.jd.value: ("ocp.channels.wire.jd", "JdWire"),
 }
+"""Each channel's wire module and class."""
 
 
+@cache
 def wire_for(channel: str) -> ChannelWire:
-    return lookup(_WIRES, channel)
+    wire: ChannelWire = loaded(lookup(_WIRES, channel))()
+    return wire
+
+
+def loaded(where: tuple[str, str]) -> type:
+    """The class named by (module, class name), its module imported on first use."""
+    module, name = where
+    found: type = getattr(import_module(module), name)
+    return found
 
 
 def lookup(adapters: Mapping[str, T], channel: str) -> T:

@@ -1,4 +1,4 @@
-"""Stock per (warehouse, SKU): shards, levels, movements, the ledger, WMS pushes, alerts (pure).
+"""Stock per (warehouse, SKU): shards, levels, movements, the ledger, alerts (pure).
 
 A (warehouse, SKU) is stored as N stock shards, one DynamoDB item each, so a hot SKU's reservations spread
 over N partitions. Shard 0 is the head: it also carries the WMS version, the safety stock and the shard count.
@@ -6,15 +6,17 @@ For every shard `available = on_hand - reserved`; the (warehouse, SKU) numbers a
 Every reservation, release or shipment of a shard leaves a `LedgerEntry` with the same deltas, written in the
 same transaction; a push or a rebalance leaves one entry for the (warehouse, SKU) with its per-shard deltas.
 Summing the ledger of a (warehouse, SKU) gives its on_hand, reserved and available back.
+A WMS's pushes are `ocp.domain.inventory.pushes`; a push's or a rebalance's spread over the shards is
+`ocp.domain.inventory.adjustments`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator
+from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.clock import UtcTime, iso
@@ -260,146 +262,3 @@ def summarize(warehouse: str, sku: str, head: StockHead, shards: Sequence[ShardL
 def is_low(available: int, safety_stock: int) -> bool:
     """Below safety stock; a sold-out SKU is always low, even with no safety stock set."""
     return available < max(safety_stock, 1)
-
-
-# ---- distributing on-hand over shards ------------------------------------------------------------------------
-
-
-def distribute(total_on_hand: int, reserved: Sequence[int], active: int) -> list[int]:
-    """The on-hand each shard should hold so that `available` is spread evenly over the first `active` shards.
-
-    Every shard first covers what it has reserved (its `available` would otherwise be negative); the rest is
-    split evenly over the active shards, lower shards taking the remainder. Retired shards (index ≥ active)
-    keep only their reserved units. When the total cannot cover everything reserved, shards are filled in order
-    and the shortfall shows as negative available on the rest — the numbers stay true to the WMS.
-    """
-    if total_on_hand < 0 or active < 1 or active > len(reserved):
-        raise ValueError(f"cannot distribute {total_on_hand} over {active} of {len(reserved)} shards")
-    covered = [max(r, 0) for r in reserved]
-    spare = total_on_hand - sum(covered)
-    if spare < 0:
-        targets, remaining = [], total_on_hand
-        for need in covered:
-            take = min(need, remaining)
-            targets.append(take)
-            remaining -= take
-        return targets
-    share, extra = divmod(spare, active)
-    return [need + (share + (1 if i < extra else 0) if i < active else 0) for i, need in enumerate(covered)]
-
-
-class ShardChange(_Model):
-    """Set one shard's on-hand by `delta`, provided it still holds `expected_on_hand` (None: it must not exist)."""
-
-    shard: int
-    expected_on_hand: int | None
-    delta: int
-    requires_available: int = 0
-
-
-class StockAdjustment(_Model):
-    """A push or a rebalance of one (warehouse, SKU): every shard it touches, its ledger, the new head."""
-
-    kind: MovementKind
-    warehouse: str
-    sku: str
-    head: StockHead
-    version_guard: int | None = Field(default=None, description="push: the head's version must be below this")
-    created: bool = False
-    changes: tuple[ShardChange, ...]
-    ledger: tuple[LedgerEntry, ...]
-
-
-def plan_adjustment(
-    kind: MovementKind,
-    warehouse: str,
-    sku: str,
-    *,
-    current: Sequence[ShardLevel],
-    total_on_hand: int,
-    head: StockHead,
-    actor: str,
-    reason: str,
-    at: datetime,
-    entry_prefix: str,
-    version_guard: int | None = None,
-) -> StockAdjustment:
-    """Redistribute `total_on_hand` over the shards (existing ones and any new ones up to `head.slots`)."""
-    by_shard = {s.shard: s for s in current}
-    slots = max(head.slots, head.shards, *(s.shard + 1 for s in current)) if current else max(head.slots, head.shards)
-    reserved = [by_shard[i].reserved if i in by_shard else 0 for i in range(slots)]
-    targets = distribute(total_on_hand, reserved, head.shards)
-    changes = []
-    for shard, target in enumerate(targets):
-        existing = by_shard.get(shard)
-        before = existing.on_hand if existing else None
-        delta = target - (before or 0)
-        if existing is not None and delta == 0:
-            continue
-        changes.append(ShardChange(shard=shard, expected_on_hand=before, delta=delta,
-                                   requires_available=max(0, -delta) if kind == MovementKind.rebalance else 0))
-    total = sum(c.delta for c in changes)
-    # One entry for the whole adjustment (not one per shard): a push of N shards is N + 2 transaction items.
-    entry = LedgerEntry(
-        entry_id=entry_prefix, warehouse=warehouse, sku=sku, shard=0, kind=kind, delta_on_hand=total,
-        delta_reserved=0, delta_available=total, version=head.version if kind == MovementKind.push else None,
-        shard_deltas={c.shard: c.delta for c in changes if c.delta}, actor=actor, reason=reason, at=at,
-    )
-    if not any(c.shard == 0 for c in changes):
-        # The head always takes part: it carries the version (and its condition) for the whole push.
-        changes.insert(0, ShardChange(shard=0, expected_on_hand=by_shard[0].on_hand if 0 in by_shard else None,
-                                      delta=0))
-    head = head.model_copy(update={"slots": slots, "updated_at": at})
-    return StockAdjustment(kind=kind, warehouse=warehouse, sku=sku, head=head, version_guard=version_guard,
-                           created=not current, changes=tuple(changes), ledger=(entry,))
-
-
-def skewed(shards: Sequence[ShardLevel], active: int) -> bool:
-    """Worth rebalancing: a retired shard still has units to sell, or active shards differ by more than one."""
-    if any(s.available > 0 for s in shards if s.shard >= active):
-        return True
-    actives = [s.available for s in shards if s.shard < active]
-    if len(actives) < active:
-        return True
-    return bool(actives) and max(actives) - min(actives) > 1
-
-
-# ---- WMS pushes -------------------------------------------------------------------------------------------------
-
-
-class StockPush(OcpModel):
-    """`PUT /inventory/{warehouse}/{sku}`: the WMS's absolute on-hand with its version."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    on_hand: StrictInt = Field(ge=0, description="Absolute units on hand in the warehouse")
-    version: StrictInt = Field(ge=0, description="The WMS's version of this number; only a higher one applies")
-    safety_stock: StrictInt | None = Field(
-        default=None, ge=0, description="Alert threshold for this warehouse (kept when omitted)"
-    )
-    as_of: AwareDatetime | None = Field(
-        default=None, description="When the WMS counted on_hand (ISO-8601 with an offset, e.g. `2026-11-11T04:05:13Z`);"
-                                  " default: when the push arrives. A parcel shipped at or before it is taken to be "
-                                  "counted already, so its `shipped` callback does not take it off on_hand again",
-    )
-
-    @field_validator("as_of")
-    @classmethod
-    def _in_utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
-
-
-def count_time(as_of: datetime | None, arrived: datetime) -> datetime:
-    """The count time stored for a push: its `as_of`, never after it arrived (a WMS clock running ahead would
-    otherwise mark later shipments as counted), at the second precision the stock table keeps."""
-    moment = min(as_of, arrived) if as_of is not None else arrived
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-class PushResult(_Model):
-    applied: bool
-    created: bool = False
-    reason: str | None = Field(default=None, description="Why it was not applied: stale_version | repeated_version")
-    stored_version: int
-    message: str
-    level: StockLevel | None = None

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from ocp.domain.inventory.stock import MovementKind, plan_adjustment, skewed
+from ocp.domain.inventory.adjustments import plan_adjustment, skewed
+from ocp.domain.inventory.stock import MovementKind
 
 if TYPE_CHECKING:
     from ocp.ports import StockStore, WarehouseRegistry

@@ -11,20 +11,18 @@ from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel
 from ocp.domain.errors import ConcurrentModification
+from ocp.domain.inventory.adjustments import plan_adjustment
+from ocp.domain.inventory.pushes import PushResult, StockPush, count_time
 from ocp.domain.inventory.signals import ChannelStock, channel_view
 from ocp.domain.inventory.stock import (
     InvalidStockRequest,
     LedgerEntry,
     LedgerTotals,
     MovementKind,
-    PushResult,
     StockContention,
     StockHead,
     StockLevel,
-    StockPush,
-    count_time,
     ledger_totals,
-    plan_adjustment,
     summarize,
     validate_sku,
     validate_warehouse,

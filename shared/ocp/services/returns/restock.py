@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ocp.domain.inventory.stock import MovementKind, StockContention, StockHead, plan_adjustment
+from ocp.domain.inventory.adjustments import plan_adjustment
+from ocp.domain.inventory.stock import MovementKind, StockContention, StockHead
 from ocp.domain.returns.model import AfterSale, Grade, Receipt
 from ocp.services.access.attribution import stamp_ledger
 from ocp.services.inventory.shards import ADJUST_ATTEMPTS
