@@ -12,3 +12,9 @@ from pydantic import BaseModel, ConfigDict
 
 class OcpModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
+
+
+class FrozenModel(OcpModel):
+    """Immutable, and unknown fields are refused: the base of most domain values, requests and documents."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -15,9 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, computed_field, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, computed_field, model_serializer
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.errors import DomainError
 from ocp.domain.fulfillment.state import FulfillmentIssue, IssueKind
@@ -43,10 +43,6 @@ class WmsRejected(DomainError):
     code = "wms_rejected"
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class InstructionKind(StrEnum):
     fulfil = "fulfil"
     """Pick, pack and ship the order."""
@@ -55,7 +51,7 @@ class InstructionKind(StrEnum):
     over). A higher version than every instruction before it, so it supersedes them."""
 
 
-class InstructionLine(_Model):
+class InstructionLine(FrozenModel):
     line_id: str
     sku: str = Field(description="Merchant SKU: what the warehouse picks")
     quantity: int
@@ -63,7 +59,7 @@ class InstructionLine(_Model):
     gift: bool = False
 
 
-class WarehouseInstruction(_Model):
+class WarehouseInstruction(FrozenModel):
     """What a WMS needs to pick, pack and ship one order (the message body on its queue, or the HTTP body)."""
 
     order_id: str
@@ -109,7 +105,7 @@ class DispatchPurpose(StrEnum):
     """Send the update the order owes its warehouse (`fulfillment.update`: the next version, kind fulfil)."""
 
 
-class DispatchRequest(_Model):
+class DispatchRequest(FrozenModel):
     """Hand the order to its warehouse unless a version after `after_version` was handed over already; a stop or
     an update is sent while the order still owes it (its own record makes it idempotent)."""
 

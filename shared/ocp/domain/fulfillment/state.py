@@ -10,15 +10,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.fulfillment.merge_record import MergeRecord
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class WritebackState(StrEnum):
@@ -29,7 +25,7 @@ class WritebackState(StrEnum):
     """The channel refused it for good (e.g. the order is closed there): an operator must act."""
 
 
-class Writeback(_Model):
+class Writeback(FrozenModel):
     """Telling the channel that a shipment left, with its carrier and tracking number."""
 
     state: WritebackState = WritebackState.pending
@@ -40,12 +36,12 @@ class Writeback(_Model):
     confirmed_at: UtcTime | None = None
 
 
-class ShippedLine(_Model):
+class ShippedLine(FrozenModel):
     line_id: str
     quantity: int = Field(gt=0)
 
 
-class Shipment(_Model):
+class Shipment(FrozenModel):
     """One parcel: what it holds, how it travels, whether it arrived, whether the channel knows."""
 
     event_id: str = Field(description="The `shipped` callback that reported it")
@@ -79,14 +75,14 @@ class IssueKind(StrEnum):
     """The buyer's address changed once the warehouse had picked the order: re-label or intercept the parcel."""
 
 
-class FulfillmentIssue(_Model):
+class FulfillmentIssue(FrozenModel):
     at: UtcTime
     kind: IssueKind
     reason: str
     event_id: str | None = None
 
 
-class ChannelCancel(_Model):
+class ChannelCancel(FrozenModel):
     """The channel cancelled the order after it reached the warehouse (found by reconciliation), and how OCP
     answered: a cancel instruction to the warehouse ("stop the warehouse") unless a parcel already left, and one
     alert. Each step is recorded once it is done, so a run that dies half-way is completed by the next one."""
@@ -112,7 +108,7 @@ class StopRequester(StrEnum):
     """Reconciliation found the order cancelled on its channel."""
 
 
-class StopRequest(_Model):
+class StopRequest(FrozenModel):
     """Someone asked OCP to stop the warehouse: the order is not cancelled until the warehouse confirms with a
     `cancelled` callback. The cancel instruction's version is fixed when the request is recorded, so every resend
     (dispatch queue redelivery, reconciliation) is the same instruction under the same idempotency key."""
@@ -130,7 +126,7 @@ class StopRequest(_Model):
         return self.version is not None and self.sent_at is None
 
 
-class InstructionUpdate(_Model):
+class InstructionUpdate(FrozenModel):
     """The order changed after the warehouse got its instruction (the buyer's address): the next version is owed."""
 
     requested_at: UtcTime
@@ -151,13 +147,13 @@ class ParcelStatus(StrEnum):
     cancelled = "cancelled"
 
 
-class ParcelLine(_Model):
+class ParcelLine(FrozenModel):
     line_id: str
     sku: str
     quantity: int = Field(gt=0, description="This warehouse's part of the line")
 
 
-class Parcel(_Model):
+class Parcel(FrozenModel):
     """One warehouse's part of an order split across warehouses (its reservation's allocations there): its own
     instruction versions, status and tracking. The order's status follows its parcels."""
 
@@ -171,7 +167,7 @@ class Parcel(_Model):
     stop_sent_at: UtcTime | None = Field(default=None, description="When this warehouse was sent a cancel instruction")
 
 
-class Fulfillment(_Model):
+class Fulfillment(FrozenModel):
     instruction_version: int = Field(
         default=0, description="The warehouse instruction version last handed over (0: never dispatched); "
                                "a split order's highest over its parcels"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime, known_zone
 from ocp.domain.order.enums import OrderStatus
 
@@ -24,11 +24,7 @@ WRITEBACK_HOP = "channel_writeback"
 _TERMINAL = {OrderStatus.delivered, OrderStatus.cancelled}
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StatusSla(_Model):
+class StatusSla(FrozenModel):
     hop: str = Field(pattern=r"^[a-z][a-z_]{0,47}$", description="Where the order is stuck, e.g. wms_acceptance")
     max_minutes: int | None = Field(default=None, gt=0, le=60 * 24 * 60)
     by_cutoff: bool = Field(default=False, description="Due at the warehouse's next cut-off after `since`")
@@ -40,12 +36,12 @@ class StatusSla(_Model):
         return self
 
 
-class WritebackSla(_Model):
+class WritebackSla(FrozenModel):
     hop: str = Field(default=WRITEBACK_HOP, pattern=r"^[a-z][a-z_]{0,47}$")
     max_minutes: int = Field(gt=0, le=60 * 24 * 60)
 
 
-class Cutoffs(_Model):
+class Cutoffs(FrozenModel):
     """Daily warehouse cut-offs (the last carrier pick-up), in `timezone`; a warehouse not listed uses `default`."""
 
     timezone: str = "Asia/Shanghai"
@@ -61,7 +57,7 @@ class Cutoffs(_Model):
         return self.warehouses.get(warehouse or "", self.default)
 
 
-class AfterSaleSla(_Model):
+class AfterSaleSla(FrozenModel):
     """How long an after-sale may wait in one status before the report shows it (hop names are the report's)."""
 
     hop: str = Field(min_length=1, max_length=64)
@@ -79,7 +75,7 @@ DEFAULT_AFTERSALE_SLA: dict[str, dict[str, object]] = {
 }
 
 
-class SlaPolicy(_Model):
+class SlaPolicy(FrozenModel):
     """The `sla` rule document (a rule kind like `routing`; versioned by the rules store)."""
 
     version: int = Field(default=0, ge=0)
@@ -186,7 +182,7 @@ def candidate_bound(rule: StatusSla, now: datetime, cutoffs: Cutoffs) -> datetim
     return min(bounds)
 
 
-class OrderSummary(_Model):
+class OrderSummary(FrozenModel):
     """What the stuck report reads of an order (the status index projects it)."""
 
     order_id: str
@@ -197,7 +193,7 @@ class OrderSummary(_Model):
     writeback_pending_since: UtcTime | None = None
 
 
-class StuckOrder(_Model):
+class StuckOrder(FrozenModel):
     order_id: str
     since: UtcTime
     due: UtcTime
@@ -206,7 +202,7 @@ class StuckOrder(_Model):
     return_id: str | None = Field(default=None, description="At an after-sale hop: the after-sale waiting")
 
 
-class HopReport(_Model):
+class HopReport(FrozenModel):
     hop: str
     status: OrderStatus | None = Field(
         description="The status whose SLA it is (None for the channel write-back and the after-sale hops)")
@@ -217,7 +213,7 @@ class HopReport(_Model):
     truncated: bool = Field(default=False, description="True when the count stopped at the scan limit")
 
 
-class StuckReport(_Model):
+class StuckReport(FrozenModel):
     generated_at: UtcTime
     sla_version: int
     hops: list[HopReport]

@@ -14,9 +14,9 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 
 WMS_QUEUE_PREFIX = "ocp-wms-"
 """The name every registered WMS queue starts with (the IAM grant is `sqs:SendMessage` on `ocp-wms-*`)."""
@@ -27,10 +27,6 @@ _SQS_URL = re.compile(
     r"|http://(?:127\.0\.0\.1|localhost)(?::\d{1,5})?)"  # the local runtime's embedded SQS
     r"/\d{12}/(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)"
 )
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _push_url(value: str) -> str:
@@ -56,7 +52,7 @@ def _queue_url(value: str) -> str:
     return value
 
 
-class HttpWmsEndpoint(_Model):
+class HttpWmsEndpoint(FrozenModel):
     """A WMS that takes pushes: each instruction is POSTed, signed with the warehouse's secret."""
 
     type: Literal["http"]
@@ -68,7 +64,7 @@ class HttpWmsEndpoint(_Model):
         return _push_url(value)
 
 
-class SqsWmsEndpoint(_Model):
+class SqsWmsEndpoint(FrozenModel):
     """A WMS that consumes its own SQS queue, in OCP's account and region, named `ocp-wms-…`."""
 
     type: Literal["sqs"]

@@ -10,8 +10,9 @@ from datetime import datetime
 
 from pydantic import Field
 
+from ocp.base_model import FrozenModel
 from ocp.domain.inventory.movements import MovementKind
-from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockHead, _Model
+from ocp.domain.inventory.stock import LedgerEntry, ShardLevel, StockHead
 
 # ---- distributing on-hand over shards ------------------------------------------------------------------------
 
@@ -39,7 +40,7 @@ def distribute(total_on_hand: int, reserved: Sequence[int], active: int) -> list
     return [need + (share + (1 if i < extra else 0) if i < active else 0) for i, need in enumerate(covered)]
 
 
-class ShardChange(_Model):
+class ShardChange(FrozenModel):
     """Set one shard's on-hand by `delta`, provided it still holds `expected_on_hand` (None: it must not exist)."""
 
     shard: int
@@ -48,7 +49,7 @@ class ShardChange(_Model):
     requires_available: int = 0
 
 
-class StockAdjustment(_Model):
+class StockAdjustment(FrozenModel):
     """A push or a rebalance of one (warehouse, SKU): every shard it touches, its ledger, the new head."""
 
     kind: MovementKind

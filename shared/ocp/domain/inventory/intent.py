@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.inventory.movements import MovementKind
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Compact(_Model):
+class _Compact(FrozenModel):
     """Stored in the order item once per stock line: fields at their default are left out (a 500-line order's
     intent stays well inside DynamoDB's 400 KB item)."""
 
@@ -58,12 +54,12 @@ class IntentCounter(_Compact):
     limit: int | None = None
 
 
-class IntentChunk(_Model):
+class IntentChunk(FrozenModel):
     moves: tuple[IntentMove, ...] = Field(min_length=1, description="At least one: its ledger entries show it landed")
     counters: tuple[IntentCounter, ...] = ()
 
 
-class FinalChange(_Model):
+class FinalChange(FrozenModel):
     """The order once the change is done, as a difference from the order that carries the intent."""
 
     fields: dict[str, Any] = Field(default_factory=dict, description="Order fields set (their JSON form)")
@@ -71,7 +67,7 @@ class FinalChange(_Model):
     timeline: tuple[dict[str, Any], ...] = Field(default=(), description="Timeline entries appended")
 
 
-class StockIntent(_Model):
+class StockIntent(FrozenModel):
     revision: int = Field(description="The order revision written with this intent: every chunk checks it")
     cycle: int | None = Field(default=None, description="The reservation cycle in the moves' usual ledger ids")
     kind: str = Field(description="reserve | release | ship | move (a reservation following edited lines)")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.inventory.locking import LockStrategy
 from ocp.domain.inventory.stock import MAX_SHARDS, validate_sku
 
@@ -26,17 +26,13 @@ MAX_EXPIRY_MINUTES = 7 * 24 * 60
 _EAGERNESS = {LockStrategy.pre_reserve: 0, LockStrategy.reserve_on_order: 1, LockStrategy.reserve_on_payment: 2}
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChannelPolicy(_Model):
+class ChannelPolicy(FrozenModel):
     strategy: LockStrategy | None = None
     expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
     unpaid_expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
 
 
-class SkuPolicy(_Model):
+class SkuPolicy(FrozenModel):
     strategy: LockStrategy | None = None
     expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
     unpaid_expiry_minutes: int | None = Field(default=None, ge=1, le=MAX_EXPIRY_MINUTES)
@@ -44,7 +40,7 @@ class SkuPolicy(_Model):
     shards: int | None = Field(default=None, ge=1, le=MAX_SHARDS, description="Stock shards per warehouse")
 
 
-class StockPolicy(_Model):
+class StockPolicy(FrozenModel):
     version: int = Field(default=0, description="Assigned by OCP on every accepted document")
     default_strategy: LockStrategy = LockStrategy.reserve_on_order
     default_expiry_minutes: int = Field(default=30, ge=1, le=MAX_EXPIRY_MINUTES)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator
 
-from ocp.base_model import OcpModel
-from ocp.domain.inventory.stock import StockLevel, _Model
+from ocp.base_model import FrozenModel, OcpModel
+from ocp.domain.inventory.stock import StockLevel
 
 # ---- WMS pushes -------------------------------------------------------------------------------------------------
 
@@ -43,7 +43,7 @@ def count_time(as_of: datetime | None, arrived: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
-class PushResult(_Model):
+class PushResult(FrozenModel):
     applied: bool
     created: bool = False
     reason: str | None = Field(default=None, description="Why it was not applied: stale_version | repeated_version")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.inventory.locking import LockStrategy as LockStrategy  # re-exported: its importers predate `locking`
 
@@ -20,11 +20,7 @@ class ReservationState(StrEnum):
     shipped = "shipped"
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StockAllocation(_Model):
+class StockAllocation(FrozenModel):
     """Units of one SKU reserved on one stock shard of the order's warehouse."""
 
     sku: str
@@ -35,14 +31,14 @@ class StockAllocation(_Model):
     )
 
 
-class PurchaseClaim(_Model):
+class PurchaseClaim(FrozenModel):
     """Units counted against the buyer's per-SKU purchase limit by this reservation."""
 
     sku: str
     quantity: int = Field(gt=0)
 
 
-class PartEnded(_Model):
+class PartEnded(FrozenModel):
     """A split order's warehouse whose part ended with its parcel (shipped, or released when the warehouse cancelled
     it) while the other warehouses' parts stay reserved."""
 
@@ -51,7 +47,7 @@ class PartEnded(_Model):
     at: UtcTime
 
 
-class Reservation(_Model):
+class Reservation(FrozenModel):
     seq: int = Field(ge=1, description="1 for the order's first reservation, +1 for each later one")
     state: ReservationState
     strategy: LockStrategy

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.inventory.events import DomainEvent
 from ocp.domain.inventory.locking import LockStrategy
 from ocp.domain.inventory.stock import StockLevel, is_low
@@ -23,11 +23,7 @@ if TYPE_CHECKING:
     from ocp.domain.inventory.policy import StockPolicy
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SignalState(_Model):
+class SignalState(FrozenModel):
     value: int
     as_of: int
     notified: bool = Field(description="False between storing a new value and publishing it")
@@ -102,7 +98,7 @@ def _stock_alert(level: StockLevel) -> Signal:
     )
 
 
-class ChannelStock(_Model):
+class ChannelStock(FrozenModel):
     listed: int = Field(description="What the channel should show as sellable")
     strategy: LockStrategy
     purchase_limit: int | None = None

@@ -16,9 +16,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime, iso
 from ocp.domain.errors import DomainError
 from ocp.domain.inventory.ids import WAREHOUSE_ID
@@ -56,10 +56,6 @@ class StockContention(DomainError):
     """A stock write kept colliding (transaction conflicts, throttling) past its retries; try again later."""
 
     code = "stock_contention"
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def validate_warehouse(warehouse: str) -> str:
@@ -101,7 +97,7 @@ def expiry_bucket(order_id: str) -> str:
 # ---- movements and the ledger -------------------------------------------------------------------------------
 
 
-class StockMovement(_Model):
+class StockMovement(FrozenModel):
     """One change to one stock shard, with the condition it must meet."""
 
     kind: MovementKind
@@ -137,7 +133,7 @@ class StockMovement(_Model):
                    delta_on_hand=counted - quantity, delta_reserved=-quantity, delta_available=counted)
 
 
-class LedgerEntry(_Model):
+class LedgerEntry(FrozenModel):
     """Who moved how much of which shard, why, and for which order. Written with the movement itself."""
 
     entry_id: str
@@ -183,7 +179,7 @@ def order_entry_id(order_id: str, seq: int, kind: MovementKind, movement: StockM
     return f"order#{order_id}#{seq}#{kind.value}#{movement.warehouse}#{movement.shard}#{movement.sku}"
 
 
-class LedgerTotals(_Model):
+class LedgerTotals(FrozenModel):
     on_hand: int = 0
     reserved: int = 0
     available: int = 0
@@ -203,7 +199,7 @@ def ledger_totals(entries: Iterable[LedgerEntry]) -> LedgerTotals:
 # ---- levels -----------------------------------------------------------------------------------------------
 
 
-class ShardLevel(_Model):
+class ShardLevel(FrozenModel):
     shard: int
     on_hand: int
     reserved: int
@@ -211,7 +207,7 @@ class ShardLevel(_Model):
     seq: int = Field(default=0, description="Changes applied to this shard so far")
 
 
-class StockHead(_Model):
+class StockHead(FrozenModel):
     """What shard 0 carries for the whole (warehouse, SKU)."""
 
     version: int
@@ -224,7 +220,7 @@ class StockHead(_Model):
     )
 
 
-class StockLevel(_Model):
+class StockLevel(FrozenModel):
     warehouse: str
     sku: str
     on_hand: int

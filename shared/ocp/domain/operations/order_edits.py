@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.errors import DomainError
 from ocp.domain.operations.held_queue import operator_entry, suits
 from ocp.domain.operations.restock import OrderActionRefused
@@ -38,11 +38,7 @@ class InvalidOrderEdit(DomainError):
         super().__init__(message, details=[p.as_dict() for p in problems])
 
 
-class _Strict(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AddressPatch(_Strict):
+class AddressPatch(FrozenModel):
     """Only the fields given change; `null` clears one."""
 
     country: str | None = Field(default=None, min_length=2, max_length=2)
@@ -56,7 +52,7 @@ class AddressPatch(_Strict):
     phone: str | None = Field(default=None, max_length=32)
 
 
-class LineEdit(_Strict):
+class LineEdit(FrozenModel):
     line_id: str = Field(min_length=1, max_length=64)
     sku: str = Field(min_length=1, max_length=128)
     quantity: int = Field(gt=0, le=10_000, strict=True)
@@ -65,7 +61,7 @@ class LineEdit(_Strict):
     title: str | None = Field(default=None, max_length=200)
 
 
-class OrderPatch(_Strict):
+class OrderPatch(FrozenModel):
     """The body of `PATCH /orders/{order_id}`: any of address, warehouse, lines (the whole list of sold lines;
     gift lines OCP added are worked out again on release), and a note for the timeline."""
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.fulfillment.state import Fulfillment
 from ocp.domain.inventory.intent import StockIntent
@@ -38,11 +38,7 @@ GIFT_LINE_PREFIX = "gift:"
 """Line ids of the gift lines OCP's gift rules add (the channel never sends them)."""
 
 
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Amounts(_Model):
+class Amounts(FrozenModel):
     items: Fen = Field(description="Sum of unit price × quantity over the lines, before discounts")
     discount: Fen = Field(description="Order- and line-level discounts the buyer received")
     shipping: Fen = Field(description="Shipping the buyer paid, after shipping discounts")
@@ -50,7 +46,7 @@ class Amounts(_Model):
     tax: Fen = Field(default=0, description="Tax charged on top of prices (0 where prices include tax)")
 
 
-class Address(_Model):
+class Address(FrozenModel):
     """As received: channels mask or encrypt PII, and OCP stores it untouched and never logs it."""
 
     country: str = "CN"
@@ -71,7 +67,7 @@ class Address(_Model):
     )
 
 
-class OrderLine(_Model):
+class OrderLine(FrozenModel):
     line_id: str
     sku: str = Field(description="The merchant SKU ('' when the channel sent none)")
     channel_sku_id: str | None = None
@@ -92,7 +88,7 @@ class OrderLine(_Model):
     channel_status: str | None = Field(default=None, description="The channel's own status of this line, as sent")
 
 
-class Presale(_Model):
+class Presale(FrozenModel):
     """A pre-sale (预售) order: what kind, where it stands, and when the channel promised to ship."""
 
     kind: str = Field(description="deposit (定金预售) | full_payment (全款预售) | stepped (阶梯发货) | presale")
@@ -101,7 +97,7 @@ class Presale(_Model):
     ship_by: UtcTime | None = Field(default=None, description="The promised ship-by time, when the channel sends one")
 
 
-class CrossBorder(_Model):
+class CrossBorder(FrozenModel):
     """A cross-border order: customs mode, taxes and the buyer's identity document as received (masked or
     encrypted; never logged)."""
 
@@ -113,7 +109,7 @@ class CrossBorder(_Model):
     id_card_no: str | None = None
 
 
-class Hold(_Model):
+class Hold(FrozenModel):
     reason: HoldReason
     detail: str
     until: UtcTime | None = Field(
@@ -121,7 +117,7 @@ class Hold(_Model):
     )
 
 
-class TimelineEntry(_Model):
+class TimelineEntry(FrozenModel):
     at: UtcTime
     hop: str = Field(description="ingest | processing | inventory | fulfillment | channel_writeback | operator")
     event: str
@@ -132,7 +128,7 @@ class TimelineEntry(_Model):
     principal: str | None = Field(default=None, description="The authenticated principal whose API call this was")
 
 
-class RulesApplied(_Model):
+class RulesApplied(FrozenModel):
     """Which rule versions decided the order: kind → version, 0 being the built-in default."""
 
     versions: dict[str, int]
@@ -141,7 +137,7 @@ class RulesApplied(_Model):
     at: UtcTime
 
 
-class OperatorOverrides(_Model):
+class OperatorOverrides(FrozenModel):
     """What operators decided, so that the checks a release runs again do not undo it."""
 
     acknowledged: tuple[HoldReason, ...] = Field(default=(), description="Hold reasons an operator cleared")
@@ -149,7 +145,7 @@ class OperatorOverrides(_Model):
     edited: tuple[str, ...] = Field(default=(), description="Fields an operator changed: address, lines, warehouse")
 
 
-class Order(_Model):
+class Order(FrozenModel):
     order_id: str
     channel: Channel
     channel_order_id: str

@@ -3,16 +3,12 @@ warehouses registry stores the address without loading the after-sale models."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from ocp.base_model import FrozenModel
 
 
-class ReturnAddress(_Model):
+class ReturnAddress(FrozenModel):
     """Where returned goods go: the receiving warehouse's address, and the channel's own id for it when the channel
     wants a registered address (Douyin receiver_address_id, Taobao seller_address_id)."""
 
@@ -25,7 +21,7 @@ class ReturnAddress(_Model):
     channel_address_id: str | None = None
 
 
-class WarehouseReturnAddress(_Model):
+class WarehouseReturnAddress(FrozenModel):
     """A warehouse's address for returned goods (`PUT /warehouses/{id}` `return_address`), with the id each channel
     registered it under where the channel wants a registered address (Douyin `receiver_address_id`, Taobao
     `seller_address_id`)."""

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.errors import DomainError
 from ocp.domain.order.model import Fen
 from ocp.domain.returns.model import ReturnKind
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ChannelState(StrEnum):
@@ -39,19 +35,19 @@ class ChannelState(StrEnum):
     """The buyer cancelled, or the channel closed it."""
 
 
-class ChannelAfterSaleLine(_Model):
+class ChannelAfterSaleLine(FrozenModel):
     channel_line_id: str = Field(description="The order line it is about: Taobao oid, Douyin s_id, JD sku, Shopify "
                                              "line item id (OCP's `OrderLine.line_id`)")
     quantity: int = Field(gt=0)
     sku: str | None = None
 
 
-class BuyerShipment(_Model):
+class BuyerShipment(FrozenModel):
     carrier: str
     waybill_no: str
 
 
-class ChannelAfterSale(_Model):
+class ChannelAfterSale(FrozenModel):
     channel: str
     aftersale_id: str
     channel_order_id: str
@@ -69,7 +65,7 @@ class ChannelAfterSale(_Model):
     modified_at: UtcTime
 
 
-class AfterSaleSignal(_Model):
+class AfterSaleSignal(FrozenModel):
     """A push that says an after-sale changed: which one (re-read it); `settled` when the push itself is the
     channel's refund-success message."""
 

@@ -10,15 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import UtcTime
 from ocp.domain.order.model import Fen, Order, TimelineEntry
-
-
-class _Model(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ReturnKind(StrEnum):
@@ -56,7 +52,7 @@ class Grade(StrEnum):
     unsellable = "unsellable"
 
 
-class ReturnLine(_Model):
+class ReturnLine(FrozenModel):
     line_id: str = Field(description="The original order's line")
     sku: str
     quantity: int = Field(gt=0)
@@ -67,13 +63,13 @@ class ReturnLine(_Model):
     refunded: Fen | None = Field(default=None, description="What this after-sale refunds for the line, once priced")
 
 
-class ReceiptLine(_Model):
+class ReceiptLine(FrozenModel):
     sku: str
     quantity: int = Field(gt=0)
     grade: Grade
 
 
-class Receipt(_Model):
+class Receipt(FrozenModel):
     receipt_id: str
     at: UtcTime
     warehouse: str
@@ -81,7 +77,7 @@ class Receipt(_Model):
     actor: str
 
 
-class Label(_Model):
+class Label(FrozenModel):
     """How the goods come back: a carrier pickup or e-waybill OCP booked, or the buyer's own waybill."""
 
     carrier: str
@@ -98,7 +94,7 @@ class RefundState(StrEnum):
     settled = "settled"
 
 
-class Refund(_Model):
+class Refund(FrozenModel):
     refund_id: str
     amount: Fen = Field(description="What goes back: the lines' share, shipping per policy, minus deductions")
     lines_amount: Fen
@@ -111,7 +107,7 @@ class Refund(_Model):
     settled_at: UtcTime | None = None
 
 
-class Decision(_Model):
+class Decision(FrozenModel):
     approved: bool
     auto: bool
     rule: str | None = Field(default=None, description="The return_policy rule that fired")
@@ -130,7 +126,7 @@ class Waiting(StrEnum):
     settlement = "settlement"
 
 
-class Wait(_Model):
+class Wait(FrozenModel):
     """The workflow is paused on something outside it; `token` resumes it (a Step Functions task token)."""
 
     on: Waiting
@@ -139,7 +135,7 @@ class Wait(_Model):
     until: UtcTime | None = None
 
 
-class Step(_Model):
+class Step(FrozenModel):
     at: UtcTime
     step: str
     actor: str
@@ -148,7 +144,7 @@ class Step(_Model):
     status: ReturnStatus | None = Field(default=None, description="The status the step left the after-sale in")
 
 
-class Policy(_Model):
+class Policy(FrozenModel):
     """What the return_policy rules decided for this after-sale (kept so every later step reads the same)."""
 
     # Defaults for the optional terms: the DynamoDB store leaves None out of the item.
@@ -164,7 +160,7 @@ class Policy(_Model):
     unsellable_deduction_percent: int
 
 
-class AfterSale(_Model):
+class AfterSale(FrozenModel):
     return_id: str
     order_id: str
     channel: str

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.errors import OrderNotFound
 from ocp.domain.returns.checks import Problem, ReturnRefused, check, priced_lines
 from ocp.domain.returns.errors import InvalidReturnRequest, ReturnConflict, ReturnNotFound
@@ -26,18 +26,14 @@ if TYPE_CHECKING:
     from ocp.services.returns.deps import ReturnsDeps
 
 
-class _Strict(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RequestLine(_Strict):
+class RequestLine(FrozenModel):
     sku: str | None = Field(default=None, min_length=1, max_length=128)
     line_id: str | None = Field(default=None, min_length=1, max_length=128)
     quantity: int = Field(gt=0, le=100_000)
     reason: str | None = Field(default=None, max_length=500)
 
 
-class ReturnRequest(_Strict):
+class ReturnRequest(FrozenModel):
     order_id: str = Field(min_length=1, max_length=200)
     lines: list[RequestLine] = Field(min_length=1, max_length=500)
     kind: ReturnKind = ReturnKind.return_refund
@@ -46,13 +42,13 @@ class ReturnRequest(_Strict):
                                    description="The caller's idempotency key: the same key answers the same return")
 
 
-class ReceiptRequest(_Strict):
+class ReceiptRequest(FrozenModel):
     lines: list[ReceiptLine] = Field(min_length=1, max_length=500)
     receipt_id: str | None = Field(default=None, min_length=1, max_length=128)
     warehouse: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-def parse(model: type[_Strict], body: Any) -> Any:
+def parse(model: type[FrozenModel], body: Any) -> Any:
     try:
         return model.model_validate(body)
     except ValidationError as exc:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocp.domain.decisions.anomalies import checks
 from ocp.domain.decisions.anomalies.duplicates import address_key, compact
@@ -30,8 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["PreparedChecks", "check_order", "prepared"]
 
 
-@dataclass(frozen=True)
-class PreparedChecks:
+class PreparedChecks(NamedTuple):
     config: AnomalyChecks
     divisions: Divisions
     buyers: frozenset[str]

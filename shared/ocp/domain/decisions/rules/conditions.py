@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.clock import parse_instant
 from ocp.domain.decisions.rules.paths import PathSpec, ValueType, known_paths
 
@@ -44,27 +44,23 @@ MAX_DEPTH = 12
 Scalar = StrictBool | StrictInt | StrictFloat | Annotated[StrictStr, Field(max_length=1000)]
 
 
-class _Condition(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AllOf(_Condition):
+class AllOf(FrozenModel):
     all: list[Condition] = Field(min_length=1, max_length=200, description="True when every condition holds")
 
 
-class AnyOf(_Condition):
+class AnyOf(FrozenModel):
     any: list[Condition] = Field(min_length=1, max_length=200, description="True when one condition holds")
 
 
-class NotOf(_Condition):
+class NotOf(FrozenModel):
     not_: Condition = Field(alias="not", description="True when the condition does not hold")
 
 
-class Always(_Condition):
+class Always(FrozenModel):
     always: bool = Field(description="`true`: the rule always applies (a default rule); `false`: it never does")
 
 
-class FieldTest(_Condition):
+class FieldTest(FrozenModel):
     """`{"field": PATH, OP: VALUE}` with exactly one operator."""
 
     model_config = ConfigDict(

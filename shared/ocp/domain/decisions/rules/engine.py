@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -76,8 +76,7 @@ def _rules_of(document: BaseModel) -> list[RuleBase]:
     return rules
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule(Generic[ThenT]):
+class CompiledRule(NamedTuple, Generic[ThenT]):
     id: str
     priority: int
     position: int

@@ -17,9 +17,9 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Protocol, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ocp.base_model import OcpModel
+from ocp.base_model import FrozenModel
 from ocp.domain.decisions.rules.conditions import Condition
 from ocp.domain.decisions.rules.paths import ValueType
 
@@ -35,11 +35,7 @@ class RuleKind(StrEnum):
     sla = "sla"
 
 
-class StrictModel(OcpModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RuleBase(StrictModel):
+class RuleBase(FrozenModel):
     id: str = Field(pattern=RULE_ID, description="Unique within the document; orders and traces name it")
     priority: int = Field(ge=0, le=1_000_000, description="Lowest number wins; ties keep document order")
     description: str | None = Field(default=None, max_length=500)
@@ -47,7 +43,7 @@ class RuleBase(StrictModel):
     when: Condition
 
 
-class DocumentBase(StrictModel):
+class DocumentBase(FrozenModel):
     description: str | None = Field(default=None, max_length=2000)
 
 

@@ -7,16 +7,17 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from ocp.base_model import FrozenModel
 from ocp.domain.decisions.rules.conditions import pattern_problems
-from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, StrictModel
+from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase
 from ocp.domain.order.model import HoldReason
 
 
-class _Check(StrictModel):
+class _Check(FrozenModel):
     enabled: bool = True
 
 
-class Division(StrictModel):
+class Division(FrozenModel):
     province: str = Field(min_length=2, max_length=40)
     city: str = Field(min_length=2, max_length=40)
     district: str | None = Field(default=None, min_length=2, max_length=40)
@@ -102,7 +103,7 @@ RESERVE_WHILE_HELD_DEFAULTS: dict[HoldReason, bool] = {
 a pre-sale's stock arrives for its ship date. Every other hold keeps the paid order's units while a person looks."""
 
 
-class AnomalyChecks(StrictModel):
+class AnomalyChecks(FrozenModel):
     reserve_while_held: dict[HoldReason, bool] = Field(
         default_factory=dict,
         description="Per hold reason: does a paid order held for it reserve its stock meanwhile? Default true, "
@@ -122,7 +123,7 @@ def reserves_while_held(checks: AnomalyChecks, reason: HoldReason) -> bool:
     return checks.reserve_while_held.get(reason, RESERVE_WHILE_HELD_DEFAULTS.get(reason, True))
 
 
-class AnomalyThen(StrictModel):
+class AnomalyThen(FrozenModel):
     hold: HoldReason
     detail: str | None = Field(default=None, max_length=200, description="Shown in the held queue")
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from pydantic import Field
 
-from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, StrictModel
+from ocp.base_model import FrozenModel
+from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase
 from ocp.domain.operations.catalog import Sku
 
 
-class GiftThen(StrictModel):
+class GiftThen(FrozenModel):
     """Add `quantity` of `gift_sku` (paid 0, `gift: true`); with `per_unit_of`, that many for every `every`
     units bought of those SKUs (buy 2 get 1: `every: 2`)."""
 

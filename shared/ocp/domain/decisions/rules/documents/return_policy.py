@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import Field
 
-from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, StrictModel, always_rule
+from ocp.base_model import FrozenModel
+from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, always_rule
 
 
-class ReturnPolicyThen(StrictModel):
+class ReturnPolicyThen(FrozenModel):
     auto_approve: bool = Field(default=False, description="Approve without a person")
     window_days: int | None = Field(
         default=None, ge=0, le=365, description="Days after delivery; null: the catalog's return_window_days"

@@ -7,14 +7,15 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from ocp.base_model import FrozenModel
 from ocp.domain.decisions.routing import ANY_WAREHOUSE
-from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, StrictModel, always_rule
+from ocp.domain.decisions.rules.kinds import MAX_RULES, DocumentBase, RuleBase, always_rule
 from ocp.domain.order.model import HoldReason
 
 WAREHOUSE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
-class RoutingThen(StrictModel):
+class RoutingThen(FrozenModel):
     """Exactly one of: ordered candidate `warehouses` (`"*"` last = then any other warehouse with stock),
     a `supplier` that drop-ships, or a `hold` reason that sends the order to review."""
 
