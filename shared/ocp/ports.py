@@ -210,7 +210,8 @@ class DispatchQueue(Protocol):
 
 
 class MergeGroups(Protocol):
-    """Orders waiting to leave as one parcel (`ocp.domain.fulfillment.merge`): two sparse indexes and one write."""
+    """Orders waiting to leave as one parcel (`ocp.domain.fulfillment.merge_window`): two sparse indexes, one
+    write."""
 
     def due(self, until: datetime, limit: int) -> list[str]:
         """Orders whose merge run is due by `until` (window ended, or a formed group's hand-over still owed),

@@ -19,7 +19,8 @@ from ocp.adapters.dynamodb.orders import DynamoOrderStore
 from ocp.adapters.memory.inventory import MemoryInventory
 from ocp.adapters.memory.merge import MemoryMergeGroups
 from ocp.adapters.memory.orders import MemoryOrderStore
-from ocp.domain.fulfillment.merge import RECHECK_AFTER, grouped, merge_key, waiting
+from ocp.domain.fulfillment.merge import grouped
+from ocp.domain.fulfillment.merge_window import RECHECK_AFTER, merge_key, waiting
 from ocp.domain.order.model import Order, OrderStatus
 from tests.rules_support import make_order
 

@@ -28,6 +28,13 @@ ACCESS_ONLY = ("ocp.ports", "ocp.domain.order", "ocp.domain.inventory.stock", "o
 ORDER_PATH = ("ocp.services.decisions.order_path", "ocp.domain.decisions.anomalies")
 """The checks, rules and routing of an order being placed."""
 
+CHANNEL_MODULES = tuple(f"ocp.channels.{side}{channel}" for side in ("", "wire.", "aftersales.")
+                        for channel in ("shopify", "douyin", "taobao", "jd"))
+"""Each channel's own wire, mapping and after-sale modules: they load with the channel's first use."""
+
+OPERATORS_ONLY = ("ocp.domain.operations.order_edits", "ocp.domain.inventory.pushes")
+"""An operator's edit of a held order and a WMS's stock push: the orders and inventory APIs'."""
+
 MAPPING = ("ocp.channels.registry", "ocp.domain.order.model", "ocp.ports")
 """The channels' documents mapped to orders (the order model), and the ports, which type checkers alone read: intake
 works on the channels' wire side (`ocp.channels.wire`)."""
@@ -90,7 +97,8 @@ WITHOUT: dict[str, tuple[str, ...]] = {
     "replay_ops": (*ORDER_PATH, *MAPPING),
     # Placing an order may make it wait to merge; it never runs the merge, nor records a callback.
     "order_processor": ("ocp.ports", "ocp.services.fulfillment.merge", "ocp.services.fulfillment.callbacks",
-                        "ocp.domain.fulfillment.callbacks"),
+                        "ocp.domain.fulfillment.callbacks", "ocp.domain.fulfillment.merge",
+                        "ocp.domain.inventory.adjustments"),
 }
 
 
@@ -127,7 +135,10 @@ def test_each_handler_loads_only_the_settings_module_it_reads_at_import(function
 def test_no_handler_imports_what_only_a_later_step_or_a_tool_needs(function_id: str) -> None:
     loaded = _loaded_by(function_id)
     assert _under(loaded, NEVER_AT_IMPORT) == []
+    assert _under(loaded, CHANNEL_MODULES) == []
     assert _under(loaded, WITHOUT.get(function_id, ())) == []
+    if function_id not in ("orders_ops", "operator_api", "inventory_api"):
+        assert _under(loaded, OPERATORS_ONLY) == []
 
 
 @pytest.mark.parametrize("function_id", [f.id for f in wiring.FUNCTIONS])

@@ -20,7 +20,8 @@ from ocp.domain.decisions.rules.documents.routing import RoutingDocument
 from ocp.domain.errors import ConcurrentModification
 from ocp.domain.fulfillment.callbacks import FulfillmentEvent, Outcome
 from ocp.domain.fulfillment.dispatch import DispatchOutcome, DispatchRequest, WarehouseInstruction
-from ocp.domain.fulfillment.merge import MergedInstruction, ParcelPartlyRecorded, merge_due, waits
+from ocp.domain.fulfillment.merge import MergedInstruction, ParcelPartlyRecorded
+from ocp.domain.fulfillment.merge_window import merge_due, waits
 from ocp.domain.inventory.commit import CommitRejected, OrderCommit
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.callbacks import CallbackDeps

@@ -11,7 +11,7 @@ from ocp.adapters.dynamodb.buckets import due_order_ids
 from ocp.adapters.dynamodb.items import to_item
 from ocp.adapters.dynamodb.orders import order_item
 from ocp.adapters.dynamodb.transactions import RetryPolicy, transact
-from ocp.domain.fulfillment.merge import MERGE_BUCKETS
+from ocp.domain.fulfillment.merge_window import MERGE_BUCKETS
 
 if TYPE_CHECKING:
     from ocp.domain.order.model import Order

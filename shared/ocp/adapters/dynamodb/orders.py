@@ -22,7 +22,7 @@ from ocp.adapters.dynamodb.stock import StockTables, counter_update, guard_check
 from ocp.adapters.dynamodb.transactions import CONDITION_FAILED, RetryPolicy, TransactStats, failed_old_item, transact
 from ocp.domain.clock import iso, parse_instant, utc_now
 from ocp.domain.errors import OrderExists
-from ocp.domain.fulfillment.merge import merge_bucket, merge_due, waiting_key
+from ocp.domain.fulfillment.merge_window import merge_bucket, merge_due, waiting_key
 from ocp.domain.inventory.chunks import intent_deadline
 from ocp.domain.inventory.commit import (
     BooksRefusal,

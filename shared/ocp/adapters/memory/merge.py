@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ocp.domain.clock import iso
-from ocp.domain.fulfillment.merge import merge_due, waiting_key
+from ocp.domain.fulfillment.merge_window import merge_due, waiting_key
 
 if TYPE_CHECKING:
     from ocp.adapters.memory.orders import MemoryOrderStore

@@ -1,9 +1,7 @@
 """Merged parcels (合单): orders of one buyer to one address from one warehouse, reserved within a few minutes of
-each other, leave as one parcel (API.md, "Merged parcels").
+each other, leave as one parcel (API.md, "Merged parcels"). Whether an order may wait, how long, and how the merge
+indexes are keyed, and the wait itself (`waiting`), are `ocp.domain.fulfillment.merge_window`.
 
-- Waiting. With the routing document's `merge_window_minutes` on, a newly reserved order (one warehouse, a buyer,
-  an address) is not handed to the dispatcher: it waits until `fulfillment.merge.wait_until`, found through
-  sparse indexes by when it is due (`merge_due`) and by its merge key (`waiting_key`).
 - Grouping. When an order's window ends, it and the waiting orders with its key (its mates, whatever their own
   window) form one group, `merge:<first order id>` (`group_id`), written onto every order of it at once; an
   order with no mate leaves alone and is dispatched as any other order.
@@ -17,11 +15,10 @@ each other, leave as one parcel (API.md, "Merged parcels").
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from datetime import datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import Field
 
@@ -37,8 +34,15 @@ from ocp.domain.fulfillment.dispatch import (
     mark_dispatched,
 )
 from ocp.domain.fulfillment.merge_record import MergeRecord
-from ocp.domain.fulfillment.state import IssueKind
-from ocp.domain.inventory.stock import spread
+from ocp.domain.fulfillment.merge_window import (
+    free_of_stops,
+    in_group,
+    merge_due,
+    merge_key,
+    single_warehouse,
+    waits,
+    with_merge_record,
+)
 from ocp.domain.order.model import Order, OrderStatus, TimelineEntry
 
 if TYPE_CHECKING:
@@ -46,13 +50,8 @@ if TYPE_CHECKING:
 
 GROUP_PREFIX = "merge:"
 """A group's id is `merge:<its first order's id>`: the merged instruction's `order_id`, never an order's."""
-MERGE_BUCKETS = 64
-"""Partition keys the due index spreads waiting orders over (a peak's orders would all share one otherwise); sized
-for 10,000 orders/s (docs/CAPACITY.md). Raising it keeps items written before visible; lowering it would not."""
 MAX_GROUP = 20
 """Orders per parcel: a group is written in one transaction (at most 100 items), and a carton has its limits."""
-RECHECK_AFTER = timedelta(minutes=5)
-"""A group formed but not yet handed over is asked for again after this: its dispatch request may have been lost."""
 
 
 class ParcelPartlyRecorded(ConcurrentModification):
@@ -60,99 +59,6 @@ class ParcelPartlyRecorded(ConcurrentModification):
     that have it answer duplicate and the others take it."""
 
     code = "parcel_partly_recorded"
-
-
-def merge_window(routing_document: Any) -> timedelta:
-    """The routing document's `merge_window_minutes` (0: merging is off)."""
-    return timedelta(minutes=int(getattr(routing_document, "merge_window_minutes", 0) or 0))
-
-
-# ---- who may merge, and with whom ----------------------------------------------------------------------------
-
-
-def single_warehouse(order: Order) -> bool:
-    return bool(order.warehouse) and (order.reservation is None or len(order.reservation.warehouses()) <= 1)
-
-
-def merge_key(order: Order) -> str | None:
-    """Channel, buyer, normalised address and warehouse, hashed (no personal data in an index); None when the order
-    cannot merge: no buyer, no address, or not one warehouse."""
-    if not order.buyer_id or not single_warehouse(order):
-        return None
-    # The duplicate check's normalisation; imported here because its package loads every anomaly check, which
-    # only the processes that group orders need.
-    from ocp.domain.decisions.anomalies.duplicates import address_key
-
-    address = address_key(order)
-    if not address:
-        return None
-    text = "\x1f".join((order.channel.value, order.buyer_id, address, order.warehouse or ""))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def _free_of_stops(order: Order) -> bool:
-    fulfillment = order.fulfillment
-    return fulfillment.stop is None and fulfillment.channel_cancel is None and fulfillment.update is None
-
-
-def can_wait(order: Order) -> bool:
-    """A newly reserved order that may wait for others: never handed over, one warehouse, a buyer and an address,
-    and no merge record (an order waits once; one that left a group keeps the record naming it, for callbacks)."""
-    return (order.status == OrderStatus.reserved and order.fulfillment.instruction_version == 0
-            and order.fulfillment.merge is None and _free_of_stops(order) and merge_key(order) is not None)
-
-
-def in_group(order: Order) -> bool:
-    """One of the orders of the group its record names (grouped, and not left)."""
-    record = order.fulfillment.merge
-    return record is not None and record.group_id is not None and order.order_id in record.order_ids
-
-
-def waits(order: Order) -> bool:
-    """Still waiting for its window to end (reserved, never handed over)."""
-    record = order.fulfillment.merge
-    return (record is not None and record.waiting and order.status == OrderStatus.reserved
-            and order.fulfillment.instruction_version == 0)
-
-
-def waiting(order: Order, window: timedelta, now: datetime, actor: str | None = None) -> Order:
-    """The order waiting `window` for others of the same buyer and address (its timeline says why)."""
-    until = now + window
-    entry = TimelineEntry(at=now, hop=HOP, event="merge_waiting", source="ocp", actor=actor,
-                          detail=f"waits up to {_minutes(window)} min (until {iso(until)}) for other orders of the "
-                                 f"same buyer and address from {order.warehouse}, to leave as one parcel")
-    return _with_record(order, MergeRecord(wait_until=until), entry)
-
-
-def _minutes(window: timedelta) -> int:
-    return int(window.total_seconds() // 60)
-
-
-# ---- the sparse indexes ----------------------------------------------------------------------------------------
-
-
-def merge_bucket(order_id: str) -> str:
-    return f"mrg#{spread(order_id, MERGE_BUCKETS)}"
-
-
-def merge_due(order: Order) -> datetime | None:
-    """When the merge run should look at the order: its window's end while it waits; a while after its group was
-    formed while the hand-over is still owed (the dispatch request may have been lost). None: nothing owed."""
-    record = order.fulfillment.merge
-    if record is None or order.status != OrderStatus.reserved or order.fulfillment.instruction_version:
-        return None
-    if record.waiting:
-        return record.wait_until
-    if record.decided_at is None:
-        return None
-    refused = any(issue.kind == IssueKind.dispatch_rejected and issue.at >= record.decided_at
-                  for issue in order.fulfillment.issues)
-    return None if refused else record.decided_at + RECHECK_AFTER
-
-
-def waiting_key(order: Order) -> str | None:
-    """The merge key of an order that waits (the mates index), else None."""
-    return merge_key(order) if waits(order) else None
 
 
 # ---- forming groups --------------------------------------------------------------------------------------------
@@ -181,14 +87,14 @@ def grouped(order: Order, group: Sequence[str], now: datetime) -> Order:
     record = MergeRecord(decided_at=now, group_id=group_id, order_ids=tuple(group), instruction_version=1)
     entry = TimelineEntry(at=now, hop=HOP, event="merged", source="ocp",
                           detail=f"leaves as one parcel with {', '.join(others)} (instruction {group_id}:1)")
-    return _with_record(order, record, entry)
+    return with_merge_record(order, record, entry)
 
 
 def alone(order: Order, now: datetime) -> Order:
     """Its window ended with no order to merge with: it is dispatched as any other order."""
     entry = TimelineEntry(at=now, hop=HOP, event="merge_window_ended", source="ocp",
                           detail="no other order of the same buyer and address came within the window: leaves alone")
-    return _with_record(order, MergeRecord(decided_at=now), entry)
+    return with_merge_record(order, MergeRecord(decided_at=now), entry)
 
 
 def owed_request(order: Order) -> str | None:
@@ -200,11 +106,6 @@ def owed_request(order: Order) -> str | None:
     if not in_group(order):
         return order.order_id
     return order.order_id if record.order_ids[0] == order.order_id else None
-
-
-def _with_record(order: Order, record: MergeRecord, entry: TimelineEntry) -> Order:
-    fulfillment = order.fulfillment.model_copy(update={"merge": record})
-    return order.model_copy(update={"fulfillment": fulfillment, "timeline": (*order.timeline, entry)})
 
 
 # ---- the merged instruction ------------------------------------------------------------------------------------
@@ -306,7 +207,7 @@ def _first_send(group_id: str, found: Sequence[Order], members: Sequence[Order])
 def _resend(group_id: str, members: Sequence[Order], sent: int) -> GroupSend | Skip:
     """After the hand-over the parcel is re-sent whole (a stuck group), or not at all: once the warehouse has moved
     any of its orders on, a new version without them would tell it to drop them."""
-    blocking = [order for order in members if order.status != OrderStatus.dispatched or not _free_of_stops(order)]
+    blocking = [order for order in members if order.status != OrderStatus.dispatched or not free_of_stops(order)]
     if blocking:
         order = blocking[0]
         return Skip(DispatchOutcome.not_dispatchable,
@@ -318,7 +219,7 @@ def _why_not(order: Order, key: str | None) -> str | None:
     """Why the order can no longer go in its group's first instruction, or None."""
     if order.status != OrderStatus.reserved:
         return f"it is {order.status.value}"
-    if not _free_of_stops(order):
+    if not free_of_stops(order):
         return "its warehouse was asked to stop it, or its channel cancelled it"
     if any(not line.sku for line in order.lines):
         return "it has lines without a merchant SKU"
@@ -357,7 +258,7 @@ def regrouped(order: Order, send: GroupSend, now: datetime) -> Order | None:
         entry = TimelineEntry(at=now, hop=HOP, event="merge_group_changed", source="ocp",
                               detail=f"merge group {send.group_id} is now {', '.join(send.order_ids) or 'empty'} "
                                      f"(instruction {send.group_id}:{send.version})")
-    return _with_record(order, updated, entry)
+    return with_merge_record(order, updated, entry)
 
 
 def mark_group_dispatched(order: Order, instruction: MergedInstruction, receipt: str, now: datetime,

@@ -37,31 +37,25 @@ from ocp.domain.fulfillment.merge import (
     group_leader,
     group_of,
     grouped,
-    in_group,
     mark_group_dispatched,
-    merge_due,
-    merge_key,
     merged_instruction,
     owed_request,
     parcel_lines,
     parcel_of,
     plan_group,
     regrouped,
-    waits,
 )
+from ocp.domain.fulfillment.merge_window import in_group, merge_due, merge_key, waits
 from ocp.domain.inventory.stock import StockContention
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.services.fulfillment.merge_wait import ACTOR
-from ocp.services.order.updates import update_order
+from ocp.services.order.updates import WRITE_ATTEMPTS, update_order
 
 if TYPE_CHECKING:
     from ocp.domain.fulfillment.callbacks import FulfillmentEvent
     from ocp.ports import DispatchQueue, MergeGroups, TransactionalOrderStore
     from ocp.services.fulfillment.callbacks import CallbackDeps, CallbackResult
     from ocp.services.fulfillment.dispatch import DispatchDeps, DispatchResult
-
-WRITE_ATTEMPTS = 3
-
 
 # ---- the scheduled run -----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from ocp.domain.fulfillment.merge import can_wait, merge_window, waiting, waits
+from ocp.domain.fulfillment.merge_window import can_wait, merge_window, waiting, waits
 from ocp.services.order.updates import update_order
 
 if TYPE_CHECKING:  # types only (importing the rules' modules would load every anomaly check)

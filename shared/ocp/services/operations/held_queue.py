@@ -39,12 +39,12 @@ from ocp.domain.problems import problems_from
 from ocp.services.access.attribution import StampingOrders, stamp_commit, stamp_order
 from ocp.services.fulfillment.owed import request_owed
 from ocp.services.inventory.reservation import StockDeps, commit_order
+from ocp.services.order.updates import WRITE_ATTEMPTS
 
 if TYPE_CHECKING:
     from ocp.ports import DispatchQueue, HeldQueueQueries, OrderStore, TransactionalOrderStore
     from ocp.services.decisions.order_path import RulesDeps
 
-WRITE_ATTEMPTS = 3
 MAX_BULK = 100
 
 

@@ -11,7 +11,7 @@ from ocp.domain.inventory.commit import OrderCommit
 from ocp.domain.operations.held_queue import resumed, without_due_holds
 from ocp.domain.order.model import OrderStatus
 from ocp.services.inventory.reservation import commit_order
-from ocp.services.operations.held_queue import WRITE_ATTEMPTS
+from ocp.services.order.updates import WRITE_ATTEMPTS
 
 if TYPE_CHECKING:
     from ocp.services.operations.held_queue import HeldQueueDeps

@@ -30,6 +30,7 @@ from ocp.domain.operations.restock import RESTOCK_ACTOR, restocked, waits_only_f
 from ocp.domain.order.model import GIFT_LINE_PREFIX, Hold, HoldReason, Order, OrderStatus
 from ocp.services.inventory.chunked import settled
 from ocp.services.inventory.reservation import StockDeps, commit_order
+from ocp.services.order.updates import WRITE_ATTEMPTS
 
 # The held queue's actions (and their dispatch requests) are typing only here: they load with the deps `composition`
 # builds on the first restock, as the order path does; the stock signals of every batch never need them.
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from ocp.ports import TransactionalOrderStore
     from ocp.services.operations.held_queue import HeldQueueDeps
 
-WRITE_ATTEMPTS = 3
-"""Reads of an order written meanwhile before the retry gives up (the next restock tries it again)."""
 RETRIES = 20
 """Orders retried per SKU per restock."""
 SCAN = 200

@@ -23,6 +23,7 @@ from ocp.services.decisions.order_path import RulesDeps, merging, place, redispa
 from ocp.services.fulfillment.owed import request_owed
 from ocp.services.inventory.chunked import settled
 from ocp.services.order.intake import POLLED_PREFIX, delivery_from_envelope
+from ocp.services.order.updates import WRITE_ATTEMPTS
 
 if TYPE_CHECKING:
     from ocp.channels.base import ChannelAdapter
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from ocp.domain.order.model import Order
     from ocp.ports import ChannelApis, DispatchQueue, OrderStore, Quarantine, RawArchive
     from ocp.services.inventory.reservation import StockDeps
-
-_WRITE_ATTEMPTS = 3
-
 
 class Outcome(StrEnum):
     created = "created"
@@ -117,7 +115,7 @@ def _store(incoming: Order, received_at: datetime, deps: ProcessingDeps) -> Proc
     if stored is not None:
         request_dispatch(None, stored, deps.dispatch, merge=merge)
         return Processed(Outcome.created, stored.order_id, stored)
-    for _ in range(_WRITE_ATTEMPTS):
+    for _ in range(WRITE_ATTEMPTS):
         existing = deps.orders.get(incoming.order_id)
         if existing is None:  # pragma: no cover - orders are never deleted
             raise ConcurrentModification(f"order {incoming.order_id} vanished")
@@ -146,7 +144,7 @@ def _store_without_stock(incoming: Order, captured: Order, deps: ProcessingDeps)
         return Processed(Outcome.created, captured.order_id, captured)
     except OrderExists:
         pass
-    for _ in range(_WRITE_ATTEMPTS):
+    for _ in range(WRITE_ATTEMPTS):
         existing = deps.orders.get(incoming.order_id)
         if existing is None:  # pragma: no cover - orders are never deleted
             raise ConcurrentModification(f"order {incoming.order_id} vanished")

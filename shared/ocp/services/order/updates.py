@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ocp.ports import CountTimes, TransactionalOrderStore
 
 WRITE_ATTEMPTS = 3
+"""Reads of an order a concurrent writer moved on before a read-modify-write gives up: every service that rewrites
+an order retries this many times."""
 
 
 def update_order(
