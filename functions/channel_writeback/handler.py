@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, Json
+from pydantic import Field, Json
 
 from ocp import composition
 from ocp.base_model import OcpModel
@@ -26,7 +26,7 @@ _RESERVE_MS = 30_000
 """Stop starting write-backs this close to the function's timeout (a channel call may take its full timeout)."""
 
 
-class WritebackRequest(BaseModel):
+class WritebackRequest(OcpModel):
     order_id: str = Field(min_length=1, max_length=128)
 
 

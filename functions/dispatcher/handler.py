@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, Json
+from pydantic import Field, Json
 
 from ocp import composition
 from ocp.base_model import OcpModel
@@ -36,7 +36,7 @@ class DispatchRecord(OcpModel):
     body: Json[DispatchRequest]
 
 
-class DirectDispatch(BaseModel):
+class DirectDispatch(OcpModel):
     order_ids: list[str] = Field(min_length=1, max_length=500)
     actor: str | None = None
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ocp import composition
 from ocp.api.bodies import optional_body
@@ -21,6 +21,7 @@ from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.preconditions import revision_of
 from ocp.api.responses import documented, errors
+from ocp.base_model import OcpModel
 from ocp.domain.order.model import Order, OrderStatus
 from ocp.observability import instruments
 from ocp.services.operations import held_queue
@@ -35,7 +36,7 @@ OrderId = Annotated[str, Path(min_length=1, max_length=128)]
 JsonObject = Annotated[dict[str, Any], Body()]
 
 
-class ActionBody(BaseModel):
+class ActionBody(OcpModel):
     """Optional body of release and cancel: a note (the cancel reason) for the timeline."""
 
     model_config = ConfigDict(extra="forbid")

@@ -9,13 +9,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ocp import composition
 from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import caller_of
 from ocp.api.responses import documented, errors
+from ocp.base_model import OcpModel
 from ocp.domain.access.principals import Principal
 from ocp.observability import instruments
 from ocp.services.access.principals import create_principal, list_principals, revoke_principal
@@ -25,14 +26,14 @@ app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
 
 
-class PrincipalRequest(BaseModel):
+class PrincipalRequest(OcpModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=2, max_length=63, description="`[a-z0-9][a-z0-9-]{1,62}`")
     scopes: list[str] = Field(min_length=1, max_length=32, description=(
         "`admin`, `operator`, `finance`, `read`, `wms:<WAREHOUSE>` (any number of warehouses)"))
 
 
-class PrincipalView(BaseModel):
+class PrincipalView(OcpModel):
     """A principal as listed: never its key, nor the key's hash."""
 
     name: str
@@ -48,7 +49,7 @@ class CreatedPrincipal(PrincipalView):
     api_key: str = Field(description="Shown once: OCP stores only its SHA-256 hash")
 
 
-class PrincipalList(BaseModel):
+class PrincipalList(OcpModel):
     principals: list[PrincipalView]
 
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ocp import composition
 from ocp.api.cors import console_cors
@@ -20,6 +20,7 @@ from ocp.api.errors import register_error_handlers
 from ocp.api.operators import caller_of
 from ocp.api.paths import with_literal_colons
 from ocp.api.responses import documented
+from ocp.base_model import OcpModel
 from ocp.domain.errors import InvalidQuery
 from ocp.domain.order.replay import MAX_PAGE, DeadLetterRedrive
 from ocp.observability import instruments
@@ -31,7 +32,7 @@ app = APIGatewayRestResolver(enable_validation=True, cors=console_cors())
 register_error_handlers(app)
 
 
-class ReplayBody(BaseModel):
+class ReplayBody(OcpModel):
     """Either `keys`, or `channel` with `since` and `until` (one page of `limit` archive keys, `next_token` on)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +44,7 @@ class ReplayBody(BaseModel):
     next_token: str | None = Field(default=None, max_length=2048)
 
 
-class DlqRedriveBody(BaseModel):
+class DlqRedriveBody(OcpModel):
     model_config = ConfigDict(extra="forbid")
     queue: str = Field(min_length=1, max_length=80, description="a queue id, e.g. `orders-inbox`")
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ocp import composition
 from ocp.api.bodies import optional_body
@@ -18,6 +18,7 @@ from ocp.api.cors import console_cors
 from ocp.api.errors import register_error_handlers
 from ocp.api.operators import attribute_writes, caller_of
 from ocp.api.responses import documented, errors
+from ocp.base_model import OcpModel
 from ocp.domain.access.binding import receipt_binding
 from ocp.domain.returns.model import AfterSale
 from ocp.observability import instruments
@@ -33,12 +34,12 @@ JsonObject = Annotated[dict[str, Any], Body()]
 PAGE = 50
 
 
-class ReturnPage(BaseModel):
+class ReturnPage(OcpModel):
     returns: list[AfterSale]
     next_token: str | None = None
 
 
-class DecisionBody(BaseModel):
+class DecisionBody(OcpModel):
     """Optional body of approve and reject: a note for the steps; a marketplace refusal's `reason_code`."""
 
     model_config = ConfigDict(extra="forbid")
