@@ -1,6 +1,5 @@
 """Principals: who calls, with which scopes."""
 
-from __future__ import annotations
 
 import re
 from collections.abc import Iterable

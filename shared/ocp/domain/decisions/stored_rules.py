@@ -1,6 +1,5 @@
 """A rule document as the `RulesStore` port keeps it, apart from `ocp.ports`."""
 
-from __future__ import annotations
 
 from typing import Any
 

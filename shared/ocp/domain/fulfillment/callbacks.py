@@ -25,7 +25,6 @@ Rules (API.md, `POST /fulfillment/events`):
 Every recorded event (all but duplicates) adds exactly one timeline entry.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -95,7 +94,7 @@ class EventLine(OcpModel):
     quantity: int = Field(gt=0, le=100_000)
 
     @model_validator(mode="after")
-    def _one_reference(self) -> EventLine:
+    def _one_reference(self) -> "EventLine":
         if (self.line_id is None) == (self.sku is None):
             raise ValueError("give exactly one of line_id or sku")
         return self
@@ -144,7 +143,7 @@ class FulfillmentEvent(OcpModel):
         return value
 
     @model_validator(mode="after")
-    def _lines_only_when_shipped(self) -> FulfillmentEvent:
+    def _lines_only_when_shipped(self) -> "FulfillmentEvent":
         if self.lines is not None and self.event != FulfillmentEventName.shipped:
             raise ValueError("only `shipped` takes lines")
         return self

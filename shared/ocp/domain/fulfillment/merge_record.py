@@ -2,7 +2,6 @@
 `ocp.domain.fulfillment.merge`. Imports only the clock: `state.py` (and so the order model) imports it.
 """
 
-from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 

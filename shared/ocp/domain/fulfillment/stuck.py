@@ -7,7 +7,6 @@ once `writeback_pending_since` is older than its `max_minutes`. Progress resets 
 orders that stopped, not orders that are late against a promise.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
@@ -30,7 +29,7 @@ class StatusSla(FrozenModel):
     by_cutoff: bool = Field(default=False, description="Due at the warehouse's next cut-off after `since`")
 
     @model_validator(mode="after")
-    def _has_a_limit(self) -> StatusSla:
+    def _has_a_limit(self) -> "StatusSla":
         if self.max_minutes is None and not self.by_cutoff:
             raise ValueError("give max_minutes, by_cutoff, or both")
         return self
@@ -96,7 +95,7 @@ class SlaPolicy(FrozenModel):
         return value
 
     @model_validator(mode="after")
-    def _valid(self) -> SlaPolicy:
+    def _valid(self) -> "SlaPolicy":
         terminal = sorted(s.value for s in self.statuses if s in _TERMINAL)
         if terminal:
             raise ValueError(f"no SLA on final statuses: {', '.join(terminal)}")

@@ -3,7 +3,6 @@
 rebalancing (`skewed`).
 """
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime

@@ -4,7 +4,6 @@ One versioned JSON document (`PUT /inventory-policy`), cached in each process li
 processor never reads it per order. A SKU's setting wins over its channel's, which wins over the default.
 """
 
-from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -71,7 +70,7 @@ class StockPolicy(FrozenModel):
                       or self.unpaid_expiry_minutes)
         return strategy, expiry
 
-    def order_strategy(self, order: Order) -> tuple[LockStrategy, timedelta | None]:
+    def order_strategy(self, order: "Order") -> tuple[LockStrategy, timedelta | None]:
         """The order's strategy and how long a reservation made before payment lasts (None: it makes none)."""
         choices = [self.line_strategy(order.channel, line.sku) for line in order.lines]
         strategy, expiry = min(choices, key=lambda c: (_EAGERNESS[c[0]], c[1]))

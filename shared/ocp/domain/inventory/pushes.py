@@ -2,7 +2,6 @@
 and what a push did (`PushResult`).
 """
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

@@ -5,7 +5,6 @@ published when its value changes, once: the stored state is written conditionall
 repeated view of the stock can never publish again or move a signal backwards.
 """
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
@@ -104,7 +103,7 @@ class ChannelStock(FrozenModel):
     purchase_limit: int | None = None
 
 
-def channel_view(sku: str, levels: Sequence[StockLevel], policy: StockPolicy) -> dict[str, ChannelStock]:
+def channel_view(sku: str, levels: Sequence[StockLevel], policy: "StockPolicy") -> dict[str, ChannelStock]:
     listed = sellable(levels)
     return {
         channel.value: ChannelStock(listed=listed, strategy=policy.line_strategy(channel, sku)[0],

@@ -10,7 +10,6 @@ A WMS's pushes are `ocp.domain.inventory.pushes`; a push's or a rebalance's spre
 `ocp.domain.inventory.adjustments`.
 """
 
-from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
@@ -114,17 +113,17 @@ class StockMovement(FrozenModel):
         return stock_id(self.warehouse, self.sku, self.shard)
 
     @classmethod
-    def reserve(cls, warehouse: str, sku: str, shard: int, quantity: int) -> StockMovement:
+    def reserve(cls, warehouse: str, sku: str, shard: int, quantity: int) -> "StockMovement":
         return cls(kind=MovementKind.reserve, warehouse=warehouse, sku=sku, shard=shard,
                    delta_reserved=quantity, delta_available=-quantity, requires_available=quantity)
 
     @classmethod
-    def release(cls, warehouse: str, sku: str, shard: int, quantity: int) -> StockMovement:
+    def release(cls, warehouse: str, sku: str, shard: int, quantity: int) -> "StockMovement":
         return cls(kind=MovementKind.release, warehouse=warehouse, sku=sku, shard=shard,
                    delta_reserved=-quantity, delta_available=quantity)
 
     @classmethod
-    def ship(cls, warehouse: str, sku: str, shard: int, quantity: int, counted: int = 0) -> StockMovement:
+    def ship(cls, warehouse: str, sku: str, shard: int, quantity: int, counted: int = 0) -> "StockMovement":
         """`counted`: units of these that the last push's on_hand already left out (`ship_counted` when any)."""
         if not 0 <= counted <= quantity:
             raise ValueError(f"counted {counted} is not within 0..{quantity}")

@@ -3,7 +3,6 @@
 Money is integer minor units (fen) with the currency code. Every problem with an item is reported at once.
 """
 
-from __future__ import annotations
 
 from typing import Annotated, Any
 
@@ -35,7 +34,7 @@ class CatalogFields(OcpModel):
     gift: bool = Field(default=False, description="A give-away item: never sold, so never price-checked")
 
     @model_validator(mode="after")
-    def _floor_not_above_list(self) -> CatalogFields:
+    def _floor_not_above_list(self) -> "CatalogFields":
         if self.list_price is not None and self.min_price is not None and self.min_price > self.list_price:
             raise ValueError(f"min_price ({self.min_price}) is above list_price ({self.list_price})")
         return self

@@ -4,7 +4,6 @@ equal `amounts.paid`). The reasons tied to a fixed field are acknowledged (`FIEL
 raise them again on release.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -82,7 +81,7 @@ def parse_patch(body: Any) -> OrderPatch:
     return patch
 
 
-def edited(order: Order, patch: OrderPatch, warehouses: Mapping[str, WarehouseFacts], actor: str,
+def edited(order: Order, patch: OrderPatch, warehouses: "Mapping[str, WarehouseFacts]", actor: str,
            at: datetime) -> Order:
     """The held order with the operator's edit applied and re-validated; `InvalidOrderEdit` lists every problem."""
     if order.status != OrderStatus.held:

@@ -1,6 +1,5 @@
 """The unified order: one model for every channel (API.md, "The unified order")."""
 
-from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
@@ -207,7 +206,7 @@ class Order(FrozenModel):
     revision: int = Field(default=0, description="OCP's write counter for optimistic concurrency")
 
     @model_validator(mode="after")
-    def _paid_reconciles(self) -> Order:
+    def _paid_reconciles(self) -> "Order":
         lines_paid = sum(line.paid for line in self.lines)
         if lines_paid + self.amounts.shipping != self.amounts.paid:
             raise ValueError(

@@ -1,6 +1,5 @@
 """The pollers' high-water marks (the `CursorStore` port's records), apart from `ocp.ports`."""
 
-from __future__ import annotations
 
 from datetime import datetime
 

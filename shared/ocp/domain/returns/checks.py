@@ -4,7 +4,6 @@ before it answers 202.
 Each problem names its line and a code an operator, a buyer's channel or a script can act on.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -127,7 +126,7 @@ def _order_line(order: Order, line_id: str | None, sku: str | None, taken: Mappi
                 candidates[0] if candidates else None)
 
 
-def check(after_sale: AfterSale, order: Order, catalog: Mapping[str, CatalogItem], policy: Policy,
+def check(after_sale: AfterSale, order: Order, catalog: "Mapping[str, CatalogItem]", policy: Policy,
           now: datetime) -> list[Problem]:
     """Every reason the after-sale cannot go ahead against its order now (the lines were priced already)."""
     problems: list[Problem] = []

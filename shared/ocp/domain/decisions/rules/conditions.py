@@ -9,7 +9,6 @@ the path's type (a number for `amounts.paid`, a channel that exists for `channel
 `created_at`), and a `matches` pattern must compile and be safe to run (no nested unbounded repetition).
 """
 
-from __future__ import annotations
 
 import re
 from datetime import datetime
@@ -45,15 +44,15 @@ Scalar = StrictBool | StrictInt | StrictFloat | Annotated[StrictStr, Field(max_l
 
 
 class AllOf(FrozenModel):
-    all: list[Condition] = Field(min_length=1, max_length=200, description="True when every condition holds")
+    all: "list[Condition]" = Field(min_length=1, max_length=200, description="True when every condition holds")
 
 
 class AnyOf(FrozenModel):
-    any: list[Condition] = Field(min_length=1, max_length=200, description="True when one condition holds")
+    any: "list[Condition]" = Field(min_length=1, max_length=200, description="True when one condition holds")
 
 
 class NotOf(FrozenModel):
-    not_: Condition = Field(alias="not", description="True when the condition does not hold")
+    not_: "Condition" = Field(alias="not", description="True when the condition does not hold")
 
 
 class Always(FrozenModel):
@@ -91,7 +90,7 @@ class FieldTest(FrozenModel):
         return getattr(self, _attr(self.operator))
 
     @model_validator(mode="after")
-    def _fits_its_path(self, info: ValidationInfo) -> FieldTest:
+    def _fits_its_path(self, info: ValidationInfo) -> "FieldTest":
         paths = (info.context or {}).get("paths") if info.context else None
         problems = field_test_problems(self, paths if paths is not None else known_paths())
         if problems:

@@ -1,7 +1,6 @@
 """The `anomaly` kind: the built-in checks' thresholds and lists (`checks`) and rules that add holds of their own
 (every matching rule applies)."""
 
-from __future__ import annotations
 
 from typing import Any
 

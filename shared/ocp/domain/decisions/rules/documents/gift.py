@@ -1,6 +1,5 @@
 """The `gift` kind: gift lines added to matching orders (every matching rule applies, until one says stop)."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """The `return_policy` kind: how a return request is handled; the first matching rule wins."""
 
-from __future__ import annotations
 
 from typing import Any
 

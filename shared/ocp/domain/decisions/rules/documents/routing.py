@@ -1,6 +1,5 @@
 """The `routing` kind: which warehouses (or supplier) an order goes to; the first matching rule wins."""
 
-from __future__ import annotations
 
 import re
 from typing import Any
@@ -41,7 +40,7 @@ class RoutingThen(FrozenModel):
         return value
 
     @model_validator(mode="after")
-    def _one_action(self) -> RoutingThen:
+    def _one_action(self) -> "RoutingThen":
         actions = [name for name in ("warehouses", "supplier", "hold") if getattr(self, name) is not None]
         if len(actions) != 1:
             raise ValueError(f"give exactly one of warehouses, supplier, hold; found {', '.join(actions) or 'none'}")
