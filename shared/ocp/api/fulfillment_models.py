@@ -1,7 +1,6 @@
 """Response models of the fulfilment callback routes (they drive the OpenAPI document); the re-dispatch route's
 are `redispatch_models`."""
 
-from __future__ import annotations
 
 from pydantic import Field
 

@@ -1,7 +1,6 @@
 """Request and response models of `POST /orders:redispatch` (they drive the OpenAPI document); apart from the
 callback answers (`fulfillment_models`) so each function loads only its own."""
 
-from __future__ import annotations
 
 from typing import Annotated
 
@@ -21,7 +20,7 @@ class RedispatchBody(OcpModel):
     actor: str | None = Field(default=None, max_length=128, description="Who asks: recorded on each order's timeline")
 
     @model_validator(mode="after")
-    def _names_something(self) -> RedispatchBody:
+    def _names_something(self) -> "RedispatchBody":
         if not self.order_ids and not self.hop:
             raise ValueError("give order_ids or hop")
         return self

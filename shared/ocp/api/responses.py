@@ -1,6 +1,5 @@
 """The documented answers of each route besides its success: every error is `ErrorResponse` (`errors.py`)."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from http import HTTPStatus

@@ -7,7 +7,6 @@ intake, replay and the poller never map. Adapters are pure: they never import bo
 go through the `HttpTransport` they are given.
 """
 
-from __future__ import annotations
 
 import hashlib
 import json
@@ -191,7 +190,7 @@ class ChannelWire(Protocol):
 class ChannelAdapter(ChannelWire, Protocol):
     """The wire side and the channel's order documents mapped to orders: the order processor's."""
 
-    def to_order(self, document: dict[str, Any]) -> Order:
+    def to_order(self, document: dict[str, Any]) -> "Order":
         """Map a full channel order document; raise `UnmappableDocument` with every reason."""
 
 

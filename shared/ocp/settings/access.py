@@ -1,6 +1,5 @@
 """Access: the authorizer and the principals API."""
 
-from __future__ import annotations
 
 import os
 

@@ -1,6 +1,5 @@
 """What every settings model shares: the base, `load`, and the environment variables' naming rules."""
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping

@@ -1,6 +1,5 @@
 """Senders of warehouse instructions: the dispatcher and the reconciliation."""
 
-from __future__ import annotations
 
 import json
 import os

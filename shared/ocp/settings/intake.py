@@ -1,6 +1,5 @@
 """Order intake: webhooks, their replays, and the channel poller."""
 
-from __future__ import annotations
 
 import os
 

@@ -1,6 +1,5 @@
 """The inventory functions: the inventory API, stock events, and the reservation sweeper."""
 
-from __future__ import annotations
 
 from ocp.settings.stock import StockSettings
 from ocp.settings.warehouses import WarehousesSettings

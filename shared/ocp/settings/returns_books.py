@@ -1,6 +1,5 @@
 """The returns API and workflow: after-sales that also change orders and the stock books."""
 
-from __future__ import annotations
 
 from ocp.settings.order_path import DecisionSettings, DispatchSenderSettings
 from ocp.settings.returns import ReturnsSettings

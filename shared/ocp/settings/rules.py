@@ -1,6 +1,5 @@
 """The rules (and catalog) tables."""
 
-from __future__ import annotations
 
 from ocp.settings.base import _Settings
 

@@ -1,6 +1,5 @@
 """The warehouses registry."""
 
-from __future__ import annotations
 
 from ocp.settings.base import _Settings
 
