@@ -245,30 +245,34 @@ def _anchor_spec() -> wiring.Function:
 
 
 def measure(deployments: Sequence[Deployment], specs: Sequence[wiring.Function], runs: int) -> list[list[Row]]:
-    """Rows per deployment. With several deployments (before and after) the runs alternate between them, so a
-    machine that gets busier half-way skews both alike."""
-    rows: list[list[Row]] = [[] for _ in deployments]
-    for spec in [_anchor_spec(), *specs]:
-        env = lambda_environment(spec)
-        results: list[list[dict[str, Any]]] = [[] for _ in deployments]
-        errors: list[str | None] = [None for _ in deployments]
-        for attempt in range(runs + 1):  # the first run warms the OS file cache and is not counted
+    """Rows per deployment. Runs go round-robin: each round imports every handler once (and, with several
+    deployments, before and after in turn), so a stretch when the machine is busy adds one slow run to many handlers
+    rather than making one handler's runs all slow."""
+    every = [_anchor_spec(), *specs]
+    envs = {spec.id: lambda_environment(spec) for spec in every}
+    results: dict[tuple[int, str], list[dict[str, Any]]] = {
+        (i, spec.id): [] for i in range(len(deployments)) for spec in every}
+    errors: dict[tuple[int, str], str] = {}
+    for attempt in range(runs + 1):  # the first round warms the OS file cache and is not counted
+        for spec in every:
             for i, deployment in enumerate(deployments):
-                if errors[i] is not None:
+                if (i, spec.id) in errors:
                     continue
                 try:
-                    result = import_once(deployment, spec.id, spec.module, env)
+                    result = import_once(deployment, spec.id, spec.module, envs[spec.id])
                 except RuntimeError as error:
-                    errors[i] = str(error).splitlines()[-1]
+                    errors[(i, spec.id)] = str(error).splitlines()[-1]
                     continue
                 if attempt:
-                    results[i].append(result)
-        for i, found in enumerate(results):
+                    results[(i, spec.id)].append(result)
+        print(f"  round {attempt}/{runs} done", file=sys.stderr, flush=True)
+    rows: list[list[Row]] = [[] for _ in deployments]
+    for spec in every:
+        for i in range(len(deployments)):
+            found = results[(i, spec.id)]
             rows[i].append(Row(spec.id, [float(r["ms"]) for r in found], [float(r["cpu_ms"]) for r in found],
                                deferred_models=int(found[0]["deferred"]) if found else 0,
-                               deferred=[float(r["deferred_ms"]) for r in found], error=errors[i]))
-        medians = "  ".join(f"{r[-1].median_ms:6.1f} ms" if not r[-1].error else "import failed" for r in rows)
-        print(f"  {spec.id:<22} median {medians}", file=sys.stderr, flush=True)
+                               deferred=[float(r["deferred_ms"]) for r in found], error=errors.get((i, spec.id))))
     return rows
 
 
