@@ -18,25 +18,28 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_WIRES: dict[str, tuple[str, str]] = {
-    Channel.shopify.value: ("ocp.channels.wire.shopify", "ShopifyWire"),
-    Channel.douyin.value: ("ocp.channels.wire.douyin", "DouyinWire"),
-    Channel.taobao.value: ("ocp.channels.wire.taobao", "TaobaoWire"),
-    Channel.jd.value: ("ocp.channels.wire.jd", "JdWire"),
+_PREFIXES: dict[str, str] = {
+    Channel.shopify.value: "Shopify",
+    Channel.douyin.value: "Douyin",
+    Channel.taobao.value: "Taobao",
+    Channel.jd.value: "Jd",
 }
-"""Each channel's wire module and class."""
+"""Each channel's class-name prefix. Its wire is `ocp.channels.wire.<channel>.<Prefix>Wire`, its order mapping
+`ocp.channels.<channel>.<Prefix>Adapter` and its after-sale side `ocp.channels.aftersales.<channel>` (`signal`,
+`<Prefix>AfterSaleApi`)."""
 
 
 @cache
 def wire_for(channel: str) -> ChannelWire:
-    wire: ChannelWire = loaded(lookup(_WIRES, channel))()
+    wire: ChannelWire = channel_class(channel, "ocp.channels.wire", "Wire")()
     return wire
 
 
-def loaded(where: tuple[str, str]) -> type:
-    """The class named by (module, class name), its module imported on first use."""
-    module, name = where
-    found: type = getattr(import_module(module), name)
+def channel_class(channel: str, package: str, suffix: str) -> type:
+    """`<package>.<channel>.<Prefix><suffix>`, its module imported on first use; `UnknownChannel` (404) for a
+    channel OCP does not speak."""
+    prefix = lookup(_PREFIXES, channel)
+    found: type = getattr(import_module(f"{package}.{channel}"), prefix + suffix)
     return found
 
 
@@ -49,4 +52,4 @@ def lookup(adapters: Mapping[str, T], channel: str) -> T:
 
 
 def known_channels() -> list[str]:
-    return sorted(_WIRES)
+    return sorted(_PREFIXES)
