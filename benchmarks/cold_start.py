@@ -74,10 +74,12 @@ def lambda_handler(event, context):
     return {}
 '''
 
-RUNTIME_PRELOADED = ("importlib", "json", "logging", "os", "time", "traceback", "decimal", "math", "enum")
+RUNTIME_PRELOADED = ("importlib", "json", "logging", "os", "time", "traceback", "decimal", "math", "enum",
+                     "concurrent.futures.thread")
 """Standard-library modules Lambda's Python runtime has imported before it imports the handler: its bootstrap
 (`awslambdaric`'s `bootstrap`, `lambda_runtime_client`, `lambda_runtime_marshaller`, `lambda_runtime_log_utils`,
-`lambda_context`) imports these at its own start, so the handler's import finds them loaded. (It also loads
+`lambda_context`) imports these at its own start, so the handler's import finds them loaded; the runtime client
+imports `ThreadPoolExecutor`, with which the python3.12 runtime waits for the next invocation. (It also loads
 `simplejson` and its C client, which no handler uses, so they are left out here.)"""
 
 _PROBE = '''\
