@@ -1,7 +1,6 @@
 """Response models of the fulfilment callback routes (they drive the OpenAPI document); the re-dispatch route's
 are `redispatch_models`."""
 
-
 from pydantic import Field
 
 from ocp.base_model import OcpModel

@@ -1,6 +1,5 @@
 """Response models of the HTTP contract (they drive the OpenAPI document)."""
 
-
 from ocp.base_model import OcpModel
 from ocp.domain.order.model import Order
 

@@ -1,7 +1,6 @@
 """Request and response models of `POST /orders:redispatch` (they drive the OpenAPI document); apart from the
 callback answers (`fulfillment_models`) so each function loads only its own."""
 
-
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator

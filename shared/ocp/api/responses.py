@@ -1,6 +1,5 @@
 """The documented answers of each route besides its success: every error is `ErrorResponse` (`errors.py`)."""
 
-
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any

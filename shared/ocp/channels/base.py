@@ -1,12 +1,11 @@
 """What every channel adapter does: verify a delivery, split it into messages, tell thin messages from full
 documents, talk to the channel's API (`ChannelWire`), and map documents to orders (`ChannelAdapter`).
 
-Adding a channel is a wire module (`ocp.channels.wire`) implementing `ChannelWire` and a module mapping its
-documents, implementing `ChannelAdapter`, plus one line in each registry. The wire side builds no order model:
-intake, replay and the poller never map. Adapters are pure: they never import boto3 or an HTTP library; API calls
-go through the `HttpTransport` they are given.
+Adding a channel is a wire module (`ocp.channels.wire.<channel>`) implementing `ChannelWire` and a module mapping
+its documents (`ocp.channels.<channel>`) implementing `ChannelAdapter`, named as `ocp.channels.wire.registry` says,
+plus its line there. The wire side builds no order model: intake, replay and the poller never map. Adapters are
+pure: they never import boto3 or an HTTP library; API calls go through the `HttpTransport` they are given.
 """
-
 
 import hashlib
 import json

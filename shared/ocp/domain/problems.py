@@ -1,6 +1,5 @@
 """A validation problem with where it is: what a 400 lists, one entry per problem, never just the first."""
 
-
 from collections.abc import Iterable, Sequence
 
 from pydantic import ConfigDict, ValidationError

@@ -1,6 +1,5 @@
 """Access: the authorizer and the principals API."""
 
-
 import os
 
 from ocp.settings.base import _Settings

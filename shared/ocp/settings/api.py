@@ -1,6 +1,5 @@
 """The API functions' own settings (every API handler's CORS)."""
 
-
 from ocp.settings.base import _Settings
 
 

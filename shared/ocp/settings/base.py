@@ -1,6 +1,5 @@
 """What every settings model shares: the base, `load`, and the environment variables' naming rules."""
 
-
 import os
 from collections.abc import Mapping
 from typing import TypeVar

@@ -1,6 +1,5 @@
 """The warehouses' callbacks, and the channel write-back of what they report."""
 
-
 from ocp.settings.base import _Settings
 from ocp.settings.stock import StockSettings
 

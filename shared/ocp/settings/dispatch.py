@@ -1,6 +1,5 @@
 """Senders of warehouse instructions: the dispatcher and the reconciliation."""
 
-
 import json
 import os
 

@@ -1,6 +1,5 @@
 """Order intake: webhooks, their replays, and the channel poller."""
 
-
 import os
 
 from ocp.settings.base import _Settings, dlq_url_env, queue_url_env

@@ -1,6 +1,5 @@
 """The inventory functions: the inventory API, stock events, and the reservation sweeper."""
 
-
 from ocp.settings.stock import StockSettings
 from ocp.settings.warehouses import WarehousesSettings
 

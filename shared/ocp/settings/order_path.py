@@ -1,6 +1,5 @@
 """The order path: the order processor, and what every function placing orders through the rules reads."""
 
-
 from ocp.settings.base import _Settings
 from ocp.settings.rules import RulesTableSettings
 from ocp.settings.warehouses import WarehousesSettings

@@ -1,6 +1,5 @@
 """The orders table, which most functions that read or change orders share."""
 
-
 from ocp.settings.base import _Settings
 
 

@@ -1,6 +1,5 @@
 """After-sales: their own table, workflow and timings (all the after-sale intake reads)."""
 
-
 from ocp.settings.base import _Settings
 
 

@@ -1,6 +1,5 @@
 """The returns API and workflow: after-sales that also change orders and the stock books."""
 
-
 from ocp.settings.order_path import DecisionSettings, DispatchSenderSettings
 from ocp.settings.returns import ReturnsSettings
 from ocp.settings.stock import StockSettings

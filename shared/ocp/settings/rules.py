@@ -1,6 +1,5 @@
 """The rules (and catalog) tables."""
 
-
 from ocp.settings.base import _Settings
 
 

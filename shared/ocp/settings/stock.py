@@ -1,6 +1,5 @@
 """The stock books' tables, for every function that reads or moves stock."""
 
-
 from ocp.settings.base import _Settings
 
 

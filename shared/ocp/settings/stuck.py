@@ -1,6 +1,5 @@
 """Orders that stall: the stuck report, the watchdog, re-dispatches (and the parcel merge's dispatch queue)."""
 
-
 from ocp.settings.base import _Settings
 
 

@@ -1,6 +1,5 @@
 """The warehouses registry."""
 
-
 from ocp.settings.base import _Settings
 
 

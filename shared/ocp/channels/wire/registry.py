@@ -1,5 +1,5 @@
 """The channels OCP speaks, on the wire (intake, replay, the poller, the API clients): no order model is built.
-Adding one is a new wire module plus one line here, and its adapter in `ocp.channels.registry`.
+Adding one is its line in `_PREFIXES` and its modules, named as that table says (wire, order mapping, after-sale).
 
 A channel's modules load with its first use: a function serving only some channels never loads the others'."""
 

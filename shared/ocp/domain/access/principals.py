@@ -1,6 +1,5 @@
 """Principals: who calls, with which scopes."""
 
-
 import re
 from collections.abc import Iterable
 

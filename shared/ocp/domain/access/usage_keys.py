@@ -1,6 +1,5 @@
 """A principal's API Gateway API key as the `UsageKeys` port creates it, apart from `ocp.ports`."""
 
-
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel

@@ -1,6 +1,5 @@
 """A rule document as the `RulesStore` port keeps it, apart from `ocp.ports`."""
 
-
 from typing import Any
 
 from pydantic import ConfigDict

@@ -25,7 +25,6 @@ Rules (API.md, `POST /fulfillment/events`):
 Every recorded event (all but duplicates) adds exactly one timeline entry.
 """
 
-
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum

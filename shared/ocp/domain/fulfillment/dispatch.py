@@ -8,7 +8,6 @@ WMS sees one instruction. A re-dispatch of a stuck order is a request after the 
 also ask for what the order owes a warehouse that has it: its recorded stop (`stops.py`) or an update (`changes.py`).
 """
 
-
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum

@@ -2,7 +2,6 @@
 `ocp.domain.fulfillment.merge`. Imports only the clock: `state.py` (and so the order model) imports it.
 """
 
-
 from pydantic import ConfigDict, Field
 
 from ocp.base_model import OcpModel

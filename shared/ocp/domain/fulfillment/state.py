@@ -4,7 +4,6 @@ raised on the way, and a split order's parcels (one per warehouse). Pure data; t
 in `ocp.domain.fulfillment.callbacks` and `ocp.domain.fulfillment.parcels`.
 """
 
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any

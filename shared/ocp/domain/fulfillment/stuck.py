@@ -7,7 +7,6 @@ once `writeback_pending_since` is older than its `max_minutes`. Progress resets 
 orders that stopped, not orders that are late against a promise.
 """
 
-
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from functools import cache

@@ -6,7 +6,6 @@ SQS queue (`sqs`). A registered queue must be named `ocp-wms-…`: the functions
 queues so named in their own account and region, and to nothing else (`infra/wiring.py`).
 """
 
-
 import hashlib
 import hmac
 import re

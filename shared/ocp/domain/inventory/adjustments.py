@@ -3,7 +3,6 @@
 rebalancing (`skewed`).
 """
 
-
 from collections.abc import Sequence
 from datetime import datetime
 

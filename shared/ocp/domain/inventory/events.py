@@ -1,7 +1,6 @@
 """An event OCP publishes on its event bus: a leaf, so fulfilment and after-sales publish theirs without building
 the stock signals' models."""
 
-
 from typing import Any
 
 from pydantic import ConfigDict

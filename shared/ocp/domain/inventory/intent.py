@@ -8,7 +8,6 @@ then the order as decided with the intent cleared. The intent is what makes this
 finishes or undoes the change (`ocp.domain.inventory.chunks`). Kept apart so the order model can import it.
 """
 
-
 from typing import Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer

@@ -4,7 +4,6 @@ One versioned JSON document (`PUT /inventory-policy`), cached in each process li
 processor never reads it per order. A SKU's setting wins over its channel's, which wins over the default.
 """
 
-
 from datetime import timedelta
 from typing import TYPE_CHECKING
 

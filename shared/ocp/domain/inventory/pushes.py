@@ -2,7 +2,6 @@
 and what a push did (`PushResult`).
 """
 
-
 from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, ConfigDict, Field, StrictInt, field_validator

@@ -3,7 +3,6 @@
 Kept apart from `stock.py` so the order model can import it without importing the order model back.
 """
 
-
 from enum import StrEnum
 
 from pydantic import Field

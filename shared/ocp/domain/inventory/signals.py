@@ -5,7 +5,6 @@ published when its value changes, once: the stored state is written conditionall
 repeated view of the stock can never publish again or move a signal backwards.
 """
 
-
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple

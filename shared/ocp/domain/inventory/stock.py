@@ -10,7 +10,6 @@ A WMS's pushes are `ocp.domain.inventory.pushes`; a push's or a rebalance's spre
 `ocp.domain.inventory.adjustments`.
 """
 
-
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime

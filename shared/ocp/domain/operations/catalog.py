@@ -3,7 +3,6 @@
 Money is integer minor units (fen) with the currency code. Every problem with an item is reported at once.
 """
 
-
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator

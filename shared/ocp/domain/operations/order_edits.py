@@ -4,7 +4,6 @@ equal `amounts.paid`). The reasons tied to a fixed field are acknowledged (`FIEL
 raise them again on release.
 """
 
-
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any

@@ -8,7 +8,6 @@ dispatcher uses before the deployed WMS configuration. Warehouses listed in the 
 Every problem with a body is reported at once.
 """
 
-
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 

@@ -1,7 +1,6 @@
 """What intake hands on (the `Inbox` and `Quarantine` ports): here, not in `ocp.ports`, so importing a protocol
 builds no model."""
 
-
 from typing import Any
 
 from pydantic import ConfigDict, computed_field

@@ -1,6 +1,5 @@
 """The unified order: one model for every channel (API.md, "The unified order")."""
 
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """The pollers' high-water marks (the `CursorStore` port's records), apart from `ocp.ports`."""
 
-
 from datetime import datetime
 
 from pydantic import ConfigDict

@@ -1,7 +1,6 @@
 """Replay and redrive, the pure part: which archive keys hold a delivery, page tokens, the refusals, and what the
 replay ports answer with (`ArchiveListing`, `QuarantineStore`, `DeadLetters`)."""
 
-
 import base64
 import binascii
 import re

@@ -1,6 +1,5 @@
 """What the order ports answer with: here, not in `ocp.ports`, so importing a protocol builds no order model."""
 
-
 from pydantic import ConfigDict
 
 from ocp.base_model import OcpModel

@@ -1,7 +1,6 @@
 """Where returned goods go: a warehouse's return address, and the one a channel is told (pure data). A leaf: the
 warehouses registry stores the address without loading the after-sale models."""
 
-
 from pydantic import Field
 
 from ocp.base_model import FrozenModel

@@ -1,6 +1,5 @@
 """A return pickup as the `Carriers` port books it, apart from `ocp.ports`."""
 
-
 from ocp.base_model import OcpModel
 
 

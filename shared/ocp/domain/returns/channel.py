@@ -4,7 +4,6 @@ Pushes are only signals ("after-sale X changed"): the record is always re-read (
 and normalised to `ChannelAfterSale`, then upserted by (channel, after-sale id, version).
 """
 
-
 from enum import StrEnum
 
 from pydantic import Field

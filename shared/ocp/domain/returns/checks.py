@@ -4,7 +4,6 @@ before it answers 202.
 Each problem names its line and a code an operator, a buyer's channel or a script can act on.
 """
 
-
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING

@@ -5,7 +5,6 @@ Money is in the order's minor unit (fen for CNY). Every amount is a share of the
 `paid` per line (`ocp.domain.returns.money`).
 """
 
-
 from datetime import datetime
 from enum import StrEnum
 

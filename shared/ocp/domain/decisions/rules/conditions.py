@@ -9,7 +9,6 @@ the path's type (a number for `amounts.paid`, a channel that exists for `channel
 `created_at`), and a `matches` pattern must compile and be safe to run (no nested unbounded repetition).
 """
 
-
 import re
 from datetime import datetime
 from typing import Annotated, Any, Union

@@ -9,7 +9,6 @@ first time its `KindSpec` is asked for them: a function loads only the kinds it 
 `return_policy`, the order path routing, anomaly and gift; `sla` is the stuck report's policy table).
 """
 
-
 import importlib
 from dataclasses import dataclass, field
 from enum import StrEnum

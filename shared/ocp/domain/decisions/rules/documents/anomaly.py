@@ -1,7 +1,6 @@
 """The `anomaly` kind: the built-in checks' thresholds and lists (`checks`) and rules that add holds of their own
 (every matching rule applies)."""
 
-
 from typing import Any
 
 from pydantic import Field, field_validator

@@ -1,6 +1,5 @@
 """The `gift` kind: gift lines added to matching orders (every matching rule applies, until one says stop)."""
 
-
 from typing import Any
 
 from pydantic import Field

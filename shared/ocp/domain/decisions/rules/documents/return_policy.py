@@ -1,6 +1,5 @@
 """The `return_policy` kind: how a return request is handled; the first matching rule wins."""
 
-
 from typing import Any
 
 from pydantic import Field

@@ -1,6 +1,5 @@
 """The `routing` kind: which warehouses (or supplier) an order goes to; the first matching rule wins."""
 
-
 import re
 from typing import Any
 
